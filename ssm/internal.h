@@ -1,0 +1,179 @@
+/* internal.h - shared state of the SSM core (private to ssm/). */
+#ifndef SSM_INTERNAL_H
+#define SSM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <zlib.h>
+
+#include "ssm/ssm.h"
+#include "ssm/format.h"
+
+struct ssm_unit {
+	struct ssm_unit *next;
+	char name[SSM_NAME_MAX + 1];
+	uint32_t instance;
+	uint32_t version;
+	uint64_t size_guess;
+	uint32_t flags;
+	ssm_flavour flavour;
+	void *ctx;                 /* device, driver, VM or user pointer */
+	ssm_callbacks cb;
+	/* Per-operation state, reset at the start of every save/load. */
+	bool loaded;               /* load: at least one record reached load_exec */
+	bool live_done;            /* live: voted done-don't-call-again */
+};
+
+struct ssm {
+	void *vm;
+	struct ssm_unit *units;    /* in save order */
+	ssm_trace_fn trace;
+	void *trace_user;
+	atomic_int cancel;         /* set by ssm_cancel() */
+	atomic_int busy;           /* an operation is running */
+	char last_error[512];
+};
+
+enum ssm_mode { SSM_MODE_SAVE, SSM_MODE_LOAD, SSM_MODE_OPEN };
+
+/* Output side: records are built in rec (after SSMF_REC_HDR bytes of room
+ * for the header) and flushed when full, at a zero run or at unit end. */
+struct ssm_writer {
+	uint8_t *rec;              /* SSMF_REC_HDR + SSMF_REC_MAX */
+	uint32_t rec_fill;         /* payload bytes in rec */
+	uint8_t *zbuf;             /* compressed record */
+	size_t zbuf_size;
+	z_stream z;
+	bool z_init;
+	int level;
+	uint64_t zero_run;         /* pending zero bytes */
+	bool seekable;             /* unit headers get patched with data_len */
+	uint64_t off;              /* bytes written to the stream */
+	uint32_t file_crc;         /* of everything before the current unit */
+	/* Current unit. */
+	bool in_unit;
+	uint8_t uhdr[SSMF_UNIT_FIXED + SSM_NAME_MAX + 4];
+	uint32_t uhdr_len;
+	uint64_t unit_off;
+	uint64_t unit_data;        /* decoded bytes put */
+	uint32_t unit_recs;
+	uint32_t recs_crc;         /* CRC of the unit's record bytes */
+	uint64_t recs_len;
+	/* Directory being built. */
+	uint8_t *dir;
+	size_t dir_len, dir_cap;
+	uint32_t dir_count;
+};
+
+/* Input side: one verified record at a time is decoded into rbuf (or is a
+ * zero run); get_* copy from there. */
+struct ssm_reader {
+	uint8_t *rbuf;             /* decoded record, SSMF_REC_MAX */
+	uint8_t *zbuf;             /* stored payload of a ZLIB record */
+	size_t zbuf_size;
+	z_stream z;
+	bool z_init;
+	uint64_t off;              /* stream offset of the next unread byte */
+	uint32_t file_crc;         /* of everything read so far */
+	/* Current record. */
+	uint8_t rec_type;          /* 0: none loaded */
+	uint32_t rec_len;          /* decoded bytes */
+	uint32_t rec_pos;
+	uint64_t rec_off;          /* where the record started */
+	/* Current unit. */
+	bool in_unit;
+	bool unit_end_seen;        /* the END record has been read */
+	char unit_name[SSM_NAME_MAX + 1];
+	uint32_t unit_instance, unit_version, unit_pass, unit_flags;
+	uint64_t unit_off;
+	uint64_t unit_data_len;    /* from the header; may be unknown */
+	uint64_t unit_consumed;    /* decoded bytes delivered or skipped */
+	uint32_t unit_recs;
+	uint32_t unit_crc;         /* of header + records so far */
+	/* File facts. */
+	uint16_t major, minor;
+	uint8_t host_bits;
+	bool little_endian;
+	uint32_t page_size;
+	char build_id[SSMF_BUILD_ID_SIZE + 1];
+};
+
+struct ssm_dir_entry {
+	ssm_unit_info info;
+};
+
+struct ssm_handle {
+	ssm *s;                    /* NULL for ssm_open()/ssm_validate() */
+	enum ssm_mode mode;
+	ssm_stream st;
+	bool st_open;
+	int status;                /* first error, sticky */
+	ssm_after after;
+	ssm_save_opts sopts;
+	ssm_load_opts lopts;
+	struct ssm_unit *unit;     /* unit whose callback is running */
+	uint32_t pass;
+	struct ssm_writer w;
+	struct ssm_reader r;
+	/* Progress. */
+	uint64_t prog_total, prog_base;
+	unsigned prog_last;
+	/* Live save. */
+	int live_phase;            /* 0 begun, 1 step1 done, 2 step2 done */
+	/* ssm_open(): directory. */
+	struct ssm_dir_entry *dir;
+	uint32_t dir_count;
+	uint64_t file_size;
+	char err[512];
+};
+
+/* Record the first error of the operation with a message; returns rc. */
+int ssm_fail(ssm_handle *h, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int ssm_vfail(ssm_handle *h, int rc, const char *fmt, va_list ap);
+bool ssm_cancel_requested(const ssm_handle *h);
+
+/* Stream helpers that map short reads to SSM_ERR_TRUNCATED. */
+int ssm_st_write(ssm_handle *h, const void *buf, size_t n);
+int ssm_st_read_exact(ssm_handle *h, void *buf, size_t n);
+
+/* writer.c */
+int ssm_w_init(ssm_handle *h);
+void ssm_w_free(struct ssm_writer *w);
+int ssm_w_file_header(ssm_handle *h);
+int ssm_w_unit_begin(ssm_handle *h, const struct ssm_unit *u, uint32_t pass);
+int ssm_w_unit_end(ssm_handle *h);
+int ssm_w_put(ssm_handle *h, const void *buf, size_t n);
+int ssm_w_finish(ssm_handle *h);   /* terminator, directory, footer */
+
+/* reader.c */
+int ssm_r_init(ssm_handle *h);
+void ssm_r_free(struct ssm_reader *r);
+int ssm_r_file_header(ssm_handle *h);
+/* Next unit header; *end = true at the terminator. */
+int ssm_r_unit_begin(ssm_handle *h, bool *end);
+/* Read the unit's END record and check it; fails if data is left unread. */
+int ssm_r_unit_end(ssm_handle *h);
+/* Verify and drop the rest of the unit's records. */
+int ssm_r_unit_skip_rest(ssm_handle *h);
+int ssm_r_get(ssm_handle *h, void *buf, size_t n, bool prezeroed);
+int ssm_r_skip(ssm_handle *h, uint64_t n);
+/* Directory and footer after the terminator; checks the whole-file CRC. */
+int ssm_r_finish(ssm_handle *h);
+/* Parse a directory image (validated elsewhere) into h->dir. */
+int ssm_r_parse_dir(ssm_handle *h, const uint8_t *buf, size_t len, uint32_t count);
+
+/* save.c: claim s for one operation (refuses a second concurrent one);
+ * release it, keeping h's message as the registry's last error. */
+int ssm_op_begin(ssm *s);
+void ssm_op_end(ssm *s, ssm_handle *h);
+
+/* handle.c */
+ssm_handle *ssm_handle_new(ssm *s, enum ssm_mode mode, ssm_stream st);
+void ssm_handle_free(ssm_handle *h);
+void ssm_progress(ssm_handle *h, uint64_t done);
+int ssm_call(ssm_handle *h, struct ssm_unit *u, ssm_cb_kind kind, uint32_t pass,
+	     uint32_t version);
+const char *ssm_unit_desc(const struct ssm_unit *u, char *buf, size_t len);
+
+#endif /* SSM_INTERNAL_H */
