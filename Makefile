@@ -69,16 +69,33 @@ unit: $(UNIT_BIN)
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	@scripts/run-e2e.sh $(BUILD)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
 
+# Coverage-guided fuzzing of the loader (clang's libFuzzer).  FUZZ_SECONDS
+# bounds the run; the corpus is seeded with real state files.
+FUZZ_SECONDS ?= 30
+FUZZ_DIR := build-fuzz
+fuzz: deps-test
+	@mkdir -p $(FUZZ_DIR)/corpus
+	clang $(CFLAGS_BASE) -O1 -g -fsanitize=fuzzer,address,undefined -o $(FUZZ_DIR)/fuzz_load \
+	  tests/fuzz/fuzz_load.c $(SSM_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS_BASE) -o $(FUZZ_DIR)/make_corpus tests/fuzz/make_corpus.c $(SSM_SRC) $(LDLIBS)
+	$(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/corpus
+	@$(FUZZ_DIR)/fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	  -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus \
+	  >$(FUZZ_DIR)/fuzz.log 2>&1; rc=$$?; grep -E '^(Done|stat::number_of_executed|==.*ERROR|SUMMARY)' \
+	  $(FUZZ_DIR)/fuzz.log; if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_DIR)/fuzz.log; \
+	  echo "fuzz: FAILED (crash input saved under $(FUZZ_DIR)/)"; exit 1; fi; echo "fuzz: no crash in $(FUZZ_SECONDS) s"
+
 bench: deps-test all $(BENCH_BIN)
 	@scripts/run-bench.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

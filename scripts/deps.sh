@@ -4,7 +4,7 @@
 set -euo pipefail
 need=(gcc make libc6-dev linux-libc-dev zlib1g-dev binutils)
 case "${1:-run}" in
-  test) need+=(libcriterion-dev clang) ;;
+  test) need+=(libcriterion-dev clang libclang-rt-14-dev valgrind) ;;
 esac
 missing=()
 for p in "${need[@]}"; do
