@@ -19,7 +19,8 @@ BENCH_SRC:= $(sort $(wildcard bench/*.c))
 
 SSM_OBJ  := $(SSM_SRC:%.c=$(BUILD)/%.o)
 DEV_OBJ  := $(DEV_SRC:%.c=$(BUILD)/%.o)
-VMM_OBJ  := $(VMM_SRC:%.c=$(BUILD)/%.o)
+# vmm objects live apart from $(BUILD)/vmm, which is the program itself.
+VMM_OBJ  := $(VMM_SRC:vmm/%.c=$(BUILD)/vmm-obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -37,6 +38,10 @@ deps-test:
 	@scripts/deps.sh test
 
 $(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/vmm-obj/%.o: vmm/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
