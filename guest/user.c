@@ -1,0 +1,279 @@
+/* user.c - the ring-3 task: command line, deterministic memory churn and
+ * the per-step report.  Ring 3 runs at native speed on this host, so all
+ * real work (and all formatting) happens here; the kernel only moves the
+ * finished line to the UART.
+ *
+ * Determinism contract: the checksum after step N depends only on the
+ * command line (mem=, pages=) and on RAM having started zeroed, never on
+ * time, ticks or interrupts.  That is what lets a restored VM be checked
+ * against an uninterrupted run.
+ */
+#include "kernel.h"
+#include "pc.h"
+
+#define PAGE_SIZE       4096u
+#define AREA_ALIGN      (2u << 20)      /* churn area starts on a 2 MiB page */
+#define DEFAULT_MEM     (16u << 20)
+#define DEFAULT_PAGES   128u            /* pages rewritten per step */
+/* Mixing rounds per written word: the knob that sets a step to ~1 ms of
+ * native time without touching more memory. */
+#define ROUNDS          6u
+
+struct opts {
+	uint64_t steps;                 /* 0 = run forever */
+	uint64_t mem;                   /* requested churn bytes */
+	uint64_t pages;                 /* pages per step */
+};
+
+struct churn {
+	uint64_t *base;
+	uint64_t npages;
+	uint64_t cursor;                /* next page to rewrite */
+	uint64_t rng;
+	uint32_t sum;
+};
+
+struct line {
+	char b[160];
+	unsigned n;
+};
+
+static uint64_t sys(uint64_t nr, uint64_t a0, uint64_t a1)
+{
+	uint64_t ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret), "+D"(a0), "+S"(a1)
+			 : "a"(nr)
+			 : "rcx", "rdx", "r8", "r9", "r10", "r11", "memory");
+	return ret;
+}
+
+static void put_str(struct line *l, const char *s)
+{
+	while (*s && l->n < sizeof(l->b))
+		l->b[l->n++] = *s++;
+}
+
+static void put_dec(struct line *l, uint64_t v)
+{
+	char t[20];
+	int i = 0;
+
+	do {
+		t[i++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (i && l->n < sizeof(l->b))
+		l->b[l->n++] = t[--i];
+}
+
+static void put_hex(struct line *l, uint64_t v, int digits)
+{
+	put_str(l, "0x");
+	while (digits-- && l->n < sizeof(l->b))
+		l->b[l->n++] = "0123456789abcdef"[v >> (4 * digits) & 0xf];
+}
+
+/* Sizes print in the largest unit that divides them exactly. */
+static void put_size(struct line *l, uint64_t v)
+{
+	static const char units[] = "KMG";
+	int u = -1;
+
+	while (u < 2 && v && !(v & 1023)) {
+		v >>= 10;
+		u++;
+	}
+	put_dec(l, v);
+	if (u >= 0) {
+		char s[2] = { units[u], 0 };
+
+		put_str(l, s);
+	}
+}
+
+static void flush(struct line *l)
+{
+	sys(SYS_WRITE, (uint64_t)l->b, l->n);
+	l->n = 0;
+}
+
+/* Parse a decimal number with an optional K/M/G suffix; 0 if malformed. */
+static int parse_num(const char *s, unsigned n, int suffix, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned i = 0;
+
+	if (!n)
+		return 0;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (!i)
+		return 0;
+	if (suffix && i + 1 == n) {
+		unsigned shift = 0;
+
+		switch (s[i]) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return 0;
+		}
+		if (v > UINT64_MAX >> shift)
+			return 0;
+		v <<= shift;
+		i++;
+	}
+	if (i != n)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static int key_is(const char *s, unsigned n, const char *key)
+{
+	unsigned i = 0;
+
+	for (; key[i]; i++)
+		if (i >= n || s[i] != key[i])
+			return 0;
+	return i < n && s[i] == '=';
+}
+
+static void parse_cmdline(const struct bootinfo *bi, struct opts *o)
+{
+	const char *s = (const char *)bi->cmdline_gpa;
+	unsigned len = bi->cmdline_len, i = 0;
+	struct line l = { .n = 0 };
+
+	while (i < len) {
+		unsigned start, n;
+		uint64_t v;
+		int ok = 1;
+
+		while (i < len && s[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && s[i] != ' ')
+			i++;
+		n = i - start;
+		if (!n)
+			break;
+		if (key_is(s + start, n, "steps"))
+			ok = parse_num(s + start + 6, n - 6, 0, &o->steps);
+		else if (key_is(s + start, n, "mem"))
+			ok = parse_num(s + start + 4, n - 4, 1, &o->mem);
+		else if (key_is(s + start, n, "pages"))
+			ok = parse_num(s + start + 6, n - 6, 0, &v) && v &&
+			     (o->pages = v);
+		else
+			ok = 0;
+		if (!ok) {
+			put_str(&l, "warning: ignoring option '");
+			for (unsigned k = 0; k < n && l.n < sizeof(l.b) - 3; k++)
+				l.b[l.n++] = s[start + k];
+			put_str(&l, "'\n");
+			flush(&l);
+		}
+	}
+}
+
+static inline uint64_t xorshift(uint64_t x)
+{
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
+static inline uint64_t mix(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ull;
+	x ^= x >> 27;
+	x *= 0x81dadef4bc2dd44dull;
+	return x ^ x >> 33;
+}
+
+/* Fold a page's old contents into the checksum, then overwrite it with new
+ * pseudo-random words, then probe one word anywhere in the area (written
+ * long ago or never) so corruption anywhere shows up eventually. */
+static void churn_page(struct churn *c)
+{
+	uint64_t *p = c->base + c->cursor * (PAGE_SIZE / 8);
+	uint64_t acc = c->cursor, x = c->rng, probe;
+	unsigned i, r;
+
+	for (i = 0; i < PAGE_SIZE / 8; i++) {
+		uint64_t w;
+
+		acc = (acc ^ p[i]) * 0x100000001b3ull;
+		x = xorshift(x);
+		w = x;
+		for (r = 0; r < ROUNDS; r++)
+			w = mix(w);
+		p[i] = w;
+	}
+	c->rng = x;
+	x = xorshift(x);
+	probe = c->base[(x >> 12) % (c->npages * (PAGE_SIZE / 8))];
+	acc ^= probe;
+	c->sum = ((c->sum << 5 | c->sum >> 27) ^ (uint32_t)(acc ^ acc >> 32)) *
+		 0x01000193u;
+	if (++c->cursor == c->npages)
+		c->cursor = 0;
+}
+
+void user_main(const struct bootinfo *bi)
+{
+	struct opts o = { .steps = 0, .mem = DEFAULT_MEM, .pages = DEFAULT_PAGES };
+	uint64_t base = ((uint64_t)__kernel_end + AREA_ALIGN - 1) & ~(uint64_t)(AREA_ALIGN - 1);
+	uint64_t avail = bi->mem_size > base ? bi->mem_size - base : 0;
+	struct churn c = { .rng = 0x9e3779b97f4a7c15ull, .sum = 0 };
+	struct line l = { .n = 0 };
+	uint64_t step, k;
+
+	parse_cmdline(bi, &o);
+	if (o.mem > avail)
+		o.mem = avail;
+	c.base = (uint64_t *)base;
+	c.npages = o.mem / PAGE_SIZE;
+
+	put_str(&l, "ssm test kernel 1: ram ");
+	put_size(&l, bi->mem_size);
+	put_str(&l, ", churn ");
+	put_size(&l, c.npages * PAGE_SIZE);
+	put_str(&l, " at ");
+	put_hex(&l, base, 8);
+	put_str(&l, ", ");
+	put_dec(&l, o.pages);
+	put_str(&l, " pages/step, steps ");
+	put_dec(&l, o.steps);
+	put_str(&l, "\n");
+	flush(&l);
+	if (!c.npages) {
+		put_str(&l, "panic: no RAM left for the workload\n");
+		flush(&l);
+		sys(SYS_POWEROFF, PANIC_STATUS, 0);
+	}
+
+	for (step = 1; !o.steps || step <= o.steps; step++) {
+		for (k = 0; k < o.pages; k++)
+			churn_page(&c);
+		put_str(&l, "step ");
+		put_dec(&l, step);
+		put_str(&l, " sum ");
+		put_hex(&l, c.sum, 8);
+		put_str(&l, " ticks ");
+		put_dec(&l, ticks);
+		put_str(&l, "\n");
+		flush(&l);
+	}
+	sys(SYS_POWEROFF, 0, 0);
+	for (;;)
+		;
+}
