@@ -1,0 +1,267 @@
+/* boot.c - ELF64 loader and long-mode entry state. */
+#include "vmm/boot.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest/bootinfo.h"
+
+#define ELF_MAX_SIZE   (64u << 20)      /* refuse absurd files early */
+#define PAGE_2M        (2ull << 20)
+#define PTE_P          0x1ull
+#define PTE_RW         0x2ull
+#define PTE_US         0x4ull
+#define PTE_PS         0x80ull
+
+#define CR0_PE         (1ull << 0)
+#define CR0_MP         (1ull << 1)
+#define CR0_ET         (1ull << 4)
+#define CR0_NE         (1ull << 5)
+#define CR0_WP         (1ull << 16)
+#define CR0_AM         (1ull << 18)
+#define CR0_PG         (1ull << 31)
+#define CR4_PAE        (1ull << 5)
+#define CR4_OSFXSR     (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define EFER_LME       (1ull << 8)
+#define EFER_LMA       (1ull << 10)
+
+#define SEL_CODE       0x08
+#define SEL_DATA       0x10
+#define SEL_TSS        0x18
+
+static int read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	size_t done = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "vmm: kernel %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > ELF_MAX_SIZE) {
+		fprintf(stderr, "vmm: kernel %s: not a regular file of 1 byte to %u MiB\n",
+			path, ELF_MAX_SIZE >> 20);
+		close(fd);
+		return -1;
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len);
+	if (!*buf) {
+		fprintf(stderr, "vmm: kernel %s: out of memory\n", path);
+		close(fd);
+		return -1;
+	}
+	while (done < *len) {
+		ssize_t n = read(fd, *buf + done, *len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "vmm: kernel %s: read failed: %s\n", path,
+				n < 0 ? strerror(errno) : "file shrank");
+			free(*buf);
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Every header field is checked before anything is copied, so a hostile
+ * file can neither read outside itself nor write outside the kernel's part
+ * of RAM. */
+static int load_elf(struct kvm_vm *vm, const char *path, const uint8_t *img,
+		    size_t len, uint64_t *entry)
+{
+	const Elf64_Ehdr *eh = (const void *)img;
+	bool entry_ok = false;
+	unsigned loads = 0;
+
+	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG)) {
+		fprintf(stderr, "vmm: kernel %s: not an ELF file\n", path);
+		return -1;
+	}
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh->e_machine != EM_X86_64) {
+		fprintf(stderr, "vmm: kernel %s: not a little-endian x86-64 ELF64 file\n", path);
+		return -1;
+	}
+	if (eh->e_type != ET_EXEC) {
+		fprintf(stderr, "vmm: kernel %s: ELF type %u, need a static executable\n",
+			path, eh->e_type);
+		return -1;
+	}
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
+	    eh->e_phoff > len || (len - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum) {
+		fprintf(stderr, "vmm: kernel %s: program header table out of bounds\n", path);
+		return -1;
+	}
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		/* e_phoff need not be aligned in a hostile file. */
+		memcpy(&ph, img + eh->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len ||
+		    ph.p_filesz > len - ph.p_offset) {
+			fprintf(stderr, "vmm: kernel %s: segment %u: file range out of bounds\n",
+				path, i);
+			return -1;
+		}
+		if (ph.p_paddr < BOOT_AREA_END || ph.p_paddr > vm->ram_size ||
+		    ph.p_memsz > vm->ram_size - ph.p_paddr) {
+			fprintf(stderr, "vmm: kernel %s: segment %u at 0x%llx+0x%llx is outside "
+				"RAM 0x%llx-0x%llx\n", path, i,
+				(unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
+				(unsigned long long)BOOT_AREA_END,
+				(unsigned long long)vm->ram_size);
+			return -1;
+		}
+		memcpy(vm->ram + ph.p_paddr, img + ph.p_offset, ph.p_filesz);
+		memset(vm->ram + ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		if ((ph.p_flags & PF_X) && eh->e_entry >= ph.p_paddr &&
+		    eh->e_entry - ph.p_paddr < ph.p_memsz)
+			entry_ok = true;
+		loads++;
+	}
+	if (!loads) {
+		fprintf(stderr, "vmm: kernel %s: no loadable segments\n", path);
+		return -1;
+	}
+	if (!entry_ok) {
+		fprintf(stderr, "vmm: kernel %s: entry point 0x%llx is not in an executable "
+			"segment\n", path, (unsigned long long)eh->e_entry);
+		return -1;
+	}
+	*entry = eh->e_entry;
+	return 0;
+}
+
+static void build_page_tables(struct kvm_vm *vm)
+{
+	uint64_t *pml4 = (uint64_t *)(vm->ram + BOOT_PML4_GPA);
+	uint64_t *pdpt = (uint64_t *)(vm->ram + BOOT_PDPT_GPA);
+	uint64_t pages = (vm->ram_size + PAGE_2M - 1) / PAGE_2M;
+
+	pml4[0] = BOOT_PDPT_GPA | PTE_P | PTE_RW | PTE_US;
+	for (uint64_t i = 0; i < pages; i++) {
+		uint64_t *pd = (uint64_t *)(vm->ram + BOOT_PD_GPA + (i / 512) * 4096);
+
+		if (i % 512 == 0)
+			pdpt[i / 512] = (BOOT_PD_GPA + (i / 512) * 4096) | PTE_P | PTE_RW | PTE_US;
+		pd[i % 512] = i * PAGE_2M | PTE_P | PTE_RW | PTE_US | PTE_PS;
+	}
+}
+
+static void build_gdt(struct kvm_vm *vm)
+{
+	uint64_t *gdt = (uint64_t *)(vm->ram + BOOT_GDT_GPA);
+
+	gdt[0] = 0;
+	gdt[SEL_CODE / 8] = 0x00af9b000000ffffull;      /* code64, DPL 0 */
+	gdt[SEL_DATA / 8] = 0x00cf93000000ffffull;      /* data, DPL 0 */
+	/* 64-bit busy TSS: VM entry insists on a usable TR even though the
+	 * kernel loads its own before it needs one. */
+	gdt[SEL_TSS / 8] = 103 | (BOOT_TSS_GPA & 0xffffff) << 16 | 0x8bull << 40 |
+			   (BOOT_TSS_GPA >> 24 & 0xff) << 56;
+	gdt[SEL_TSS / 8 + 1] = BOOT_TSS_GPA >> 32;
+}
+
+static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = SEL_CODE, .type = 11,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xffffffff, .selector = SEL_DATA, .type = 3,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment tr = {
+		.base = BOOT_TSS_GPA, .limit = 103, .selector = SEL_TSS, .type = 11,
+		.present = 1, .s = 0,
+	};
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (kvm_get_sregs(vm, &s))
+		return -1;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.tr = tr;
+	s.gdt.base = BOOT_GDT_GPA;
+	s.gdt.limit = 5 * 8 - 1;
+	s.idt.base = 0;
+	s.idt.limit = 0;        /* any exception before the kernel's IDT: shutdown */
+	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
+	s.cr3 = BOOT_PML4_GPA;
+	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	s.efer = EFER_LME | EFER_LMA;
+	if (kvm_set_sregs(vm, &s))
+		return -1;
+
+	memset(&r, 0, sizeof(r));
+	r.rip = entry;
+	r.rsp = BOOT_STACK_TOP;
+	r.rdi = BOOT_INFO_GPA;
+	r.rflags = 0x2;         /* bit 1 is reserved-one; IF off until the IDT */
+	return kvm_set_regs(vm, &r);
+}
+
+int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline)
+{
+	size_t cmdline_len = strlen(cmdline);
+	struct bootinfo bi;
+	uint8_t *img;
+	uint64_t entry;
+	size_t len;
+	int rc;
+
+	if (cmdline_len > BOOT_CMDLINE_MAX) {
+		fprintf(stderr, "vmm: command line is %zu bytes, the limit is %u\n",
+			cmdline_len, BOOT_CMDLINE_MAX);
+		return -1;
+	}
+	/* The tables for KVM_RAM_MAX must end below the kernel area. */
+	_Static_assert(BOOT_PD_GPA + ((KVM_RAM_MAX + (1ull << 30) - 1) >> 30) * 4096 <=
+		       BOOT_AREA_END, "page tables overlap the kernel area");
+	if (vm->ram_size < KVM_RAM_MIN || vm->ram_size > KVM_RAM_MAX) {
+		fprintf(stderr, "vmm: RAM size must be %llu MiB to %llu MiB\n",
+			KVM_RAM_MIN >> 20, KVM_RAM_MAX >> 20);
+		return -1;
+	}
+	if (read_file(path, &img, &len))
+		return -1;
+	rc = load_elf(vm, path, img, len, &entry);
+	free(img);
+	if (rc)
+		return -1;
+
+	build_page_tables(vm);
+	build_gdt(vm);
+	memset(vm->ram + BOOT_TSS_GPA, 0, 104);
+	memcpy(vm->ram + BOOT_CMDLINE_GPA, cmdline, cmdline_len);
+	bi = (struct bootinfo){
+		.magic = BOOTINFO_MAGIC,
+		.version = BOOTINFO_VERSION,
+		.mem_size = vm->ram_size,
+		.cmdline_gpa = BOOT_CMDLINE_GPA,
+		.cmdline_len = (uint32_t)cmdline_len,
+	};
+	memcpy(vm->ram + BOOT_INFO_GPA, &bi, sizeof(bi));
+	return set_entry_state(vm, entry);
+}

@@ -1,0 +1,40 @@
+/* boot.h - load an ELF64 kernel and enter it directly in 64-bit long mode.
+ *
+ * Guest-physical layout set up here (all below the kernel):
+ *
+ *   0x0000  unused (null page)
+ *   0x1000  boot GDT (null, code64, data, TSS) and a zeroed boot TSS
+ *   0x2000  struct bootinfo (guest/bootinfo.h)
+ *   0x3000  command line, up to BOOT_CMDLINE_MAX bytes
+ *   0x4000  boot stack, grows down from 0x8000
+ *   0x8000  PML4, 0x9000 PDPT, 0xa000.. one PD per GiB of RAM
+ *   0x10000 first byte a kernel segment may occupy (kernel.elf: 1 MiB)
+ *
+ * The page tables identity-map all RAM with 2 MiB pages, user-accessible
+ * (U/S set at every level) so the guest's ring-3 code may touch any RAM.
+ */
+#ifndef VMM_BOOT_H
+#define VMM_BOOT_H
+
+#include <stdint.h>
+
+#include "vmm/kvm.h"
+
+#define BOOT_GDT_GPA      0x1000ull
+#define BOOT_TSS_GPA      0x1100ull
+#define BOOT_INFO_GPA     0x2000ull
+#define BOOT_CMDLINE_GPA  0x3000ull
+#define BOOT_CMDLINE_MAX  4095u
+#define BOOT_STACK_TOP    0x8000ull
+#define BOOT_PML4_GPA     0x8000ull
+#define BOOT_PDPT_GPA     0x9000ull
+#define BOOT_PD_GPA       0xa000ull
+#define BOOT_AREA_END     0x10000ull
+
+/* Load the ELF64 kernel at path into vm's RAM (PT_LOAD segments at their
+ * physical addresses, bss zeroed), build page tables, GDT and boot-info
+ * block with cmdline, and set the vCPU's registers to enter the kernel.
+ * Prints one line naming the file and the problem on failure, returns -1. */
+int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline);
+
+#endif

@@ -1,0 +1,60 @@
+/* bus.c - port I/O dispatch. */
+#include "vmm/bus.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void bus_init(struct bus *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+int bus_register(struct bus *b, uint16_t base, uint16_t len, const char *name,
+		 void *dev, bus_read_fn read, bus_write_fn write)
+{
+	unsigned end = (unsigned)base + len;
+
+	if (len == 0 || end > 0x10000) {
+		fprintf(stderr, "vmm: bus: %s: bad port range 0x%x+%u\n", name, base, len);
+		return -1;
+	}
+	if (b->count == BUS_MAX_RANGES) {
+		fprintf(stderr, "vmm: bus: %s: too many port ranges\n", name);
+		return -1;
+	}
+	for (unsigned i = 0; i < b->count; i++) {
+		const struct bus_range *r = &b->ranges[i];
+
+		if (base < r->base + r->len && r->base < end) {
+			fprintf(stderr, "vmm: bus: %s at 0x%x+%u overlaps %s at 0x%x+%u\n",
+				name, base, len, r->name, r->base, r->len);
+			return -1;
+		}
+	}
+	b->ranges[b->count++] = (struct bus_range){
+		.base = base, .len = len, .name = name, .dev = dev,
+		.read = read, .write = write,
+	};
+	return 0;
+}
+
+bool bus_io(struct bus *b, uint16_t port, bool is_write, unsigned size, uint32_t *val)
+{
+	for (unsigned i = 0; i < b->count; i++) {
+		const struct bus_range *r = &b->ranges[i];
+		uint16_t off = (uint16_t)(port - r->base);
+
+		if (port < r->base || off >= r->len)
+			continue;
+		if (is_write) {
+			if (r->write)
+				r->write(r->dev, off, size, *val);
+		} else {
+			*val = r->read ? r->read(r->dev, off, size) : 0xffffffffu;
+		}
+		return true;
+	}
+	if (!is_write)
+		*val = 0xffffffffu;
+	return false;
+}

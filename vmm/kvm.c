@@ -1,0 +1,205 @@
+/* kvm.c - VM, RAM and vCPU creation. */
+#include "vmm/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Where KVM may put the 3-page TSS it needs for real mode on Intel hosts:
+ * just below 4 GiB, above KVM_RAM_MAX, so it never overlaps RAM. */
+#define KVM_TSS_ADDR 0xfffbd000ul
+
+static int check_cap(struct kvm_vm *vm, long cap, const char *name)
+{
+	if (ioctl(vm->sys_fd, KVM_CHECK_EXTENSION, cap) <= 0) {
+		fprintf(stderr, "vmm: /dev/kvm lacks %s\n", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_cpuid(struct kvm_vm *vm)
+{
+	struct kvm_cpuid2 *c = NULL;
+	unsigned n = 64;
+
+	/* The host decides how many leaves there are; grow until it fits. */
+	for (;;) {
+		free(c);
+		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c) {
+			fprintf(stderr, "vmm: out of memory for CPUID\n");
+			return -1;
+		}
+		c->nent = n;
+		if (ioctl(vm->sys_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			break;
+		if (errno != E2BIG || n >= 4096) {
+			fprintf(stderr, "vmm: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(errno));
+			free(c);
+			return -1;
+		}
+		n *= 2;
+	}
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0) {
+		fprintf(stderr, "vmm: KVM_SET_CPUID2: %s\n", strerror(errno));
+		free(c);
+		return -1;
+	}
+	free(c);
+	return 0;
+}
+
+int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
+{
+	struct kvm_userspace_memory_region region;
+	int version, mmap_size;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+
+	vm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->sys_fd < 0) {
+		fprintf(stderr, "vmm: cannot open /dev/kvm: %s\n", strerror(errno));
+		goto fail;
+	}
+	version = ioctl(vm->sys_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		fprintf(stderr, "vmm: KVM API version %d, need %d\n", version, KVM_API_VERSION);
+		goto fail;
+	}
+	if (check_cap(vm, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY") ||
+	    check_cap(vm, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"))
+		goto fail;
+
+	vm->vm_fd = ioctl(vm->sys_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		fprintf(stderr, "vmm: KVM_CREATE_VM: %s\n", strerror(errno));
+		goto fail;
+	}
+	/* Only needed for real mode on Intel; some KVM flavours do not
+	 * implement it, and this guest never leaves long mode. */
+	(void)ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
+
+	vm->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		fprintf(stderr, "vmm: cannot map %llu bytes of guest RAM: %s\n",
+			(unsigned long long)ram_size, strerror(errno));
+		goto fail;
+	}
+	vm->ram_size = ram_size;
+	region = (struct kvm_userspace_memory_region){
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = ram_size,
+		.userspace_addr = (uint64_t)(uintptr_t)vm->ram,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(errno));
+		goto fail;
+	}
+
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0) {
+		fprintf(stderr, "vmm: KVM_CREATE_VCPU: %s\n", strerror(errno));
+		goto fail;
+	}
+	mmap_size = ioctl(vm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run)) {
+		fprintf(stderr, "vmm: KVM_GET_VCPU_MMAP_SIZE: bad size %d\n", mmap_size);
+		goto fail;
+	}
+	vm->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		fprintf(stderr, "vmm: cannot map the vCPU run area: %s\n", strerror(errno));
+		goto fail;
+	}
+	vm->run_size = (size_t)mmap_size;
+	if (set_cpuid(vm))
+		goto fail;
+	return 0;
+
+fail:
+	kvm_vm_destroy(vm);
+	return -1;
+}
+
+void kvm_vm_destroy(struct kvm_vm *vm)
+{
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	if (vm->sys_fd >= 0)
+		close(vm->sys_fd);
+	memset(vm, 0, sizeof(*vm));
+	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+}
+
+static int vcpu_ioctl(struct kvm_vm *vm, unsigned long req, void *arg, const char *name)
+{
+	if (ioctl(vm->vcpu_fd, req, arg) < 0) {
+		fprintf(stderr, "vmm: %s: %s\n", name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kvm_get_regs(struct kvm_vm *vm, struct kvm_regs *r)
+{
+	return vcpu_ioctl(vm, KVM_GET_REGS, r, "KVM_GET_REGS");
+}
+
+int kvm_set_regs(struct kvm_vm *vm, const struct kvm_regs *r)
+{
+	return vcpu_ioctl(vm, KVM_SET_REGS, (void *)r, "KVM_SET_REGS");
+}
+
+int kvm_get_sregs(struct kvm_vm *vm, struct kvm_sregs *s)
+{
+	return vcpu_ioctl(vm, KVM_GET_SREGS, s, "KVM_GET_SREGS");
+}
+
+int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s)
+{
+	return vcpu_ioctl(vm, KVM_SET_SREGS, (void *)s, "KVM_SET_SREGS");
+}
+
+const char *kvm_exit_name(uint32_t reason)
+{
+	static const char *const names[] = {
+		[KVM_EXIT_UNKNOWN] = "UNKNOWN",
+		[KVM_EXIT_EXCEPTION] = "EXCEPTION",
+		[KVM_EXIT_IO] = "IO",
+		[KVM_EXIT_HYPERCALL] = "HYPERCALL",
+		[KVM_EXIT_DEBUG] = "DEBUG",
+		[KVM_EXIT_HLT] = "HLT",
+		[KVM_EXIT_MMIO] = "MMIO",
+		[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+		[KVM_EXIT_SHUTDOWN] = "SHUTDOWN (triple fault)",
+		[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+		[KVM_EXIT_INTR] = "INTR",
+		[KVM_EXIT_SET_TPR] = "SET_TPR",
+		[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+		[KVM_EXIT_NMI] = "NMI",
+		[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+		[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+	};
+
+	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
+		return names[reason];
+	return "other";
+}

@@ -1,0 +1,47 @@
+/* kvm.h - one KVM VM with one vCPU and flat guest RAM at GPA 0.
+ *
+ * No in-kernel irqchip or PIT: every device is emulated in user space and
+ * interrupts are injected with KVM_INTERRUPT (see cpu_run.h).  Functions
+ * that can fail print one line naming what failed and return -1.
+ */
+#ifndef VMM_KVM_H
+#define VMM_KVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+struct kvm_vm {
+	int sys_fd;                     /* /dev/kvm */
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run;            /* the vCPU's shared run page(s) */
+	size_t run_size;
+	uint8_t *ram;                   /* host mapping of guest RAM */
+	uint64_t ram_size;
+};
+
+/* RAM is one flat slot from GPA 0, kept below the 4 GiB hole where KVM's
+ * real-mode TSS lives. */
+#define KVM_RAM_MAX (3ull << 30)
+#define KVM_RAM_MIN (4ull << 20)
+
+/* Create the VM, its RAM (zeroed anonymous memory, slot 0 at GPA 0) and
+ * vCPU 0 with the host's supported CPUID.  vm is fully set up or, on
+ * failure, left with nothing to release. */
+int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size);
+/* Release everything kvm_vm_create acquired; safe on a zeroed struct. */
+void kvm_vm_destroy(struct kvm_vm *vm);
+
+/* Thin checked wrappers around the vCPU state ioctls: they print what
+ * failed.  The SSM cpu unit is built on these. */
+int kvm_get_regs(struct kvm_vm *vm, struct kvm_regs *r);
+int kvm_set_regs(struct kvm_vm *vm, const struct kvm_regs *r);
+int kvm_get_sregs(struct kvm_vm *vm, struct kvm_sregs *s);
+int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s);
+
+/* Human-readable name of a KVM_EXIT_* reason, for error messages. */
+const char *kvm_exit_name(uint32_t reason);
+
+#endif

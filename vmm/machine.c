@@ -1,0 +1,480 @@
+/* machine.c - device wiring, IRQ routing, PIT timer and the main loop. */
+#include "vmm/machine.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "vmm/board.h"
+#include "vmm/boot.h"
+
+/* Signals that stop the VM cleanly; read from a signalfd. */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+/* ---- IRQ routing (called with the VM lock held) ---- */
+
+static void pic_output(void *opaque, int level)
+{
+	struct machine *m = opaque;
+
+	vcpu_set_irq_line(&m->vcpu, level != 0);
+}
+
+static void pit_irq(void *opaque, int level)
+{
+	struct machine *m = opaque;
+
+	pic_set_irq(&m->pic, BOARD_PIT_IRQ, level);
+}
+
+static void serial_irq(void *opaque, int level)
+{
+	struct machine *m = opaque;
+
+	pic_set_irq(&m->pic, BOARD_COM1_IRQ, level);
+}
+
+/* For the PIT's SSM callbacks, which run with the VM paused. */
+static uint64_t machine_clock(void *opaque)
+{
+	struct machine *m = opaque;
+
+	return vclock_now(&m->clock);
+}
+
+static void serial_tx(void *opaque, uint8_t byte)
+{
+	struct machine *m = opaque;
+
+	serial_backend_put(&m->backend, byte);
+}
+
+/* ---- Timer ---- */
+
+static void wake_main(struct machine *m)
+{
+	uint64_t one = 1;
+
+	/* Cannot fail short of a counter overflow; the loop drains it. */
+	(void)!write(m->event_fd, &one, sizeof(one));
+}
+
+/* Point timer_fd at the PIT's next event (lock held). */
+static void rearm_timer(struct machine *m)
+{
+	struct itimerspec its;
+	uint64_t next = 0, host;
+
+	if (m->clock.running)
+		next = pit_next_event_ns(&m->pit, vclock_now(&m->clock));
+	if (next == UINT64_MAX)
+		next = 0;
+	if (next == m->timer_armed_ns)
+		return;
+	m->timer_armed_ns = next;
+	memset(&its, 0, sizeof(its));
+	if (next) {
+		host = vclock_to_host(&m->clock, next);
+		/* it_value 0 would disarm; an overdue deadline fires at once. */
+		if (!host)
+			host = 1;
+		its.it_value.tv_sec = (time_t)(host / 1000000000u);
+		its.it_value.tv_nsec = (long)(host % 1000000000u);
+	}
+	if (timerfd_settime(m->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		fprintf(stderr, "vmm: timerfd_settime: %s\n", strerror(errno));
+		m->timer_armed_ns = 0;
+	}
+}
+
+/* ---- Port I/O handlers: devices see offsets, the board has the ports ---- */
+
+static uint32_t pic_master_read(void *dev, uint16_t off, unsigned size)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	return pic_read(&m->pic, 0, off);
+}
+
+static void pic_master_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	pic_write(&m->pic, 0, off, (uint8_t)val);
+}
+
+static uint32_t pic_slave_read(void *dev, uint16_t off, unsigned size)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	return pic_read(&m->pic, 1, off);
+}
+
+static void pic_slave_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	pic_write(&m->pic, 1, off, (uint8_t)val);
+}
+
+static uint32_t elcr_read(void *dev, uint16_t off, unsigned size)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	return pic_elcr_read(&m->pic, off);
+}
+
+static void elcr_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	pic_elcr_write(&m->pic, off, (uint8_t)val);
+}
+
+static uint32_t pit_port_read(void *dev, uint16_t off, unsigned size)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	return pit_read(&m->pit, off, vclock_now(&m->clock));
+}
+
+static void pit_port_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	pit_write(&m->pit, off, (uint8_t)val, vclock_now(&m->clock));
+	rearm_timer(m);
+}
+
+static uint32_t port61_read(void *dev, uint16_t off, unsigned size)
+{
+	struct machine *m = dev;
+
+	(void)off;
+	(void)size;
+	return pit_speaker_read(&m->pit, vclock_now(&m->clock));
+}
+
+static void port61_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+{
+	struct machine *m = dev;
+
+	(void)off;
+	(void)size;
+	pit_speaker_write(&m->pit, (uint8_t)val, vclock_now(&m->clock));
+	rearm_timer(m);
+}
+
+static uint32_t com1_read(void *dev, uint16_t off, unsigned size)
+{
+	struct machine *m = dev;
+	uint8_t v;
+
+	(void)size;
+	v = serial_read(&m->serial, off);
+	/* Reading RBR may have made room for input the main loop holds back. */
+	if (m->rx_blocked && serial_can_receive(&m->serial)) {
+		m->rx_blocked = false;
+		wake_main(m);
+	}
+	return v;
+}
+
+static void com1_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+{
+	struct machine *m = dev;
+
+	(void)size;
+	serial_write(&m->serial, off, (uint8_t)val);
+	/* An FCR write can reset the RX FIFO. */
+	if (m->rx_blocked && serial_can_receive(&m->serial)) {
+		m->rx_blocked = false;
+		wake_main(m);
+	}
+}
+
+static void poweroff_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+{
+	struct machine *m = dev;
+	int expected = -1;
+
+	(void)off;
+	(void)size;
+	atomic_compare_exchange_strong(&m->exit_status, &expected, (int)(val & 0xff));
+}
+
+static int wire_bus(struct machine *m)
+{
+	struct bus *b = &m->bus;
+
+	bus_init(b);
+	if (bus_register(b, BOARD_PIC_MASTER_BASE, BOARD_PIC_MASTER_LEN, "pic-master", m,
+			 pic_master_read, pic_master_write) ||
+	    bus_register(b, BOARD_PIC_SLAVE_BASE, BOARD_PIC_SLAVE_LEN, "pic-slave", m,
+			 pic_slave_read, pic_slave_write) ||
+	    bus_register(b, BOARD_ELCR_BASE, BOARD_ELCR_LEN, "elcr", m,
+			 elcr_read, elcr_write) ||
+	    bus_register(b, BOARD_PIT_BASE, BOARD_PIT_LEN, "pit", m,
+			 pit_port_read, pit_port_write) ||
+	    bus_register(b, BOARD_PORT61, 1, "port61", m, port61_read, port61_write) ||
+	    bus_register(b, BOARD_COM1_BASE, BOARD_COM1_LEN, "com1", m,
+			 com1_read, com1_write) ||
+	    bus_register(b, BOARD_POWEROFF_PORT, 1, "poweroff", m, NULL, poweroff_write))
+		return -1;
+	return 0;
+}
+
+/* ---- vCPU thread entry points ---- */
+
+int machine_pio(struct machine *m, uint16_t port, bool out, unsigned size,
+		unsigned count, uint8_t *data)
+{
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < count; i++, data += size) {
+		uint32_t val = 0;
+
+		if (out)
+			memcpy(&val, data, size);
+		bus_io(&m->bus, port, out, size, &val);
+		if (!out)
+			memcpy(data, &val, size);
+	}
+	/* One host write per exit, not per byte. */
+	serial_backend_flush(&m->backend);
+	pthread_mutex_unlock(&m->lock);
+	return atomic_load(&m->exit_status);
+}
+
+int machine_irq_ack(struct machine *m)
+{
+	int vec = -1;
+
+	pthread_mutex_lock(&m->lock);
+	if (atomic_load(&m->vcpu.irq_line))
+		vec = pic_ack(&m->pic);
+	pthread_mutex_unlock(&m->lock);
+	return vec;
+}
+
+void machine_vcpu_exited(struct machine *m, int status)
+{
+	int expected = -1;
+
+	atomic_compare_exchange_strong(&m->exit_status, &expected, status);
+	wake_main(m);
+}
+
+/* ---- Lifecycle ---- */
+
+static int open_host_fds(struct machine *m)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&set, stop_signals[i]);
+	m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->signal_fd < 0) {
+		fprintf(stderr, "vmm: signalfd: %s\n", strerror(errno));
+		return -1;
+	}
+	/* The kick is for the vCPU thread only; it unblocks it for itself. */
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);       /* a closed stdout is an EPIPE, not death */
+	if (vcpu_setup_signals())
+		return -1;
+
+	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->timer_fd < 0) {
+		fprintf(stderr, "vmm: timerfd_create: %s\n", strerror(errno));
+		return -1;
+	}
+	m->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->event_fd < 0) {
+		fprintf(stderr, "vmm: eventfd: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg)
+{
+	memset(m, 0, sizeof(*m));
+	m->signal_fd = m->timer_fd = m->event_fd = -1;
+	m->backend.in_fd = m->backend.out_fd = -1;
+	m->kvm.sys_fd = m->kvm.vm_fd = m->kvm.vcpu_fd = -1;
+	atomic_init(&m->exit_status, -1);
+	m->cfg = *cfg;
+
+	pthread_mutex_init(&m->lock, NULL);
+	m->lock_ready = true;
+	if (open_host_fds(m))
+		return -1;
+	if (kvm_vm_create(&m->kvm, cfg->ram_size))
+		return -1;
+	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
+
+	vclock_init(&m->clock, 0);
+	pic_init(&m->pic, pic_output, m);
+	pit_init(&m->pit, pit_irq, machine_clock, m, vclock_now(&m->clock));
+	serial_init(&m->serial, serial_tx, serial_irq, m);
+	if (wire_bus(m))
+		return -1;
+	/* The console opens last: raw mode is in force only once nothing
+	 * else can fail before the loop runs. */
+	if (serial_backend_open(&m->backend, cfg->serial))
+		return -1;
+	return vcpu_start(&m->vcpu);
+}
+
+int machine_boot(struct machine *m)
+{
+	return boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline);
+}
+
+void machine_start(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	vclock_start(&m->clock);
+	rearm_timer(m);
+	pthread_mutex_unlock(&m->lock);
+	vcpu_resume(&m->vcpu);
+}
+
+void machine_pause(struct machine *m)
+{
+	vcpu_pause(&m->vcpu);
+	pthread_mutex_lock(&m->lock);
+	vclock_stop(&m->clock);
+	rearm_timer(m);         /* a stopped clock disarms it */
+	pthread_mutex_unlock(&m->lock);
+}
+
+void machine_resume(struct machine *m)
+{
+	machine_start(m);
+}
+
+/* ---- Main loop ---- */
+
+static void on_signal(struct machine *m)
+{
+	struct signalfd_siginfo si;
+	int expected = -1;
+
+	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (atomic_compare_exchange_strong(&m->exit_status, &expected,
+						   128 + (int)si.ssi_signo))
+			fprintf(stderr, "\r\nvmm: %s, stopping\n", strsignal((int)si.ssi_signo));
+		expected = -1;
+	}
+}
+
+static void on_timer(struct machine *m)
+{
+	uint64_t expirations;
+
+	if (read(m->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;         /* EAGAIN: re-armed since it fired */
+	pthread_mutex_lock(&m->lock);
+	m->timer_armed_ns = 0;  /* one-shot: it is disarmed now */
+	if (m->clock.running)
+		pit_update(&m->pit, vclock_now(&m->clock));
+	rearm_timer(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void on_input(struct machine *m)
+{
+	uint8_t buf[SERIAL_FIFO_SIZE];
+	size_t room;
+	ssize_t n;
+
+	/* Read no more than the UART takes: the rest stays in the host's
+	 * buffer, which is the back-pressure. */
+	pthread_mutex_lock(&m->lock);
+	room = serial_can_receive(&m->serial);
+	if (!room)
+		m->rx_blocked = true;
+	pthread_mutex_unlock(&m->lock);
+	if (!room)
+		return;
+	n = serial_backend_read(&m->backend, buf, room < sizeof(buf) ? room : sizeof(buf));
+	if (n <= 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	serial_receive(&m->serial, buf, (size_t)n);
+	serial_rx_idle(&m->serial);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int machine_run(struct machine *m)
+{
+	while (atomic_load(&m->exit_status) < 0) {
+		struct pollfd pfd[4] = {
+			{ .fd = m->signal_fd, .events = POLLIN },
+			{ .fd = m->timer_fd, .events = POLLIN },
+			{ .fd = m->event_fd, .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },
+		};
+		uint64_t ev;
+		bool blocked;
+
+		pthread_mutex_lock(&m->lock);
+		blocked = m->rx_blocked;
+		pthread_mutex_unlock(&m->lock);
+		if (!blocked)
+			pfd[3].fd = serial_backend_input_fd(&m->backend);
+
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "vmm: poll: %s\n", strerror(errno));
+			return MACHINE_EXIT_ERROR;
+		}
+		if (pfd[0].revents)
+			on_signal(m);
+		if (pfd[1].revents)
+			on_timer(m);
+		if (pfd[2].revents)
+			(void)!read(m->event_fd, &ev, sizeof(ev));
+		if (pfd[3].revents)
+			on_input(m);
+	}
+	return atomic_load(&m->exit_status);
+}
+
+void machine_destroy(struct machine *m)
+{
+	vcpu_stop(&m->vcpu);
+	if (m->lock_ready) {
+		pthread_mutex_lock(&m->lock);
+		serial_backend_close(&m->backend);
+		pthread_mutex_unlock(&m->lock);
+		pthread_mutex_destroy(&m->lock);
+		m->lock_ready = false;
+	}
+	kvm_vm_destroy(&m->kvm);
+	if (m->event_fd >= 0)
+		close(m->event_fd);
+	if (m->timer_fd >= 0)
+		close(m->timer_fd);
+	if (m->signal_fd >= 0)
+		close(m->signal_fd);
+	m->event_fd = m->timer_fd = m->signal_fd = -1;
+}

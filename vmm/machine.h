@@ -1,0 +1,101 @@
+/* machine.h - the whole VM: KVM, RAM, devices, bus, clock, vCPU thread and
+ * the main thread's event loop.
+ *
+ * Lifecycle:
+ *   machine_create()  build a powered-off machine from a config: KVM VM
+ *                     with RAM, devices at reset, bus wired, host fds; the
+ *                     vCPU thread exists but is parked, the clock stopped
+ *   machine_boot()    fresh start: load the kernel, set entry registers
+ *                     (a restore loads saved state here instead)
+ *   machine_start()   start the virtual clock and let the vCPU run
+ *   machine_run()     main-thread loop until power-off, a stop signal or an
+ *                     error; returns the VMM's exit status
+ *   machine_destroy() release everything (safe after a failed create)
+ *
+ * Threads: the main thread runs machine_run(); the vCPU thread (cpu_run.c)
+ * calls machine_pio() and machine_irq_ack().  `lock` (the VM lock) guards
+ * everything under "guarded by lock" below; both threads take it around
+ * device calls.  Host-side fds are owned by the main thread.
+ */
+#ifndef VMM_MACHINE_H
+#define VMM_MACHINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/pic.h"
+#include "devices/pit.h"
+#include "devices/serial.h"
+#include "vmm/bus.h"
+#include "vmm/clock.h"
+#include "vmm/cpu_run.h"
+#include "vmm/kvm.h"
+#include "vmm/serial_backend.h"
+
+#define MACHINE_EXIT_ERROR 1            /* exit status after a VM failure */
+
+struct machine_config {
+	const char *kernel;             /* ELF64 kernel path */
+	uint64_t ram_size;              /* bytes, KVM_RAM_MIN..KVM_RAM_MAX */
+	const char *cmdline;            /* kernel command line */
+	const char *serial;             /* --serial spec (serial_backend.h) */
+};
+
+struct machine {
+	struct machine_config cfg;
+
+	/* Host resources (never saved). */
+	struct kvm_vm kvm;
+	struct vcpu vcpu;
+	struct serial_backend backend;
+	int signal_fd;                  /* SIGINT/SIGTERM/SIGHUP/SIGQUIT */
+	int timer_fd;                   /* next PIT event, CLOCK_MONOTONIC */
+	int event_fd;                   /* vCPU thread -> main loop wake-ups */
+	bool lock_ready;
+
+	/* Guarded by lock. */
+	pthread_mutex_t lock;           /* the VM lock */
+	struct vclock clock;
+	struct bus bus;
+	struct pic pic;
+	struct pit pit;
+	struct serial serial;
+	bool rx_blocked;                /* input waits for room in the UART */
+	uint64_t timer_armed_ns;        /* virtual deadline in timer_fd, or 0 */
+
+	/* Set once by whoever ends the VM; -1 while it runs. */
+	atomic_int exit_status;
+};
+
+/* Build the machine (see above).  Prints one line and returns -1 on
+ * failure; call machine_destroy() either way. */
+int machine_create(struct machine *m, const struct machine_config *cfg);
+/* Load cfg->kernel and set the boot entry state.  -1 on failure (printed). */
+int machine_boot(struct machine *m);
+/* Start the clock and the vCPU. */
+void machine_start(struct machine *m);
+/* Stop the vCPU (parked, I/O completed) and the clock; for save. */
+void machine_pause(struct machine *m);
+/* Undo machine_pause(). */
+void machine_resume(struct machine *m);
+/* Run the event loop until the VM ends; returns the exit status: the
+ * power-off byte, 128 + signal number, or MACHINE_EXIT_ERROR. */
+int machine_run(struct machine *m);
+/* Stop the vCPU and release everything. */
+void machine_destroy(struct machine *m);
+
+/* ---- Called from the vCPU thread (cpu_run.c) ---- */
+
+/* Port I/O exit: count accesses of size bytes at data (in: filled in).
+ * Returns -1 to keep running or the exit status when the guest powered
+ * the machine off. */
+int machine_pio(struct machine *m, uint16_t port, bool out, unsigned size,
+		unsigned count, uint8_t *data);
+/* Interrupt acknowledge: the vector to inject, or -1 if none is pending. */
+int machine_irq_ack(struct machine *m);
+/* The vCPU thread ended on its own (power-off or error) with status. */
+void machine_vcpu_exited(struct machine *m, int status);
+
+#endif

@@ -1,0 +1,60 @@
+/* serial_backend.h - host side of COM1: where guest output goes and guest
+ * input comes from.
+ *
+ *   stdio      output to stdout, input from stdin; a terminal on stdin is
+ *              put in raw mode (Ctrl-C still stops the VMM) and restored on
+ *              every exit path, fatal signals included
+ *   file:PATH  output to PATH (created or truncated), no input
+ *   none       output dropped, no input
+ *
+ * Output is buffered per VM exit and written with blocking writes, so a
+ * slow consumer slows the guest rather than losing bytes.  Not thread-safe:
+ * callers hold the VM lock (output) or own the input side (main thread).
+ */
+#ifndef VMM_SERIAL_BACKEND_H
+#define VMM_SERIAL_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum serial_backend_kind {
+	SERIAL_BACKEND_NONE,
+	SERIAL_BACKEND_STDIO,
+	SERIAL_BACKEND_FILE,
+};
+
+#define SERIAL_BACKEND_BUF 256
+
+struct serial_backend {
+	enum serial_backend_kind kind;
+	int in_fd;                      /* -1: no input (or input at EOF) */
+	int out_fd;                     /* -1: output dropped */
+	bool own_out;                   /* out_fd is ours to close */
+	bool out_failed;                /* reported once, then dropped */
+	size_t out_len;
+	uint8_t out_buf[SERIAL_BACKEND_BUF];
+};
+
+/* Check a --serial argument without opening anything; 0 if valid. */
+int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
+			 const char **path);
+/* Open the backend named by spec.  Prints and returns -1 on failure. */
+int serial_backend_open(struct serial_backend *sb, const char *spec);
+/* Flush output, restore the terminal, close what was opened. */
+void serial_backend_close(struct serial_backend *sb);
+
+/* Queue one byte of guest output; written when the buffer fills or on
+ * serial_backend_flush(). */
+void serial_backend_put(struct serial_backend *sb, uint8_t byte);
+void serial_backend_flush(struct serial_backend *sb);
+
+/* fd to poll for input, or -1 when there is none (or it reached EOF). */
+int serial_backend_input_fd(const struct serial_backend *sb);
+/* Read up to max bytes of input after poll said the fd is readable.
+ * Returns the count; -2 if nothing is there after all; 0 at end of input
+ * and -1 on error (printed), after both of which the fd is dropped. */
+ssize_t serial_backend_read(struct serial_backend *sb, uint8_t *buf, size_t max);
+
+#endif
