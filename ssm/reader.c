@@ -342,6 +342,9 @@ int ssm_r_unit_skip_rest(ssm_handle *h)
 {
 	struct ssm_reader *r = &h->r;
 
+	/* The unread tail of the current record counts as consumed too. */
+	r->unit_consumed += r->rec_len - r->rec_pos;
+	r->rec_pos = r->rec_len;
 	while (!r->unit_end_seen) {
 		int rc = next_record(h);
 
