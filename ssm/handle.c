@@ -135,8 +135,10 @@ void ssm_progress(ssm_handle *h, uint64_t done)
 
 	if (!fn)
 		return;
-	if (done == UINT64_MAX || !h->prog_total)
+	if (done == UINT64_MAX)
 		pct = 100;
+	else if (!h->prog_total)
+		return;   /* total unknown (e.g. a pipe): only the final 100 */
 	else
 		pct = done >= h->prog_total ? 99 : (unsigned)(done * 100 / h->prog_total);
 	if (pct <= h->prog_last)
@@ -182,6 +184,10 @@ int ssm_call(ssm_handle *h, struct ssm_unit *u, ssm_cb_kind kind, uint32_t pass,
 	case SSM_CB_LOAD_EXEC: rc = cb->load_exec(u->ctx, h, version, pass); break;
 	default: rc = cb->load_done(u->ctx, h); break;
 	}
+	/* Only votes may be positive; anything else would pass for success
+	 * with callers that test rc < 0. */
+	if (rc > 0 && kind != SSM_CB_LIVE_VOTE)
+		rc = SSM_ERR_CALLBACK;
 	h->unit = prev;
 	h->pass = prev_pass;
 	return rc;
