@@ -114,8 +114,9 @@ static void uart_init(void)
 	 * interrupts at once. */
 	outb(COM1 + UART_FCR, UART_FCR_ENABLE | UART_FCR_CLR_RX | UART_FCR_CLR_TX);
 	outb(COM1 + UART_MCR, UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
+	/* Clear stale status; RBR is left for the IRQ handler so that no byte
+	 * arriving after the FIFO reset is lost. */
 	(void)inb(COM1 + UART_LSR);
-	(void)inb(COM1 + UART_RBR);
 	(void)inb(COM1 + UART_IIR);
 	(void)inb(COM1 + UART_MSR);
 	outb(COM1 + UART_IER, UART_IER_RDI);
@@ -255,13 +256,15 @@ uint64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
 void kmain(const struct bootinfo *bi)
 {
 	descriptors_init();
+	/* PIC before UART: IRQ 4 is edge-triggered, so a line the UART raised
+	 * while the PIC was still being set up would never be seen again. */
+	pic_init();
+	pit_init();
 	uart_init();
 	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION) {
 		uart_puts("panic: bad boot-info block\n");
 		poweroff(PANIC_STATUS);
 	}
 	ram_size = bi->mem_size;
-	pic_init();
-	pit_init();
 	enter_user(user_main, ustack + sizeof(ustack), bi);
 }

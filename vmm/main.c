@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 	int c, status;
 
 	opterr = 0;     /* one line of our own instead of getopt's */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_KERNEL:
 			cfg.kernel = optarg;
@@ -134,12 +134,14 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			printf("vmm %s\n", VMM_VERSION);
 			return 0;
+		case ':':
+			fprintf(stderr, "vmm: option %s needs a value (try --help)\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
-			if (optopt)
-				fprintf(stderr, "vmm: option %s%s (try --help)\n",
-					argv[optind - 1],
-					strchr(argv[optind - 1], '=') ? ": unexpected value" :
-					": unknown or missing its value");
+			if (optopt && strchr(argv[optind - 1], '='))
+				fprintf(stderr, "vmm: option %s takes no value (try --help)\n",
+					argv[optind - 1]);
 			else
 				fprintf(stderr, "vmm: unknown option %s (try --help)\n",
 					argv[optind - 1]);
