@@ -38,23 +38,35 @@ int bus_register(struct bus *b, uint16_t base, uint16_t len, const char *name,
 	return 0;
 }
 
-bool bus_io(struct bus *b, uint16_t port, bool is_write, unsigned size, uint32_t *val)
+static const struct bus_range *find(const struct bus *b, uint16_t port)
 {
 	for (unsigned i = 0; i < b->count; i++) {
 		const struct bus_range *r = &b->ranges[i];
-		uint16_t off = (uint16_t)(port - r->base);
 
-		if (port < r->base || off >= r->len)
-			continue;
+		if (port >= r->base && (unsigned)(port - r->base) < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+void bus_io(struct bus *b, uint16_t port, bool is_write, unsigned size, uint32_t *val)
+{
+	uint32_t in = 0;
+
+	for (unsigned i = 0; i < size; i++) {
+		uint16_t p = (uint16_t)(port + i);
+		const struct bus_range *r = find(b, p);
+		uint8_t byte = 0xff;
+
 		if (is_write) {
-			if (r->write)
-				r->write(r->dev, off, size, *val);
-		} else {
-			*val = r->read ? r->read(r->dev, off, size) : 0xffffffffu;
+			if (r && r->write)
+				r->write(r->dev, (uint16_t)(p - r->base), (uint8_t)(*val >> (8 * i)));
+			continue;
 		}
-		return true;
+		if (r && r->read)
+			byte = r->read(r->dev, (uint16_t)(p - r->base));
+		in |= (uint32_t)byte << (8 * i);
 	}
 	if (!is_write)
-		*val = 0xffffffffu;
-	return false;
+		*val = in;
 }

@@ -1,7 +1,9 @@
 /* bus.h - port I/O bus: maps port ranges to device handlers.
  *
  * Handlers get the offset inside their range, never the absolute port, so
- * a device does not know where the board put it.  The bus does no locking;
+ * a device does not know where the board put it.  Every device on this
+ * board is 8 bits wide, so, like the ISA bus, a 16- or 32-bit access is
+ * split into byte accesses at consecutive ports.  The bus does no locking;
  * the caller holds the VM lock around bus_io().
  */
 #ifndef VMM_BUS_H
@@ -10,16 +12,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* size is 1, 2 or 4 bytes.  read returns the value (low size bytes used). */
-typedef uint32_t (*bus_read_fn)(void *dev, uint16_t offset, unsigned size);
-typedef void (*bus_write_fn)(void *dev, uint16_t offset, unsigned size, uint32_t val);
+typedef uint8_t (*bus_read_fn)(void *dev, uint16_t offset);
+typedef void (*bus_write_fn)(void *dev, uint16_t offset, uint8_t val);
 
 struct bus_range {
 	uint16_t base;
 	uint16_t len;
 	const char *name;
 	void *dev;
-	bus_read_fn read;               /* NULL: reads as all ones */
+	bus_read_fn read;               /* NULL: reads as 0xff */
 	bus_write_fn write;             /* NULL: writes are dropped */
 };
 
@@ -36,9 +37,9 @@ void bus_init(struct bus *b);
  * existing range, wraps past 0xffff or the table is full. */
 int bus_register(struct bus *b, uint16_t base, uint16_t len, const char *name,
 		 void *dev, bus_read_fn read, bus_write_fn write);
-/* One access.  Unmapped ports read as all ones and ignore writes, like an
- * ISA bus with nothing listening; returns false for them so the caller
- * may log. */
-bool bus_io(struct bus *b, uint16_t port, bool is_write, unsigned size, uint32_t *val);
+/* One access of size 1, 2 or 4 bytes (little-endian in *val).  Unmapped
+ * ports read as 0xff and ignore writes, like an ISA bus with nothing
+ * listening. */
+void bus_io(struct bus *b, uint16_t port, bool is_write, unsigned size, uint32_t *val);
 
 #endif

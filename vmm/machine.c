@@ -95,96 +95,85 @@ static void rearm_timer(struct machine *m)
 
 /* ---- Port I/O handlers: devices see offsets, the board has the ports ---- */
 
-static uint32_t pic_master_read(void *dev, uint16_t off, unsigned size)
+static uint8_t pic_master_read(void *dev, uint16_t off)
 {
 	struct machine *m = dev;
 
-	(void)size;
 	return pic_read(&m->pic, 0, off);
 }
 
-static void pic_master_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+static void pic_master_write(void *dev, uint16_t off, uint8_t val)
 {
 	struct machine *m = dev;
 
-	(void)size;
-	pic_write(&m->pic, 0, off, (uint8_t)val);
+	pic_write(&m->pic, 0, off, val);
 }
 
-static uint32_t pic_slave_read(void *dev, uint16_t off, unsigned size)
+static uint8_t pic_slave_read(void *dev, uint16_t off)
 {
 	struct machine *m = dev;
 
-	(void)size;
 	return pic_read(&m->pic, 1, off);
 }
 
-static void pic_slave_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+static void pic_slave_write(void *dev, uint16_t off, uint8_t val)
 {
 	struct machine *m = dev;
 
-	(void)size;
-	pic_write(&m->pic, 1, off, (uint8_t)val);
+	pic_write(&m->pic, 1, off, val);
 }
 
-static uint32_t elcr_read(void *dev, uint16_t off, unsigned size)
+static uint8_t elcr_read(void *dev, uint16_t off)
 {
 	struct machine *m = dev;
 
-	(void)size;
 	return pic_elcr_read(&m->pic, off);
 }
 
-static void elcr_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+static void elcr_write(void *dev, uint16_t off, uint8_t val)
 {
 	struct machine *m = dev;
 
-	(void)size;
-	pic_elcr_write(&m->pic, off, (uint8_t)val);
+	pic_elcr_write(&m->pic, off, val);
 }
 
-static uint32_t pit_port_read(void *dev, uint16_t off, unsigned size)
+static uint8_t pit_port_read(void *dev, uint16_t off)
 {
 	struct machine *m = dev;
 
-	(void)size;
 	return pit_read(&m->pit, off, vclock_now(&m->clock));
 }
 
-static void pit_port_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+static void pit_port_write(void *dev, uint16_t off, uint8_t val)
 {
 	struct machine *m = dev;
 
-	(void)size;
-	pit_write(&m->pit, off, (uint8_t)val, vclock_now(&m->clock));
+	pit_write(&m->pit, off, val, vclock_now(&m->clock));
 	rearm_timer(m);
 }
 
-static uint32_t port61_read(void *dev, uint16_t off, unsigned size)
+static uint8_t port61_read(void *dev, uint16_t off)
 {
 	struct machine *m = dev;
 
 	(void)off;
-	(void)size;
 	return pit_speaker_read(&m->pit, vclock_now(&m->clock));
 }
 
-static void port61_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+static void port61_write(void *dev, uint16_t off, uint8_t val)
 {
 	struct machine *m = dev;
 
 	(void)off;
-	(void)size;
-	pit_speaker_write(&m->pit, (uint8_t)val, vclock_now(&m->clock));
+	pit_speaker_write(&m->pit, val, vclock_now(&m->clock));
 	rearm_timer(m);
 }
 
-static uint32_t com1_read(void *dev, uint16_t off, unsigned size)
+static uint8_t com1_read(void *dev, uint16_t off)
 {
 	struct machine *m = dev;
 	uint8_t v;
 
-	(void)size;
 	v = serial_read(&m->serial, off);
 	/* Reading RBR may have made room for input the main loop holds back. */
 	if (m->rx_blocked && serial_can_receive(&m->serial)) {
@@ -194,12 +183,11 @@ static uint32_t com1_read(void *dev, uint16_t off, unsigned size)
 	return v;
 }
 
-static void com1_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+static void com1_write(void *dev, uint16_t off, uint8_t val)
 {
 	struct machine *m = dev;
 
-	(void)size;
-	serial_write(&m->serial, off, (uint8_t)val);
+	serial_write(&m->serial, off, val);
 	/* An FCR write can reset the RX FIFO. */
 	if (m->rx_blocked && serial_can_receive(&m->serial)) {
 		m->rx_blocked = false;
@@ -207,14 +195,13 @@ static void com1_write(void *dev, uint16_t off, unsigned size, uint32_t val)
 	}
 }
 
-static void poweroff_write(void *dev, uint16_t off, unsigned size, uint32_t val)
+static void poweroff_write(void *dev, uint16_t off, uint8_t val)
 {
 	struct machine *m = dev;
 	int expected = -1;
 
 	(void)off;
-	(void)size;
-	atomic_compare_exchange_strong(&m->exit_status, &expected, (int)(val & 0xff));
+	atomic_compare_exchange_strong(&m->exit_status, &expected, (int)val);
 }
 
 static int wire_bus(struct machine *m)
@@ -243,6 +230,10 @@ static int wire_bus(struct machine *m)
 int machine_pio(struct machine *m, uint16_t port, bool out, unsigned size,
 		unsigned count, uint8_t *data)
 {
+	if (size != 1 && size != 2 && size != 4) {
+		fprintf(stderr, "vmm: port 0x%x: %u-byte access\n", port, size);
+		return MACHINE_EXIT_ERROR;
+	}
 	pthread_mutex_lock(&m->lock);
 	for (unsigned i = 0; i < count; i++, data += size) {
 		uint32_t val = 0;

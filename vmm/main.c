@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		.kernel = NULL, .ram_size = DEFAULT_MEM, .cmdline = "", .serial = "stdio",
 	};
 	enum serial_backend_kind kind;
-	static struct machine m;        /* large; keep it off the stack */
+	struct machine m;
 	char *kernel_alloc = NULL;
 	const char *path;
 	int c, status;
