@@ -17,7 +17,7 @@
 #define DEFAULT_PAGES   128u            /* pages rewritten per step */
 /* Mixing rounds per written word: the knob that sets a step to ~1 ms of
  * native time without touching more memory. */
-#define ROUNDS          6u
+#define ROUNDS          9u
 
 struct opts {
 	uint64_t steps;                 /* 0 = run forever */
