@@ -361,6 +361,23 @@ void machine_resume(struct machine *m)
 	machine_start(m);
 }
 
+uint64_t machine_clock_ns(struct machine *m)
+{
+	uint64_t ns;
+
+	pthread_mutex_lock(&m->lock);
+	ns = vclock_now(&m->clock);
+	pthread_mutex_unlock(&m->lock);
+	return ns;
+}
+
+void machine_clock_restore(struct machine *m, uint64_t ns)
+{
+	pthread_mutex_lock(&m->lock);
+	vclock_init(&m->clock, ns);
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* ---- Main loop ---- */
 
 static void on_signal(struct machine *m)

@@ -80,6 +80,11 @@ void machine_start(struct machine *m);
 void machine_pause(struct machine *m);
 /* Undo machine_pause(). */
 void machine_resume(struct machine *m);
+/* Virtual time now, frozen while paused: what a save records. */
+uint64_t machine_clock_ns(struct machine *m);
+/* Before machine_start(): make the stopped clock read ns (restore), so
+ * guest timers continue from where the saved VM left them. */
+void machine_clock_restore(struct machine *m, uint64_t ns);
 /* Run the event loop until the VM ends; returns the exit status: the
  * power-off byte, 128 + signal number, or MACHINE_EXIT_ERROR. */
 int machine_run(struct machine *m);

@@ -105,7 +105,15 @@ int serial_backend_open(struct serial_backend *sb, const char *spec)
 	case SERIAL_BACKEND_STDIO:
 		sb->in_fd = STDIN_FILENO;
 		sb->out_fd = STDOUT_FILENO;
-		if (isatty(STDIN_FILENO) && tty_make_raw())
+		if (!isatty(STDIN_FILENO))
+			break;
+		/* In the background, touching the terminal would stop us with
+		 * SIGTTOU/SIGTTIN: run output-only instead. */
+		if (tcgetpgrp(STDIN_FILENO) != getpgrp()) {
+			sb->in_fd = -1;
+			break;
+		}
+		if (tty_make_raw())
 			return -1;
 		break;
 	case SERIAL_BACKEND_FILE:

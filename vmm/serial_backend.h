@@ -3,7 +3,8 @@
  *
  *   stdio      output to stdout, input from stdin; a terminal on stdin is
  *              put in raw mode (Ctrl-C still stops the VMM) and restored on
- *              every exit path, fatal signals included
+ *              every exit path, fatal signals included; a background job
+ *              leaves the terminal alone and takes no input
  *   file:PATH  output to PATH (created or truncated), no input
  *   none       output dropped, no input
  *
