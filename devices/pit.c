@@ -291,7 +291,7 @@ void pit_update_irq(struct pit *p, uint64_t now)
 	p->irq_time = irq_walk_start(p, now);
 	for (;;) {
 		t = ch_next_change(c, p->irq_time);
-		if (t > now)
+		if (t > now || t <= p->irq_time)  /* second test: saturated at the end of time */
 			break;
 		p->irq_time = t;
 		level = ch_out(c, t);

@@ -418,6 +418,17 @@ Test(pit, stalled_host_drops_edges_beyond_lag_limit)
 	cr_assert_leq(hst.edges, 101, "%u edges: lag limit is 100 ms", hst.edges);
 }
 
+Test(pit, end_of_time_terminates, .timeout = 5)
+{
+	unsigned i;
+
+	prog(0, 2, 1000, 0);
+	for (i = 0; i < 3; i++)
+		update(UINT64_MAX - i);
+	(void)pit_next_event_ns(&pit, UINT64_MAX);
+	(void)latch(0, UINT64_MAX);
+}
+
 Test(pit, reprogramming_counter0_resets_schedule)
 {
 	prog(0, 2, 1000, 0);
