@@ -93,6 +93,28 @@ static void rearm_timer(struct machine *m)
 	}
 }
 
+/* IRQ 0 is still waiting in the master's IRR: another edge now would merge
+ * with it and the guest would lose a tick. */
+static bool tick_unacked(const struct machine *m)
+{
+	return m->pic.st.chip[0].irr & (1u << BOARD_PIT_IRQ);
+}
+
+/* Deliver the PIT's next edge, or hold it until the CPU has taken the
+ * previous one (lock held).  A late host or a guest sitting with IF=0 thus
+ * gets its owed ticks one per acknowledge instead of silently merged; the
+ * PIT itself drops what is more than PIT_MAX_LAG_NS late. */
+static void timer_tick(struct machine *m)
+{
+	if (tick_unacked(m)) {
+		m->tick_deferred = true;
+		return;         /* timer stays disarmed until the acknowledge */
+	}
+	m->tick_deferred = false;
+	pit_update(&m->pit, vclock_now(&m->clock));
+	rearm_timer(m);
+}
+
 /* ---- Port I/O handlers: devices see offsets, the board has the ports ---- */
 
 static uint8_t pic_master_read(void *dev, uint16_t off)
@@ -257,6 +279,8 @@ int machine_irq_ack(struct machine *m)
 	pthread_mutex_lock(&m->lock);
 	if (atomic_load(&m->vcpu.irq_line))
 		vec = pic_ack(&m->pic);
+	if (m->tick_deferred && m->clock.running && !tick_unacked(m))
+		timer_tick(m);
 	pthread_mutex_unlock(&m->lock);
 	return vec;
 }
@@ -402,8 +426,7 @@ static void on_timer(struct machine *m)
 	pthread_mutex_lock(&m->lock);
 	m->timer_armed_ns = 0;  /* one-shot: it is disarmed now */
 	if (m->clock.running)
-		pit_update(&m->pit, vclock_now(&m->clock));
-	rearm_timer(m);
+		timer_tick(m);
 	pthread_mutex_unlock(&m->lock);
 }
 

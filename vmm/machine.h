@@ -63,6 +63,7 @@ struct machine {
 	struct pit pit;
 	struct serial serial;
 	bool rx_blocked;                /* input waits for room in the UART */
+	bool tick_deferred;             /* PIT edge held until IRQ 0 is acked */
 	uint64_t timer_armed_ns;        /* virtual deadline in timer_fd, or 0 */
 
 	/* Set once by whoever ends the VM; -1 while it runs. */
