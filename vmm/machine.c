@@ -302,14 +302,16 @@ static int open_host_fds(struct machine *m)
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		sigaddset(&set, stop_signals[i]);
+	/* Blocked in this thread and, inherited, in the vCPU thread, which
+	 * unblocks only the kick for itself. */
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, VCPU_KICK_SIGNAL);
 	m->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (m->signal_fd < 0) {
 		fprintf(stderr, "vmm: signalfd: %s\n", strerror(errno));
 		return -1;
 	}
-	/* The kick is for the vCPU thread only; it unblocks it for itself. */
-	sigaddset(&set, VCPU_KICK_SIGNAL);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);       /* a closed stdout is an EPIPE, not death */
 	if (vcpu_setup_signals())
 		return -1;
@@ -412,7 +414,10 @@ static void on_signal(struct machine *m)
 	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (atomic_compare_exchange_strong(&m->exit_status, &expected,
 						   128 + (int)si.ssi_signo))
-			fprintf(stderr, "\r\nvmm: %s, stopping\n", strsignal((int)si.ssi_signo));
+			/* On a console the guest's line may be half written. */
+			fprintf(stderr, "%svmm: %s, stopping\n",
+				isatty(STDERR_FILENO) ? "\r\n" : "",
+				strsignal((int)si.ssi_signo));
 		expected = -1;
 	}
 }

@@ -33,8 +33,10 @@ static void fatal_signal(int sig)
 
 static int tty_make_raw(void)
 {
+	/* Signals that kill without running exit handlers.  The stop signals
+	 * (SIGINT, SIGTERM, ...) are the main loop's, read from a signalfd. */
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
-				     SIGQUIT, SIGHUP, SIGPIPE };
+				     SIGTRAP, SIGSYS };
 	static bool hooked;
 	struct termios t;
 
