@@ -259,16 +259,41 @@ static int read_msrs(ssm_handle *h, struct kvm_msrs **out)
 	return SSM_OK;
 }
 
+/* KVM stops at the first MSR it refuses.  A refusal is harmless when the
+ * vCPU already holds the saved value (e.g. a PV MSR the guest never
+ * enabled, still 0); anything else is an error naming the MSR. */
 static int set_msrs(int vcpu_fd, ssm_handle *h, struct kvm_msrs *msrs)
 {
-	int set = ioctl(vcpu_fd, KVM_SET_MSRS, msrs);
+	uint32_t done = 0, n = msrs->nmsrs;
+	struct kvm_msr_entry *all = msrs->entries;
 
-	if (set < 0)
-		return kvm_err(h, "KVM_SET_MSRS");
-	if ((uint32_t)set < msrs->nmsrs)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: KVM refused MSR "
-					  "0x%x = 0x%llx", msrs->entries[set].index,
-					  (unsigned long long)msrs->entries[set].data);
+	while (done < n) {
+		struct {
+			struct kvm_msrs hdr;
+			struct kvm_msr_entry e;
+		} one;
+		int set;
+
+		/* Shift the unset tail to the front of the array. */
+		memmove(all, all + done, (n - done) * sizeof(*all));
+		n -= done;
+		msrs->nmsrs = n;
+		done = 0;
+		set = ioctl(vcpu_fd, KVM_SET_MSRS, msrs);
+		if (set < 0)
+			return kvm_err(h, "KVM_SET_MSRS");
+		done = (uint32_t)set;
+		if (done == n)
+			break;
+		memset(&one, 0, sizeof(one));
+		one.hdr.nmsrs = 1;
+		one.e.index = all[done].index;
+		if (ioctl(vcpu_fd, KVM_GET_MSRS, &one) != 1 || one.e.data != all[done].data)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: KVM refused MSR "
+						  "0x%x = 0x%llx", all[done].index,
+						  (unsigned long long)all[done].data);
+		done++;
+	}
 	return SSM_OK;
 }
 

@@ -13,6 +13,8 @@
 
 #include "vmm/board.h"
 #include "vmm/boot.h"
+#include "vmm/snapshot.h"
+#include "vmm/units.h"
 
 /* Signals that stop the VM cleanly; read from a signalfd. */
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -332,7 +334,7 @@ static int open_host_fds(struct machine *m)
 int machine_create(struct machine *m, const struct machine_config *cfg)
 {
 	memset(m, 0, sizeof(*m));
-	m->signal_fd = m->timer_fd = m->event_fd = -1;
+	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
 	m->backend.in_fd = m->backend.out_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = m->kvm.vcpu_fd = -1;
 	atomic_init(&m->exit_status, -1);
@@ -352,15 +354,26 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	serial_init(&m->serial, serial_tx, serial_irq, m);
 	if (wire_bus(m))
 		return -1;
+	m->ssm = ssm_create(m);
+	if (!m->ssm) {
+		fprintf(stderr, "vmm: out of memory\n");
+		return -1;
+	}
+	if (units_register(m, m->ssm)) {
+		fprintf(stderr, "vmm: registering state units: %s\n", ssm_last_error(m->ssm));
+		return -1;
+	}
 	/* The console opens last: raw mode is in force only once nothing
 	 * else can fail before the loop runs. */
-	if (serial_backend_open(&m->backend, cfg->serial))
+	if (serial_backend_open(&m->backend, cfg->serial, cfg->serial_append))
 		return -1;
 	return vcpu_start(&m->vcpu);
 }
 
 int machine_boot(struct machine *m)
 {
+	if (units_kernel_facts(m->cfg.kernel, &m->kernel_size, &m->kernel_crc))
+		m->kernel_size = m->kernel_crc = 0;   /* boot_setup reports why */
 	return boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline);
 }
 
@@ -412,6 +425,12 @@ static void on_signal(struct machine *m)
 	int expected = -1;
 
 	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		/* With --save, Ctrl-C and SIGTERM mean "suspend"; SIGQUIT and
+		 * SIGHUP still just stop. */
+		if (m->save_path && (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)) {
+			m->save_requested = true;
+			continue;
+		}
 		if (atomic_compare_exchange_strong(&m->exit_status, &expected,
 						   128 + (int)si.ssi_signo))
 			/* On a console the guest's line may be half written. */
@@ -459,14 +478,66 @@ static void on_input(struct machine *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Suspend to save_path: on success the VM ends (exit 0); on failure it
+ * keeps running and says so. */
+static void do_save(struct machine *m)
+{
+	char msg[600];
+	uint64_t t0 = host_now_ns();
+	int rc;
+
+	m->save_requested = false;
+	machine_pause(m);
+	rc = snapshot_save(m, m->save_path, SSM_AFTER_DESTROY, msg, sizeof(msg));
+	if (rc) {
+		m->save_failed = true;
+		fprintf(stderr, "%svmm: saving to %s failed: %s; the VM keeps running "
+			"(Ctrl-C retries, SIGQUIT quits without saving)\n",
+			isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path, msg);
+		machine_resume(m);
+		return;
+	}
+	m->save_failed = false;
+	fprintf(stderr, "%svmm: saved to %s in %.3f s; resume with: vmm --restore %s\n",
+		isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path,
+		(double)(host_now_ns() - t0) / 1e9, m->save_path);
+	int expected = -1;
+
+	atomic_compare_exchange_strong(&m->exit_status, &expected, 0);
+}
+
+static int arm_save_timer(struct machine *m)
+{
+	struct itimerspec its;
+
+	if (!m->save_after_ns)
+		return 0;
+	m->save_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->save_timer_fd < 0) {
+		fprintf(stderr, "vmm: timerfd_create: %s\n", strerror(errno));
+		return -1;
+	}
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(m->save_after_ns / 1000000000u);
+	its.it_value.tv_nsec = (long)(m->save_after_ns % 1000000000u);
+	if (timerfd_settime(m->save_timer_fd, 0, &its, NULL) < 0) {
+		fprintf(stderr, "vmm: timerfd_settime: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int machine_run(struct machine *m)
 {
+	if (arm_save_timer(m))
+		return MACHINE_EXIT_ERROR;
 	while (atomic_load(&m->exit_status) < 0) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = m->signal_fd, .events = POLLIN },
 			{ .fd = m->timer_fd, .events = POLLIN },
 			{ .fd = m->event_fd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
+			{ .fd = m->save_timer_fd, .events = POLLIN },
 		};
 		uint64_t ev;
 		bool blocked;
@@ -477,7 +548,7 @@ int machine_run(struct machine *m)
 		if (!blocked)
 			pfd[3].fd = serial_backend_input_fd(&m->backend);
 
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "vmm: poll: %s\n", strerror(errno));
@@ -491,6 +562,14 @@ int machine_run(struct machine *m)
 			(void)!read(m->event_fd, &ev, sizeof(ev));
 		if (pfd[3].revents)
 			on_input(m);
+		if (pfd[4].revents) {
+			uint64_t exp;
+
+			(void)!read(m->save_timer_fd, &exp, sizeof(exp));
+			m->save_requested = true;
+		}
+		if (m->save_requested && atomic_load(&m->exit_status) < 0)
+			do_save(m);
 	}
 	return atomic_load(&m->exit_status);
 }
@@ -506,11 +585,15 @@ void machine_destroy(struct machine *m)
 		m->lock_ready = false;
 	}
 	kvm_vm_destroy(&m->kvm);
+	ssm_destroy(m->ssm);
+	m->ssm = NULL;
+	if (m->save_timer_fd >= 0)
+		close(m->save_timer_fd);
 	if (m->event_fd >= 0)
 		close(m->event_fd);
 	if (m->timer_fd >= 0)
 		close(m->timer_fd);
 	if (m->signal_fd >= 0)
 		close(m->signal_fd);
-	m->event_fd = m->timer_fd = m->signal_fd = -1;
+	m->event_fd = m->timer_fd = m->signal_fd = m->save_timer_fd = -1;
 }

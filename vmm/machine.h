@@ -28,6 +28,7 @@
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/serial.h"
+#include "ssm/ssm.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
@@ -41,6 +42,7 @@ struct machine_config {
 	uint64_t ram_size;              /* bytes, KVM_RAM_MIN..KVM_RAM_MAX */
 	const char *cmdline;            /* kernel command line */
 	const char *serial;             /* --serial spec (serial_backend.h) */
+	bool serial_append;             /* restore: continue a file: log */
 };
 
 struct machine {
@@ -68,6 +70,16 @@ struct machine {
 
 	/* Set once by whoever ends the VM; -1 while it runs. */
 	atomic_int exit_status;
+
+	/* Save/restore (main thread only). */
+	ssm *ssm;                       /* registry of the VM's units (units.c) */
+	uint64_t kernel_size;           /* facts of the booted kernel file */
+	uint32_t kernel_crc;
+	const char *save_path;          /* --save: where a stop request saves */
+	uint64_t save_after_ns;         /* --save-after, 0 = none */
+	int save_timer_fd;
+	bool save_requested;
+	bool save_failed;               /* the last save attempt failed */
 };
 
 /* Build the machine (see above).  Prints one line and returns -1 on
@@ -87,7 +99,9 @@ uint64_t machine_clock_ns(struct machine *m);
  * guest timers continue from where the saved VM left them. */
 void machine_clock_restore(struct machine *m, uint64_t ns);
 /* Run the event loop until the VM ends; returns the exit status: the
- * power-off byte, 128 + signal number, or MACHINE_EXIT_ERROR. */
+ * power-off byte, 128 + signal number, or MACHINE_EXIT_ERROR.  With
+ * save_path set, SIGINT/SIGTERM and the --save-after timer suspend the VM
+ * to that file (exit 0); if the save fails the VM keeps running. */
 int machine_run(struct machine *m);
 /* Stop the vCPU and release everything. */
 void machine_destroy(struct machine *m);

@@ -30,6 +30,7 @@ enum serial_backend_kind {
 
 struct serial_backend {
 	enum serial_backend_kind kind;
+	const char *spec;               /* as given to open (caller's string) */
 	int in_fd;                      /* -1: no input (or input at EOF) */
 	int out_fd;                     /* -1: output dropped */
 	bool own_out;                   /* out_fd is ours to close */
@@ -41,8 +42,10 @@ struct serial_backend {
 /* Check a --serial argument without opening anything; 0 if valid. */
 int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
 			 const char **path);
-/* Open the backend named by spec.  Prints and returns -1 on failure. */
-int serial_backend_open(struct serial_backend *sb, const char *spec);
+/* Open the backend named by spec; a file is appended to when append is set
+ * (a restored VM continues its console log) and truncated otherwise.
+ * Prints and returns -1 on failure. */
+int serial_backend_open(struct serial_backend *sb, const char *spec, bool append);
 /* Flush output, restore the terminal, close what was opened. */
 void serial_backend_close(struct serial_backend *sb);
 

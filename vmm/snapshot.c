@@ -1,0 +1,80 @@
+/* snapshot.c - the save and restore flows of the vmm program. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/clock.h"
+#include "vmm/machine.h"
+#include "vmm/snapshot.h"
+
+static void trace_cb(void *user, const char *unit, uint32_t instance, ssm_flavour flavour,
+		     ssm_cb_kind kind, uint32_t pass)
+{
+	(void)user;
+	if (pass == SSM_PASS_FINAL)
+		fprintf(stderr, "ssm-trace: %s/%u %s %s pass final\n", unit, instance,
+			ssm_flavour_name(flavour), ssm_cb_kind_name(kind));
+	else
+		fprintf(stderr, "ssm-trace: %s/%u %s %s pass %u\n", unit, instance,
+			ssm_flavour_name(flavour), ssm_cb_kind_name(kind), pass);
+}
+
+void snapshot_trace(ssm *reg)
+{
+	ssm_set_trace(reg, trace_cb, NULL);
+}
+
+/* Long saves and loads show progress on a terminal; logs stay clean. */
+static void progress_cb(void *user, unsigned pct)
+{
+	const char *what = user;
+
+	fprintf(stderr, "\rvmm: %s %3u%%%s", what, pct, pct == 100 ? "\r\n" : "");
+}
+
+int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
+		  size_t msglen)
+{
+	ssm_save_opts o = { .after = after, .compression = 0 };
+	ssm_stream st;
+	int rc;
+
+	msg[0] = 0;
+	if (isatty(STDERR_FILENO)) {
+		o.progress = progress_cb;
+		o.progress_user = "saving";
+	}
+	rc = ssm_stream_file_create(&st, path);
+	if (rc) {
+		snprintf(msg, msglen, "cannot create %s: %s", path, ssm_strerror(rc));
+		return rc;
+	}
+	rc = ssm_save(m->ssm, st, &o);
+	if (rc)
+		snprintf(msg, msglen, "%s", ssm_last_error(m->ssm)[0] ?
+			 ssm_last_error(m->ssm) : ssm_strerror(rc));
+	return rc;
+}
+
+int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen)
+{
+	ssm_load_opts o = { .after = SSM_AFTER_RESUME };
+	ssm_stream st;
+	int rc;
+
+	msg[0] = 0;
+	if (isatty(STDERR_FILENO)) {
+		o.progress = progress_cb;
+		o.progress_user = "restoring";
+	}
+	rc = ssm_stream_file_open(&st, path);
+	if (rc) {
+		snprintf(msg, msglen, "cannot open %s: %s", path, ssm_strerror(rc));
+		return rc;
+	}
+	rc = ssm_load(m->ssm, st, &o);
+	if (rc)
+		snprintf(msg, msglen, "%s", ssm_last_error(m->ssm)[0] ?
+			 ssm_last_error(m->ssm) : ssm_strerror(rc));
+	return rc;
+}

@@ -1,0 +1,44 @@
+/* units.h - the VM's SSM data units and the machine configuration record.
+ *
+ * Units, in save order, with their flavour:
+ *   machine        external  configuration (RAM size, command line, kernel
+ *                            facts, serial backend) and the virtual clock
+ *   ram            internal  guest RAM, zero pages elided
+ *   cpu            internal  the vCPU (cpu_state.c) + the VMM's IRQ state
+ *   pic, pit, serial device  the device models (devices/)
+ *   serial-backend driver    host side of COM1: settings, unwritten output
+ */
+#ifndef VMM_UNITS_H
+#define VMM_UNITS_H
+
+#include <stdint.h>
+
+#include "ssm/ssm.h"
+
+struct machine;
+
+#define UNITS_CMDLINE_MAX 1024
+#define UNITS_PATH_MAX 4096
+
+/* What the machine unit records. */
+struct saved_config {
+	uint64_t ram_size;
+	char cmdline[UNITS_CMDLINE_MAX];
+	char kernel[UNITS_PATH_MAX];      /* path at boot, for information */
+	uint64_t kernel_size;
+	uint32_t kernel_crc;              /* CRC32 of the kernel file at boot */
+	char serial[UNITS_PATH_MAX];      /* --serial spec at save */
+	uint64_t clock_ns;                /* virtual clock at save */
+};
+
+/* Register every unit of m with reg (m->ssm).  SSM_OK or the first error. */
+int units_register(struct machine *m, ssm *reg);
+
+/* Read the machine unit of the state file at path without loading
+ * anything else.  On failure returns an ssm_err and fills msg. */
+int units_read_config(const char *path, struct saved_config *cfg, char *msg, size_t msglen);
+
+/* Size and CRC32 of a kernel file, for the machine unit.  -1 if unreadable. */
+int units_kernel_facts(const char *path, uint64_t *size, uint32_t *crc);
+
+#endif
