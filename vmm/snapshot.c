@@ -72,6 +72,9 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		snprintf(msg, msglen, "cannot open %s: %s", path, ssm_strerror(rc));
 		return rc;
 	}
+	/* The new vCPU thread parks itself on start; wait until it has, so
+	 * the cpu unit's ioctls never race with it. */
+	machine_pause(m);
 	rc = ssm_load(m->ssm, st, &o);
 	if (rc)
 		snprintf(msg, msglen, "%s", ssm_last_error(m->ssm)[0] ?

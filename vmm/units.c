@@ -139,6 +139,18 @@ static int ram_save_exec(void *ctx, ssm_handle *h)
 	return rc ? rc : ssm_put_mem(h, m->kvm.ram, m->kvm.ram_size);
 }
 
+/* Loading skips zero runs (ssm_get_mem_prezeroed), which is only right
+ * on RAM nothing has written yet: a machine that was never started. */
+static int ram_load_prep(void *ctx, ssm_handle *h)
+{
+	struct machine *m = ctx;
+
+	if (m->clock.running || atomic_load(&m->vcpu.req) == VCPU_REQ_RUN)
+		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "ram: can only load into a "
+					  "VM that has not run");
+	return SSM_OK;
+}
+
 static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 {
 	struct machine *m = ctx;
@@ -309,6 +321,7 @@ int units_register(struct machine *m, ssm *reg)
 	};
 	static const ssm_callbacks ram_cb = {
 		.save_exec = ram_save_exec,
+		.load_prep = ram_load_prep,
 		.load_exec = ram_load_exec,
 	};
 	static const ssm_callbacks cpu_cb = {
