@@ -169,11 +169,15 @@ static int run(struct machine *m, const struct machine_config *cfg,
 	if (sc) {
 		m->kernel_size = sc->kernel_size;
 		m->kernel_crc = sc->kernel_crc;
+		uint64_t t0 = host_now_ns();
+
 		if (snapshot_restore(m, restore_path, msg, sizeof(msg))) {
 			fprintf(stderr, "vmm: restore from %s failed: %s\n", restore_path, msg);
 			machine_destroy(m);
 			return MACHINE_EXIT_ERROR;
 		}
+		fprintf(stderr, "vmm: restored from %s in %.3f s\n", restore_path,
+			(double)(host_now_ns() - t0) / 1e9);
 	} else if (machine_boot(m)) {
 		machine_destroy(m);
 		return MACHINE_EXIT_ERROR;
