@@ -135,8 +135,10 @@ int ssm_load(ssm *s, ssm_stream st, const ssm_load_opts *opts)
 	if (opts)
 		h->lopts = *opts;
 	h->after = h->lopts.after ? h->lopts.after : SSM_AFTER_RESUME;
+	if (h->after != SSM_AFTER_RESUME && h->after != SSM_AFTER_DEBUG)
+		ssm_fail(h, SSM_ERR_INVALID_ARG, "load 'after' must be resume or debug");
 	set_total(h);
-	if (!ssm_r_init(h) && !ssm_r_file_header(h)) {
+	if (!h->status && !ssm_r_init(h) && !ssm_r_file_header(h)) {
 		for (struct ssm_unit *u = s->units; u && !h->status; u = u->next) {
 			rc = ssm_call(h, u, SSM_CB_LOAD_PREP, SSM_PASS_FINAL, u->version);
 			if (rc)

@@ -679,11 +679,31 @@ Test(callbacks, handle_after_values)
 					     kname[kind]);
 	}
 	free(buf);
-	/* Load-side values make no sense for a save. */
+	/* Load-side values make no sense for a save, and the other way round. */
 	{
-		ssm_save_opts so = { .after = SSM_AFTER_RESUME };
+		static const ssm_after bad_save[] = { SSM_AFTER_RESUME, SSM_AFTER_DEBUG,
+						      SSM_AFTER_OPENED, 77 };
+		static const ssm_after bad_load[] = { SSM_AFTER_DESTROY, SSM_AFTER_CONTINUE,
+						      SSM_AFTER_TELEPORT, SSM_AFTER_OPENED, 77 };
 
-		cr_assert_eq(tu_save(f.s, &so, true, &buf, &len), SSM_ERR_INVALID_ARG);
+		for (size_t i = 0; i < sizeof(bad_save) / sizeof(bad_save[0]); i++) {
+			ssm_save_opts so = { .after = bad_save[i] };
+
+			env_reset_logs(&f.e);
+			cr_assert_eq(tu_save(f.s, &so, true, &buf, &len), SSM_ERR_INVALID_ARG,
+				     "save after %d", bad_save[i]);
+			cr_assert_eq(f.ext.calls[SSM_CB_SAVE_EXEC], 0);
+		}
+		cr_assert_eq(tu_save(f.s, NULL, true, &buf, &len), SSM_OK);
+		for (size_t i = 0; i < sizeof(bad_load) / sizeof(bad_load[0]); i++) {
+			ssm_load_opts lo = { .after = bad_load[i] };
+
+			env_reset_logs(&f.e);
+			cr_assert_eq(tu_load(f.s, buf, len, &lo), SSM_ERR_INVALID_ARG,
+				     "load after %d", bad_load[i]);
+			cr_assert_eq(f.ext.calls[SSM_CB_LOAD_EXEC], 0);
+		}
+		free(buf);
 	}
 	ssm_destroy(f.s);
 }

@@ -203,7 +203,8 @@ static void state_init(struct state *st, int level, bool seekable, const char *v
 		     ssm_last_error(st->s));
 	for (int i = 0; i < 4; i++) {
 		cr_assert_eq(st->u[i].got.len, st->u[i].expect.len);
-		cr_assert_eq(memcmp(st->u[i].got.p, st->u[i].expect.p, st->u[i].got.len), 0);
+		cr_assert(!st->u[i].got.len ||
+			  !memcmp(st->u[i].got.p, st->u[i].expect.p, st->u[i].got.len));
 	}
 	cr_assert_lt(st->len, 64 * 1024, "keep the file small");
 }

@@ -385,11 +385,21 @@ Test(live, give_up_then_end_without_step2_fails)
 	ssm_destroy(s);
 }
 
-Test(live, give_up_then_end_leaves_no_file)
+/* Temporary directory of the running test; removed by its .fini even when
+ * an assertion ends the test early. */
+static char dir[64];
+
+static void rm_dir(void)
+{
+	if (dir[0])
+		tu_rmdir(dir);
+}
+
+Test(live, give_up_then_end_leaves_no_file, .fini = rm_dir)
 {
 	struct lunit a;
 	struct lunit *units[] = { &a };
-	char dir[64], path[128];
+	char path[128];
 	ssm_stream st;
 	ssm_handle *h;
 	ssm *s;
@@ -422,7 +432,6 @@ Test(live, give_up_then_end_leaves_no_file)
 
 		check_loaded(&a, p, 4);
 	}
-	tu_rmdir(dir);
 	ssm_destroy(s);
 }
 

@@ -501,7 +501,7 @@ Test(load, older_unit_version_loads_newer_is_refused)
 #define NUNITS 100
 
 struct hundred {
-	char names[NUNITS][8];
+	char names[NUNITS][16];
 	struct dunit u[NUNITS];
 };
 
@@ -574,10 +574,20 @@ static void check_hundred_open(struct hundred *hu, ssm_stream st, size_t file_le
 	ssm_close(h);
 }
 
-Test(load, seek_in_a_hundred_unit_file)
+/* Temporary directory of the running test; removed by its .fini even when
+ * an assertion ends the test early. */
+static char dir[64];
+
+static void rm_dir(void)
+{
+	if (dir[0])
+		tu_rmdir(dir);
+}
+
+Test(load, seek_in_a_hundred_unit_file, .fini = rm_dir)
 {
 	struct hundred *hu = tu_xmalloc(sizeof(*hu));
-	char dir[64], path[128], msg[256];
+	char path[128], msg[256];
 	ssm_stream st;
 	void *buf;
 	size_t len;
@@ -604,7 +614,6 @@ Test(load, seek_in_a_hundred_unit_file)
 		ssm_close(h);
 	}
 	free(buf);
-	tu_rmdir(dir);
 	ssm_destroy(s);
 	free(hu);
 }
@@ -786,12 +795,12 @@ static void *cancel_thread(void *arg)
 	return NULL;
 }
 
-Test(load, cancel_save_from_another_thread, .timeout = 30)
+Test(load, cancel_save_from_another_thread, .timeout = 30, .fini = rm_dir)
 {
 	static const ssm_callbacks cb = { .save_exec = endless_save };
 	struct spin sp = { .cancel_rc = 99 };
 	ssm_save_opts so = { .compression = 1 };
-	char dir[64], path[128];
+	char path[128];
 	pthread_t th;
 	ssm_stream st;
 	int rc;
@@ -816,7 +825,6 @@ Test(load, cancel_save_from_another_thread, .timeout = 30)
 	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
 	cr_assert_eq(ssm_save(sp.s, st, NULL), SSM_OK, "%s", ssm_last_error(sp.s));
 	cr_assert_eq(access(path, F_OK), 0);
-	tu_rmdir(dir);
 	ssm_destroy(sp.s);
 }
 
