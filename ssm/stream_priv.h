@@ -1,0 +1,31 @@
+/* stream_priv.h - helpers shared by the built-in stream backends. */
+#ifndef SSM_STREAM_PRIV_H
+#define SSM_STREAM_PRIV_H
+
+#include <errno.h>
+
+#include "ssm/ssm.h"
+
+/* Large enough to amortise syscalls, small enough to stay cache-friendly. */
+#define SSM_STREAM_BUFSZ (64u * 1024u)
+
+/* Callers care whether to retry elsewhere (disk full), give up on a peer
+ * (connection lost) or just report failure; the exact errno is lost. */
+static inline int ssm_stream_errno(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+		return SSM_ERR_NO_SPACE;
+	case EPIPE:
+	case ECONNRESET:
+	case ENOTCONN:
+		return SSM_ERR_CONN_LOST;
+	case ENOMEM:
+		return SSM_ERR_NOMEM;
+	default:
+		return SSM_ERR_IO;
+	}
+}
+
+#endif /* SSM_STREAM_PRIV_H */
