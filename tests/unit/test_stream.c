@@ -120,6 +120,35 @@ static void spit(const char *path, const void *data, size_t len)
 	cr_assert_eq(fclose(f), 0);
 }
 
+static void expect_tell(ssm_stream *st, uint64_t want)
+{
+	uint64_t v;
+
+	cr_assert_eq(st->ops->tell(st->user, &v), SSM_OK);
+	cr_assert_eq(v, want, "tell %llu, want %llu", (unsigned long long)v,
+		     (unsigned long long)want);
+}
+
+static void expect_size(ssm_stream *st, uint64_t want)
+{
+	uint64_t v;
+
+	cr_assert_eq(st->ops->size(st->user, &v), SSM_OK);
+	cr_assert_eq(v, want, "size %llu, want %llu", (unsigned long long)v,
+		     (unsigned long long)want);
+}
+
+/* PATH holds exactly n bytes equal to want. */
+static void expect_file(const char *path, const void *want, size_t n)
+{
+	size_t len;
+	unsigned char *back = slurp(path, &len);
+
+	cr_assert_eq(len, n);
+	cr_assert_eq(memcmp(back, want, n), 0, "%s differs", path);
+	free(back);
+}
+
 /* Write data in the varied chunk sizes, checking tell as we go. */
 static void write_chunks(ssm_stream *st, const unsigned char *data, size_t n)
 {
@@ -170,7 +199,7 @@ static void read_chunks(ssm_stream *st, const unsigned char *want, size_t n)
 static size_t random_writes(ssm_stream *st, unsigned char *model, size_t cap,
 			    uint64_t seed, int ops)
 {
-	uint64_t s = seed, pos = 0, v;
+	uint64_t s = seed, pos = 0;
 	size_t size = 0;
 	int i;
 
@@ -199,10 +228,8 @@ static size_t random_writes(ssm_stream *st, unsigned char *model, size_t cap,
 		pos += len;
 		if (pos > size)
 			size = (size_t)pos;
-		cr_assert_eq(st->ops->tell(st->user, &v), SSM_OK);
-		cr_assert_eq(v, pos);
-		cr_assert_eq(st->ops->size(st->user, &v), SSM_OK);
-		cr_assert_eq(v, size);
+		expect_tell(st, pos);
+		expect_size(st, size);
 	}
 	return size;
 }
@@ -228,29 +255,22 @@ TestSuite(file, .init = tdir_make, .fini = tdir_remove);
 Test(file, roundtrip)
 {
 	char path[128], name[300];
-	unsigned char *data = pattern(BIG, 1), *back;
+	unsigned char *data = pattern(BIG, 1);
 	ssm_stream st;
-	uint64_t v;
-	size_t len;
 
 	snprintf(path, sizeof(path), "%s/state.sav", tdir);
 	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
 	write_chunks(&st, data, BIG);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, BIG);
+	expect_size(&st, BIG);
 	cr_assert_eq(st.ops->is_ok(st.user), SSM_OK);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 
 	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
 	cr_assert_str_eq(name, "state.sav");
-	back = slurp(path, &len);
-	cr_assert_eq(len, BIG);
-	cr_assert_eq(memcmp(back, data, BIG), 0);
-	free(back);
+	expect_file(path, data, BIG);
 
 	cr_assert_eq(ssm_stream_file_open(&st, path), SSM_OK);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, BIG);
+	expect_size(&st, BIG);
 	read_chunks(&st, data, BIG);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 
@@ -274,6 +294,14 @@ Test(file, discard_leaves_nothing)
 
 	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
 	cr_assert_eq(dir_entries(tdir, NULL, 0), 0);
+
+	/* An existing PATH survives a discarded save untouched. */
+	spit(path, "previous", 8);
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
+	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
+	cr_assert_eq(dir_entries(tdir, NULL, 0), 1);
+	expect_file(path, "previous", 8);
 	free(data);
 }
 
@@ -281,10 +309,9 @@ Test(file, replace_is_atomic)
 {
 	static const char old[] = "old content that must survive until rename";
 	char path[128], name[300];
-	unsigned char *data = pattern(BIG, 3), *back;
+	unsigned char *data = pattern(BIG, 3);
 	struct stat sb;
 	ssm_stream st;
-	size_t len;
 
 	umask(027);
 	snprintf(path, sizeof(path), "%s/state.sav", tdir);
@@ -294,18 +321,12 @@ Test(file, replace_is_atomic)
 	/* Large enough to have reached the disk, yet PATH is untouched. */
 	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
 	cr_assert_eq(dir_entries(tdir, NULL, 0), 2);
-	back = slurp(path, &len);
-	cr_assert_eq(len, sizeof(old));
-	cr_assert_eq(memcmp(back, old, len), 0);
-	free(back);
+	expect_file(path, old, sizeof(old));
 
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
 	cr_assert_str_eq(name, "state.sav");
-	back = slurp(path, &len);
-	cr_assert_eq(len, BIG);
-	cr_assert_eq(memcmp(back, data, BIG), 0);
-	free(back);
+	expect_file(path, data, BIG);
 	/* 0644 filtered by the umask, not mkstemp's 0600. */
 	cr_assert_eq(stat(path, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0640, "mode %o", sb.st_mode & 0777);
@@ -313,34 +334,11 @@ Test(file, replace_is_atomic)
 	free(data);
 }
 
-Test(file, discard_keeps_old)
-{
-	static const char old[] = "previous state";
-	char path[128];
-	unsigned char *data = pattern(BIG, 4), *back;
-	ssm_stream st;
-	size_t len;
-
-	snprintf(path, sizeof(path), "%s/state.sav", tdir);
-	spit(path, old, sizeof(old));
-	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
-	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
-	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
-	cr_assert_eq(dir_entries(tdir, NULL, 0), 1);
-	back = slurp(path, &len);
-	cr_assert_eq(len, sizeof(old));
-	cr_assert_eq(memcmp(back, old, len), 0);
-	free(back);
-	free(data);
-}
-
 Test(file, seek_overwrite)
 {
 	char path[128];
-	unsigned char *data = pattern(BIG, 5), *model, *back;
+	unsigned char *data = pattern(BIG, 5), *model;
 	ssm_stream st;
-	uint64_t v;
-	size_t len;
 
 	snprintf(path, sizeof(path), "%s/s", tdir);
 	model = malloc(BIG + 1000);
@@ -353,10 +351,8 @@ Test(file, seek_overwrite)
 	cr_assert_eq(st.ops->seek(st.user, 10), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, "HDR!", 4), SSM_OK);
 	memcpy(model + 10, "HDR!", 4);
-	cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 14);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 1000);
+	expect_tell(&st, 14);
+	expect_size(&st, 1000);
 
 	/* Back to the end, then well past the buffer. */
 	cr_assert_eq(st.ops->seek(st.user, 1000), SSM_OK);
@@ -371,17 +367,13 @@ Test(file, seek_overwrite)
 	cr_assert_eq(st.ops->write(st.user, "patch", 5), SSM_OK);
 	memcpy(model + 70000, "patch", 5);
 
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, BIG);
-	cr_assert_eq(st.ops->seek(st.user, v), SSM_OK);
+	expect_size(&st, BIG);
+	cr_assert_eq(st.ops->seek(st.user, BIG), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, "tail", 4), SSM_OK);
 	memcpy(model + BIG, "tail", 4);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 
-	back = slurp(path, &len);
-	cr_assert_eq(len, BIG + 4);
-	cr_assert_eq(memcmp(back, model, len), 0);
-	free(back);
+	expect_file(path, model, BIG + 4);
 	free(model);
 	free(data);
 }
@@ -390,9 +382,9 @@ Test(file, random_writes_match_model)
 {
 	const size_t cap = 1u << 20;
 	char path[128];
-	unsigned char *model = malloc(cap), *back;
+	unsigned char *model = malloc(cap);
 	ssm_stream st;
-	size_t size, len;
+	size_t size;
 	uint64_t seed;
 
 	cr_assert_not_null(model);
@@ -401,11 +393,7 @@ Test(file, random_writes_match_model)
 		cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
 		size = random_writes(&st, model, cap, seed * 7919, 200);
 		cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
-		back = slurp(path, &len);
-		cr_assert_eq(len, size);
-		cr_assert_eq(memcmp(back, model, size), 0, "seed %llu",
-			     (unsigned long long)seed);
-		free(back);
+		expect_file(path, model, size);
 	}
 	free(model);
 }
@@ -435,14 +423,14 @@ Test(file, random_reads_match_file)
 			cr_assert_eq(g, off + len > n ? n - off : len);
 		cr_assert_eq(memcmp(got, data + (off < n ? off : n), g), 0,
 			     "read %zu at %llu", len, (unsigned long long)off);
-		cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-		cr_assert_eq(v, off + g);
+		expect_tell(&st, off + g);
 		/* A short hop backwards stays within the buffer. */
 		if (g > 10) {
-			cr_assert_eq(st.ops->seek(st.user, off + g - 10), SSM_OK);
+			v = off + g - 10;
+			cr_assert_eq(st.ops->seek(st.user, v), SSM_OK);
 			cr_assert_eq(st.ops->read(st.user, got, 10, &g), SSM_OK);
 			cr_assert_eq(g, 10);
-			cr_assert_eq(memcmp(got, data + v - 10, 10), 0);
+			cr_assert_eq(memcmp(got, data + v, 10), 0);
 		}
 	}
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
@@ -466,9 +454,8 @@ Test(file, write_failure_is_sticky_and_discards)
 {
 	static const char old[] = "old";
 	char path[128], name[300];
-	unsigned char *data = pattern(BIG, 13), *back;
+	unsigned char *data = pattern(BIG, 13);
 	ssm_stream st;
-	size_t len;
 
 	snprintf(path, sizeof(path), "%s/state.sav", tdir);
 	spit(path, old, sizeof(old));
@@ -500,10 +487,7 @@ Test(file, write_failure_is_sticky_and_discards)
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_ERR_IO);
 	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
 
-	back = slurp(path, &len);
-	cr_assert_eq(len, sizeof(old));
-	cr_assert_eq(memcmp(back, old, len), 0);
-	free(back);
+	expect_file(path, old, sizeof(old));
 	free(data);
 }
 
@@ -614,8 +598,7 @@ Test(fd, pipe_seek_not_supported)
 	cr_assert_eq(st.ops->write(st.user, "hello", 5), SSM_OK);
 	cr_assert_eq(st.ops->seek(st.user, 0), SSM_ERR_NOT_SUPPORTED);
 	cr_assert_eq(st.ops->size(st.user, &v), SSM_ERR_NOT_SUPPORTED);
-	cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 5);
+	expect_tell(&st, 5);
 	/* An unsupported seek is not a stream failure. */
 	cr_assert_eq(st.ops->is_ok(st.user), SSM_OK);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
@@ -672,10 +655,8 @@ Test(fd, dev_full_no_space)
 Test(fd, regular_file_seek, .init = tdir_make, .fini = tdir_remove)
 {
 	char path[128];
-	unsigned char *data = pattern(BIG, 8), *back;
+	unsigned char *data = pattern(BIG, 8);
 	ssm_stream st;
-	uint64_t v;
-	size_t len;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/f", tdir);
@@ -683,23 +664,18 @@ Test(fd, regular_file_seek, .init = tdir_make, .fini = tdir_remove)
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ssm_stream_fd(&st, fd, false), SSM_OK);
 	write_chunks(&st, data, BIG);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, BIG);
+	expect_size(&st, BIG);
 	cr_assert_eq(st.ops->seek(st.user, 3), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, "ab", 2), SSM_OK);
 	memcpy(data + 3, "ab", 2);
-	cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 5);
+	expect_tell(&st, 5);
 	cr_assert_eq(st.ops->seek(st.user, 0), SSM_OK);
 	read_chunks(&st, data, BIG);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 	cr_assert_neq(fcntl(fd, F_GETFD), -1);
 	close(fd);
 
-	back = slurp(path, &len);
-	cr_assert_eq(len, BIG);
-	cr_assert_eq(memcmp(back, data, BIG), 0);
-	free(back);
+	expect_file(path, data, BIG);
 	free(data);
 }
 
@@ -744,33 +720,24 @@ Test(socket, socketpair_roundtrip, .timeout = 30)
 	free(data);
 }
 
+/* Both entry points must use send(MSG_NOSIGNAL) on a socket. */
 Test(socket, peer_closed_no_sigpipe)
 {
 	unsigned char buf[100] = { 0 };
 	ssm_stream st;
-	int sv[2];
+	int sv[2], via_fd;
 
 	signal(SIGPIPE, SIG_DFL);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	close(sv[1]);
-	cr_assert_eq(ssm_stream_socket(&st, sv[0], true), SSM_OK);
-	cr_assert_eq(st.ops->write(st.user, buf, sizeof(buf)), SSM_ERR_CONN_LOST);
-	cr_assert_eq(st.ops->is_ok(st.user), SSM_ERR_CONN_LOST);
-	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
-}
-
-Test(socket, fd_entry_on_socket_no_sigpipe)
-{
-	unsigned char buf[100] = { 0 };
-	ssm_stream st;
-	int sv[2];
-
-	signal(SIGPIPE, SIG_DFL);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	close(sv[1]);
-	cr_assert_eq(ssm_stream_fd(&st, sv[0], true), SSM_OK);
-	cr_assert_eq(st.ops->write(st.user, buf, sizeof(buf)), SSM_ERR_CONN_LOST);
-	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
+	for (via_fd = 0; via_fd < 2; via_fd++) {
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		close(sv[1]);
+		cr_assert_eq(via_fd ? ssm_stream_fd(&st, sv[0], true)
+				    : ssm_stream_socket(&st, sv[0], true), SSM_OK);
+		cr_assert_eq(st.ops->write(st.user, buf, sizeof(buf)),
+			     SSM_ERR_CONN_LOST);
+		cr_assert_eq(st.ops->is_ok(st.user), SSM_ERR_CONN_LOST);
+		cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
+	}
 }
 
 struct server {
@@ -861,8 +828,7 @@ Test(socket, tcp_roundtrip, .timeout = 30)
 	cr_assert_eq(st.ops->read(st.user, back, BIG + 1, &g), SSM_OK);
 	cr_assert_eq(g, BIG);
 	cr_assert_eq(memcmp(back, data, BIG), 0);
-	cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 2ull * BIG);
+	expect_tell(&st, 2ull * BIG);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(sv.rc, 0);
@@ -923,20 +889,17 @@ Test(mem, roundtrip)
 	ssm_stream st;
 	void *buf;
 	size_t len;
-	uint64_t v;
 
 	cr_assert_eq(ssm_stream_mem_writer(&st), SSM_OK);
 	write_chunks(&st, data, BIG);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, BIG);
+	expect_size(&st, BIG);
 	cr_assert_eq(ssm_stream_mem_take(&st, &buf, &len), SSM_OK);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 	cr_assert_eq(len, BIG);
 	cr_assert_eq(memcmp(buf, data, BIG), 0);
 
 	cr_assert_eq(ssm_stream_mem_reader(&st, buf, len), SSM_OK);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, BIG);
+	expect_size(&st, BIG);
 	read_chunks(&st, data, BIG);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 	free(buf);
@@ -948,7 +911,6 @@ Test(mem, take_hands_over_and_resets)
 	ssm_stream st, other;
 	void *a, *b;
 	size_t alen, blen;
-	uint64_t v;
 
 	cr_assert_eq(ssm_stream_mem_writer(&st), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, "first", 5), SSM_OK);
@@ -956,10 +918,8 @@ Test(mem, take_hands_over_and_resets)
 	cr_assert_eq(alen, 5);
 
 	/* Empty again and still usable; the new data is separate. */
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 0);
-	cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 0);
+	expect_size(&st, 0);
+	expect_tell(&st, 0);
 	cr_assert_eq(st.ops->write(st.user, "2nd", 3), SSM_OK);
 	cr_assert_eq(ssm_stream_mem_take(&st, &b, &blen), SSM_OK);
 	cr_assert_eq(blen, 3);
@@ -993,7 +953,6 @@ Test(mem, seek_overwrite)
 	void *buf;
 	unsigned char *volatile junk;
 	size_t len;
-	uint64_t v;
 
 	/* Recycle a dirty block so the writer's buffer likely starts with
 	 * garbage rather than fresh zero pages; the gap must be cleared. */
@@ -1005,10 +964,8 @@ Test(mem, seek_overwrite)
 	cr_assert_eq(st.ops->write(st.user, "0123456789", 10), SSM_OK);
 	cr_assert_eq(st.ops->seek(st.user, 2), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, "ABC", 3), SSM_OK);
-	cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 5);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 10);
+	expect_tell(&st, 5);
+	expect_size(&st, 10);
 	/* Past the end: the gap reads as zeros, like a file hole. */
 	cr_assert_eq(st.ops->seek(st.user, 15), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, "Z", 1), SSM_OK);
@@ -1061,14 +1018,12 @@ Test(mem, reader)
 	static const char src[] = "abcdefghij";
 	unsigned char b[32];
 	ssm_stream st;
-	uint64_t v;
 	size_t g;
 
 	cr_assert_eq(ssm_stream_mem_reader(&st, src, 10), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, "x", 1), SSM_ERR_NOT_SUPPORTED);
 	cr_assert_eq(st.ops->is_ok(st.user), SSM_OK);
-	cr_assert_eq(st.ops->size(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 10);
+	expect_size(&st, 10);
 	cr_assert_eq(st.ops->seek(st.user, 7), SSM_OK);
 	cr_assert_eq(st.ops->read(st.user, b, sizeof(b), &g), SSM_OK);
 	cr_assert_eq(g, 3);
@@ -1082,8 +1037,7 @@ Test(mem, reader)
 	cr_assert_eq(st.ops->read(st.user, b, 4, &g), SSM_OK);
 	cr_assert_eq(g, 4);
 	cr_assert_eq(memcmp(b, "abcd", 4), 0);
-	cr_assert_eq(st.ops->tell(st.user, &v), SSM_OK);
-	cr_assert_eq(v, 4);
+	expect_tell(&st, 4);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 
 	cr_assert_eq(ssm_stream_mem_reader(&st, NULL, 1), SSM_ERR_INVALID_ARG);
