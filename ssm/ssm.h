@@ -209,6 +209,10 @@ int ssm_stream_mem_writer(ssm_stream *out);
 /* Take the written bytes (caller frees *buf with free()); the stream stays
  * usable and empty.  Only for streams made by ssm_stream_mem_writer. */
 int ssm_stream_mem_take(ssm_stream *st, void **buf, size_t *len);
+/* Memory writer for use with ssm_save(), which closes its stream: a close
+ * with ok hands the bytes to *buf (caller frees with free()) and *len; a
+ * failed close leaves *buf NULL. */
+int ssm_stream_mem_sink(ssm_stream *out, void **buf, size_t *len);
 /* Read-only view of caller memory (not copied; must outlive the stream). */
 int ssm_stream_mem_reader(ssm_stream *out, const void *buf, size_t len);
 /* Close a stream not handed to an operation. */

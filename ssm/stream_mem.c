@@ -19,6 +19,8 @@ struct mem_writer {
 	size_t len;     /* bytes written (high-water mark) */
 	uint64_t pos;   /* may lie past len after a seek */
 	int err;        /* sticky */
+	void **sink;    /* mem_sink: where close(ok) hands the bytes */
+	size_t *sink_len;
 };
 
 struct mem_reader {
@@ -128,6 +130,17 @@ static int mw_close(void *user, bool ok)
 	struct mem_writer *mw = user;
 	int rc = ok ? mw->err : SSM_OK;
 
+	if (mw->sink) {
+		*mw->sink = NULL;
+		*mw->sink_len = 0;
+		if (ok && !mw->err) {
+			/* Never NULL on success, even for zero bytes. */
+			*mw->sink = mw->buf ? mw->buf : malloc(1);
+			*mw->sink_len = mw->len;
+			rc = *mw->sink ? SSM_OK : SSM_ERR_NOMEM;
+			mw->buf = NULL;
+		}
+	}
 	free(mw->buf);
 	free(mw);
 	return rc;
@@ -156,6 +169,24 @@ int ssm_stream_mem_writer(ssm_stream *out)
 		return SSM_ERR_NOMEM;
 	out->ops = &mem_writer_ops;
 	out->user = mw;
+	return SSM_OK;
+}
+
+int ssm_stream_mem_sink(ssm_stream *out, void **buf, size_t *len)
+{
+	struct mem_writer *mw;
+	int rc;
+
+	if (!buf || !len)
+		return SSM_ERR_INVALID_ARG;
+	rc = ssm_stream_mem_writer(out);
+	if (rc)
+		return rc;
+	mw = out->user;
+	mw->sink = buf;
+	mw->sink_len = len;
+	*buf = NULL;
+	*len = 0;
 	return SSM_OK;
 }
 

@@ -1046,3 +1046,38 @@ Test(mem, reader)
 	cr_assert_eq(g, 0);
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 }
+
+/* ssm_save closes its stream; the sink variant is how a caller gets the
+ * bytes of a save made to memory. */
+static int sink_exec(void *ctx, ssm_handle *h)
+{
+	(void)ctx;
+	return ssm_put_u32(h, 0xa1b2c3d4);
+}
+
+Test(stream_mem, sink_gets_bytes_of_a_save_and_nothing_on_failure)
+{
+	static const ssm_callbacks cb = { .save_exec = sink_exec };
+	ssm *s = ssm_create(NULL);
+	ssm_stream st;
+	void *buf = (void *)1;
+	size_t len = 99;
+	static const uint8_t le[4] = { 0xd4, 0xc3, 0xb2, 0xa1 };
+
+	cr_assert_eq(ssm_register_external(s, "u", 0, 1, 0, NULL, 0, &cb, NULL), SSM_OK);
+	cr_assert_eq(ssm_stream_mem_sink(&st, &buf, &len), SSM_OK);
+	cr_assert_null(buf);
+	cr_assert_eq(ssm_save(s, st, NULL), SSM_OK);
+	cr_assert_not_null(buf);
+	cr_assert_gt(len, 64);
+	cr_assert_not_null(memmem(buf, len, le, sizeof(le)));
+	cr_assert_eq(ssm_stream_mem_reader(&st, buf, len), SSM_OK);
+	cr_assert_eq(ssm_validate(st, NULL, 0), SSM_OK);
+	free(buf);
+
+	cr_assert_eq(ssm_stream_mem_sink(&st, &buf, &len), SSM_OK);
+	cr_assert_eq(st.ops->close(st.user, false), SSM_OK);
+	cr_assert_null(buf);
+	cr_assert_eq(len, 0);
+	ssm_destroy(s);
+}
