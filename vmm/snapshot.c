@@ -1,4 +1,5 @@
 /* snapshot.c - the save and restore flows of the vmm program. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,9 +45,12 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
 		o.progress = progress_cb;
 		o.progress_user = "saving";
 	}
+	errno = 0;
 	rc = ssm_stream_file_create(&st, path);
 	if (rc) {
-		snprintf(msg, msglen, "cannot create %s: %s", path, ssm_strerror(rc));
+		/* The library keeps only a class of error; errno says which. */
+		snprintf(msg, msglen, "cannot create %s: %s", path,
+			 errno ? strerror(errno) : ssm_strerror(rc));
 		return rc;
 	}
 	rc = ssm_save(m->ssm, st, &o);
