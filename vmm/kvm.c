@@ -55,9 +55,59 @@ static int set_cpuid(struct kvm_vm *vm)
 	return 0;
 }
 
+static int set_slot(struct kvm_vm *vm, uint32_t flags)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.flags = flags,
+		.guest_phys_addr = 0,
+		.memory_size = vm->ram_size,
+		.userspace_addr = (uint64_t)(uintptr_t)vm->ram,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kvm_dirty_log_enable(struct kvm_vm *vm, bool on)
+{
+	return set_slot(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+}
+
+int kvm_dirty_log_fetch(struct kvm_vm *vm, uint64_t *bitmap)
+{
+	struct kvm_dirty_log dl = { .slot = 0, .dirty_bitmap = bitmap };
+
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &dl) < 0) {
+		fprintf(stderr, "vmm: KVM_GET_DIRTY_LOG: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kvm_dirty_log_clear(struct kvm_vm *vm, uint64_t *bitmap)
+{
+	struct kvm_clear_dirty_log cl = {
+		.slot = 0,
+		.first_page = 0,
+		.num_pages = (uint32_t)(vm->ram_size / KVM_PAGE_SIZE),
+		.dirty_bitmap = bitmap,
+	};
+
+	if (!vm->manual_protect)
+		return 0;       /* the fetch already re-protected them */
+	if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &cl) < 0) {
+		fprintf(stderr, "vmm: KVM_CLEAR_DIRTY_LOG: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 {
-	struct kvm_userspace_memory_region region;
 	int version, mmap_size;
 
 	memset(vm, 0, sizeof(*vm));
@@ -82,6 +132,11 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 		fprintf(stderr, "vmm: KVM_CREATE_VM: %s\n", strerror(errno));
 		goto fail;
 	}
+	/* With manual protect, reading the dirty log does not re-protect the
+	 * pages; the migration clears exactly what it is about to send. */
+	vm->manual_protect = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &(struct kvm_enable_cap){
+		.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+		.args = { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } }) == 0;
 	/* Only needed for real mode on Intel; some KVM flavours do not
 	 * implement it, and this guest never leaves long mode. */
 	(void)ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
@@ -95,16 +150,8 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 		goto fail;
 	}
 	vm->ram_size = ram_size;
-	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = ram_size,
-		.userspace_addr = (uint64_t)(uintptr_t)vm->ram,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		fprintf(stderr, "vmm: KVM_SET_USER_MEMORY_REGION: %s\n", strerror(errno));
+	if (set_slot(vm, 0))
 		goto fail;
-	}
 
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0) {

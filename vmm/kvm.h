@@ -7,6 +7,7 @@
 #ifndef VMM_KVM_H
 #define VMM_KVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,10 @@ struct kvm_vm {
 	size_t run_size;
 	uint8_t *ram;                   /* host mapping of guest RAM */
 	uint64_t ram_size;
+	bool manual_protect;            /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
 };
+
+#define KVM_PAGE_SIZE 4096u
 
 /* RAM is one flat slot from GPA 0, kept below the 4 GiB hole where KVM's
  * real-mode TSS lives. */
@@ -40,6 +44,16 @@ int kvm_get_regs(struct kvm_vm *vm, struct kvm_regs *r);
 int kvm_set_regs(struct kvm_vm *vm, const struct kvm_regs *r);
 int kvm_get_sregs(struct kvm_vm *vm, struct kvm_sregs *s);
 int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s);
+
+/* Dirty-page logging of guest RAM (live migration).  enable turns logging
+ * on or off for the RAM slot.  fetch fills bitmap (one bit per 4 KiB page,
+ * ram_size / 32768 bytes) with the pages written since they were last
+ * cleared; with manual protect it does not clear them: clear re-arms
+ * exactly the pages set in bitmap, before they are read.  -1 on failure
+ * (printed).  Called with the VM's RAM layout fixed; any thread. */
+int kvm_dirty_log_enable(struct kvm_vm *vm, bool on);
+int kvm_dirty_log_fetch(struct kvm_vm *vm, uint64_t *bitmap);
+int kvm_dirty_log_clear(struct kvm_vm *vm, uint64_t *bitmap);
 
 /* Human-readable name of a KVM_EXIT_* reason, for error messages. */
 const char *kvm_exit_name(uint32_t reason);
