@@ -92,7 +92,8 @@ int ssm_r_file_header(ssm_handle *h)
 	 * message then. */
 	if (r->major != SSMF_MAJOR)
 		return ssm_fail(h, SSM_ERR_FORMAT_MAJOR,
-				"saved-state format %u.%u is not supported (this build reads %u.x)",
+				"saved-state format %u.%u (offset 8) is not supported "
+				"(this build reads %u.x)",
 				r->major, r->minor, SSMF_MAJOR);
 	if (le32_get(b + 60) != crc_of(b, 60))
 		return ssm_fail(h, SSM_ERR_CRC, "file header damaged (CRC mismatch at offset 0)");

@@ -49,6 +49,9 @@ static int reg(ssm *s, ssm_flavour fl, void *ctx, const char *name, uint32_t ins
 
 	if (!s || !name)
 		return SSM_ERR_INVALID_ARG;
+	/* The unit list is walked by a running operation. */
+	if (atomic_load(&s->busy))
+		return SSM_ERR_BAD_STATE;
 	len = strlen(name);
 	if (len == 0 || len > SSM_NAME_MAX || (flags & ~SSM_UNIT_OPTIONAL)) {
 		snprintf(s->last_error, sizeof(s->last_error),

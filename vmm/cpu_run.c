@@ -35,6 +35,10 @@ static void set_immediate_exit(struct vcpu *v, uint8_t on)
 
 static void kick(struct vcpu *v)
 {
+	/* Devices come up before the vCPU exists; its first KVM_RUN sees the
+	 * line anyway. */
+	if (!v->inited)
+		return;
 	set_immediate_exit(v, 1);
 	if (v->started && !pthread_equal(pthread_self(), v->thread))
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
@@ -217,7 +221,7 @@ void vcpu_init(struct vcpu *v, struct machine *m, int fd, struct kvm_run *run)
 	v->fd = fd;
 	v->run = run;
 	v->started = v->parked = v->exited = false;
-	atomic_init(&v->irq_line, false);
+	/* irq_line keeps what the devices drove while the VM was built. */
 	atomic_init(&v->req, VCPU_REQ_PAUSE);
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_cond_init(&v->cond, NULL);
