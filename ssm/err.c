@@ -32,6 +32,7 @@ const char *ssm_strerror(int err)
 	case SSM_ERR_NO_SPACE: return "no space left on device";
 	case SSM_ERR_CONN_LOST: return "connection lost";
 	case SSM_ERR_BAD_VALUE: return "stored value out of range for its type";
+	case SSM_ERR_TIMEOUT: return "timed out: the peer stopped responding";
 	case SSM_ERR_TOO_MANY_PASSES: return "live save did not converge within the maximum number of passes";
 	}
 	return "unknown error";

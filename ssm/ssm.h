@@ -55,7 +55,8 @@ typedef enum ssm_err {
 	SSM_ERR_CONN_LOST = -26,        /* peer closed or reset the connection */
 	SSM_ERR_BAD_VALUE = -27,        /* stored value out of its type's range */
 	SSM_ERR_TOO_MANY_PASSES = -28,  /* live save exceeded max passes */
-	SSM_ERR__LAST = -29
+	SSM_ERR_TIMEOUT = -29,          /* the peer stopped sending or receiving */
+	SSM_ERR__LAST = -30
 } ssm_err;
 
 /* Static description of an error code; never NULL. */

@@ -44,6 +44,13 @@ static int fd_wait(int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 
+	/* On a blocking fd EAGAIN means SO_RCVTIMEO/SO_SNDTIMEO expired: the
+	 * caller's timeout, reported, not waited out. */
+	if (!(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+
 	for (;;) {
 		if (poll(&p, 1, -1) >= 0)
 			return 0;

@@ -23,6 +23,8 @@ static inline int ssm_stream_errno(int e)
 		return SSM_ERR_CONN_LOST;
 	case ENOMEM:
 		return SSM_ERR_NOMEM;
+	case ETIMEDOUT:
+		return SSM_ERR_TIMEOUT;
 	default:
 		return SSM_ERR_IO;
 	}

@@ -1081,3 +1081,23 @@ Test(stream_mem, sink_gets_bytes_of_a_save_and_nothing_on_failure)
 	cr_assert_eq(len, 0);
 	ssm_destroy(s);
 }
+
+/* A migration sets SO_RCVTIMEO so a silent peer cannot hang it forever:
+ * the expiry must surface as SSM_ERR_TIMEOUT, not be waited out. */
+Test(stream_socket, receive_timeout_is_reported)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+	int sv[2];
+	ssm_stream st;
+	uint8_t b[4];
+	size_t got = 99;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	cr_assert_eq(ssm_stream_socket(&st, sv[0], true), SSM_OK);
+	cr_assert_eq(st.ops->read(st.user, b, sizeof(b), &got), SSM_ERR_TIMEOUT);
+	cr_assert_eq(got, 0);
+	cr_assert_eq(st.ops->is_ok(st.user), SSM_ERR_TIMEOUT);
+	st.ops->close(st.user, false);
+	close(sv[1]);
+}
