@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -331,29 +332,22 @@ static int open_host_fds(struct machine *m)
 	return 0;
 }
 
-int machine_create(struct machine *m, const struct machine_config *cfg)
+int machine_init(struct machine *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
 	m->backend.in_fd = m->backend.out_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = m->kvm.vcpu_fd = -1;
 	atomic_init(&m->exit_status, -1);
-	m->cfg = *cfg;
 
 	pthread_mutex_init(&m->lock, NULL);
 	m->lock_ready = true;
 	if (open_host_fds(m))
 		return -1;
-	if (kvm_vm_create(&m->kvm, cfg->ram_size))
-		return -1;
-	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
-
 	vclock_init(&m->clock, 0);
 	pic_init(&m->pic, pic_output, m);
 	pit_init(&m->pit, pit_irq, machine_clock, m, vclock_now(&m->clock));
 	serial_init(&m->serial, serial_tx, serial_irq, m);
-	if (wire_bus(m))
-		return -1;
 	m->ssm = ssm_create(m);
 	if (!m->ssm) {
 		fprintf(stderr, "vmm: out of memory\n");
@@ -363,11 +357,32 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		fprintf(stderr, "vmm: registering state units: %s\n", ssm_last_error(m->ssm));
 		return -1;
 	}
+	return 0;
+}
+
+int machine_build(struct machine *m, const struct machine_config *cfg)
+{
+	m->cfg = *cfg;
+	if (kvm_vm_create(&m->kvm, cfg->ram_size))
+		return -1;
+	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
+	if (wire_bus(m))
+		return -1;
 	/* The console opens last: raw mode is in force only once nothing
 	 * else can fail before the loop runs. */
 	if (serial_backend_open(&m->backend, cfg->serial, cfg->serial_append))
 		return -1;
-	return vcpu_start(&m->vcpu);
+	if (vcpu_start(&m->vcpu))
+		return -1;
+	m->built = true;
+	return 0;
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg)
+{
+	if (machine_init(m))
+		return -1;
+	return machine_build(m, cfg);
 }
 
 int machine_boot(struct machine *m)
@@ -585,8 +600,11 @@ void machine_destroy(struct machine *m)
 		m->lock_ready = false;
 	}
 	kvm_vm_destroy(&m->kvm);
+	ram_live_reset(m);
 	ssm_destroy(m->ssm);
 	m->ssm = NULL;
+	free(m->loaded_cfg);
+	m->loaded_cfg = NULL;
 	if (m->save_timer_fd >= 0)
 		close(m->save_timer_fd);
 	if (m->event_fd >= 0)

@@ -33,6 +33,7 @@
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
 #include "vmm/kvm.h"
+#include "vmm/ram.h"
 #include "vmm/serial_backend.h"
 
 #define MACHINE_EXIT_ERROR 1            /* exit status after a VM failure */
@@ -72,7 +73,11 @@ struct machine {
 	atomic_int exit_status;
 
 	/* Save/restore (main thread only). */
+	bool built;                     /* machine_build() done: KVM VM exists */
 	ssm *ssm;                       /* registry of the VM's units (units.c) */
+	struct saved_config *loaded_cfg; /* config a load built the VM from */
+	const char *serial_override;    /* --serial given with restore/incoming */
+	struct ram_live ram_live;       /* ram unit's live-save state (ram.c) */
 	uint64_t kernel_size;           /* facts of the booted kernel file */
 	uint32_t kernel_crc;
 	const char *save_path;          /* --save: where a stop request saves */
@@ -85,6 +90,12 @@ struct machine {
 /* Build the machine (see above).  Prints one line and returns -1 on
  * failure; call machine_destroy() either way. */
 int machine_create(struct machine *m, const struct machine_config *cfg);
+/* machine_create() in two steps, for a VM whose configuration arrives in
+ * a state stream: init sets up the host side, the devices at reset and the
+ * SSM registry; build (cfg copied by reference: strings must outlive m)
+ * creates the KVM VM, RAM, bus, console and the parked vCPU thread. */
+int machine_init(struct machine *m);
+int machine_build(struct machine *m, const struct machine_config *cfg);
 /* Load cfg->kernel and set the boot entry state.  -1 on failure (printed). */
 int machine_boot(struct machine *m);
 /* Start the clock and the vCPU. */

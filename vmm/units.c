@@ -13,11 +13,13 @@
 #include <zlib.h>
 
 #include "vmm/cpu_state.h"
+#include <stdlib.h>
+
 #include "vmm/machine.h"
+#include "vmm/ram.h"
 #include "vmm/units.h"
 
 #define MACHINE_VERSION 1
-#define RAM_VERSION 1
 #define BACKEND_VERSION 1
 
 /* ---- machine (external) ---------------------------------------------------
@@ -94,18 +96,44 @@ static int machine_save_exec(void *ctx, ssm_handle *h)
 	return put_config(h, &c);
 }
 
-/* The machine was built from this same record (units_read_config) before
- * the load started; here it is checked again and the clock is set. */
+/* Build the VM a stream describes (incoming migration): the first machine
+ * record arrives before any other unit's data. */
+static int build_from(struct machine *m, ssm_handle *h, const struct saved_config *c)
+{
+	struct machine_config cfg = { 0 };
+
+	m->loaded_cfg = malloc(sizeof(*m->loaded_cfg));
+	if (!m->loaded_cfg)
+		return SSM_ERR_NOMEM;
+	*m->loaded_cfg = *c;
+	cfg.ram_size = c->ram_size;
+	cfg.cmdline = m->loaded_cfg->cmdline;
+	cfg.kernel = m->loaded_cfg->kernel;
+	cfg.serial = m->serial_override ? m->serial_override : m->loaded_cfg->serial;
+	cfg.serial_append = !m->serial_override;
+	if (machine_build(m, &cfg))
+		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "machine: cannot build the VM "
+					  "described by the stream");
+	return SSM_OK;
+}
+
+/* The machine is built before the load (restore: from this same record,
+ * read with units_read_config) or here from its first record (incoming).
+ * Every record is checked against it; the final one sets the clock. */
 static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 {
 	struct machine *m = ctx;
 	struct saved_config c;
 	int rc;
 
-	(void)pass;
 	rc = get_config(h, version, &c);
 	if (rc)
 		return rc;
+	if (!m->built) {
+		rc = build_from(m, h, &c);
+		if (rc)
+			return rc;
+	}
 	if (c.ram_size != m->cfg.ram_size)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: saved RAM size %lluM "
 					  "differs from this VM's %lluM",
@@ -113,8 +141,25 @@ static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 					  (unsigned long long)(m->cfg.ram_size >> 20));
 	m->kernel_size = c.kernel_size;
 	m->kernel_crc = c.kernel_crc;
-	machine_clock_restore(m, c.clock_ns);
+	if (pass == SSM_PASS_FINAL)
+		machine_clock_restore(m, c.clock_ns);
 	return SSM_OK;
+}
+
+/* Live pass 0 carries the configuration so the destination can build the
+ * machine while RAM is still flowing; once is enough. */
+static int machine_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)pass;
+	return machine_save_exec(ctx, h);
+}
+
+static int vote_once(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	(void)pass;
+	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
 }
 
 /* A file without a machine unit cannot describe the VM it holds. */
@@ -125,50 +170,6 @@ static int machine_load_done(void *ctx, ssm_handle *h)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the state holds no "
 					  "machine configuration");
 	return SSM_OK;
-}
-
-/* ---- ram (internal) ------------------------------------------------------
- * u64 size, then the bytes of RAM; the stream turns zero pages into zero
- * runs, and loading leaves them untouched in the fresh (zero) mapping. */
-
-static int ram_save_exec(void *ctx, ssm_handle *h)
-{
-	struct machine *m = ctx;
-	int rc = ssm_put_u64(h, m->kvm.ram_size);
-
-	return rc ? rc : ssm_put_mem(h, m->kvm.ram, m->kvm.ram_size);
-}
-
-/* Loading skips zero runs (ssm_get_mem_prezeroed), which is only right
- * on RAM nothing has written yet: a machine that was never started. */
-static int ram_load_prep(void *ctx, ssm_handle *h)
-{
-	struct machine *m = ctx;
-
-	if (m->clock.running || atomic_load(&m->vcpu.req) == VCPU_REQ_RUN)
-		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "ram: can only load into a "
-					  "VM that has not run");
-	return SSM_OK;
-}
-
-static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
-{
-	struct machine *m = ctx;
-	uint64_t size;
-	int rc;
-
-	(void)pass;
-	if (version > RAM_VERSION)
-		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION, "ram: saved version %u is "
-					  "newer than this program's %u", version, RAM_VERSION);
-	rc = ssm_get_u64(h, &size);
-	if (rc)
-		return rc;
-	if (size != m->kvm.ram_size)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, the VM "
-					  "has %llu", (unsigned long long)size,
-					  (unsigned long long)m->kvm.ram_size);
-	return ssm_get_mem_prezeroed(h, m->kvm.ram, size);
 }
 
 /* ---- cpu (internal) ------------------------------------------------------
@@ -205,6 +206,9 @@ static int cpu_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	int rc;
 
 	(void)pass;
+	if (!m->built)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: arrived before the "
+					  "machine configuration");
 	rc = cpu_state_load(m->kvm.vm_fd, m->kvm.vcpu_fd, h, version);
 	if (!rc)
 		rc = ssm_get_bool(h, &line);
@@ -315,14 +319,11 @@ static int backend_load_done(void *ctx, ssm_handle *h)
 int units_register(struct machine *m, ssm *reg)
 {
 	static const ssm_callbacks machine_cb = {
+		.live_exec = machine_live_exec,
+		.live_vote = vote_once,
 		.save_exec = machine_save_exec,
 		.load_exec = machine_load_exec,
 		.load_done = machine_load_done,
-	};
-	static const ssm_callbacks ram_cb = {
-		.save_exec = ram_save_exec,
-		.load_prep = ram_load_prep,
-		.load_exec = ram_load_exec,
 	};
 	static const ssm_callbacks cpu_cb = {
 		.save_prep = cpu_save_prep,
@@ -342,8 +343,7 @@ int units_register(struct machine *m, ssm *reg)
 	rc = ssm_register_external(reg, "machine", 0, MACHINE_VERSION, 4096, NULL, 0,
 				   &machine_cb, m);
 	if (!rc)
-		rc = ssm_register_internal(reg, "ram", 0, RAM_VERSION, m->kvm.ram_size, NULL, 0,
-					   &ram_cb);
+		rc = ram_ssm_register(m, reg);
 	if (!rc)
 		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 8192, NULL, 0,
 					   &cpu_cb);

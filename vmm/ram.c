@@ -1,0 +1,332 @@
+/* ram.c - the "ram" unit.
+ *
+ * Record data: u8 kind, then
+ *   kind 0 (full image): u64 size, size bytes of RAM;
+ *   kind 1 (page runs):  runs of { u64 first_page, u32 npages, npages*4 KiB },
+ *                        ended by a run with npages 0.
+ * Pass 0 and plain saves are full images; later live passes and the final
+ * pass of a live save are page runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/clock.h"
+#include "vmm/machine.h"
+#include "vmm/ram.h"
+
+#define KIND_FULL 0
+#define KIND_RUNS 1
+#define RUN_MAX_PAGES 256u         /* 1 MiB: one stream record */
+
+static uint64_t npages(const struct machine *m)
+{
+	return m->kvm.ram_size / KVM_PAGE_SIZE;
+}
+
+static size_t bitmap_bytes(const struct machine *m)
+{
+	return (size_t)((npages(m) + 63) / 64 * 8);
+}
+
+static uint64_t popcount_bitmap(const uint64_t *b, size_t words)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < words; i++)
+		n += (uint64_t)__builtin_popcountll(b[i]);
+	return n;
+}
+
+void ram_live_reset(struct machine *m)
+{
+	struct ram_live *rl = &m->ram_live;
+
+	if (rl->logging)
+		kvm_dirty_log_enable(&m->kvm, false);
+	rl->logging = false;
+	free(rl->bitmap);
+	free(rl->scratch);
+	rl->bitmap = rl->scratch = NULL;
+}
+
+/* Beyond the table the last slot accumulates, so totals stay right. */
+static struct ram_pass_stat *new_stat(struct ram_live *rl, uint32_t pass)
+{
+	struct ram_pass_stat *st;
+
+	if (rl->nstats < RAM_MAX_STATS)
+		rl->nstats++;
+	st = &rl->stats[rl->nstats - 1];
+	st->pass = pass;
+	return st;
+}
+
+static int put_full(struct machine *m, ssm_handle *h, uint64_t *nonzero)
+{
+	int rc = ssm_put_u8(h, KIND_FULL);
+
+	if (!rc)
+		rc = ssm_put_u64(h, m->kvm.ram_size);
+	if (!rc)
+		rc = ssm_put_mem(h, m->kvm.ram, m->kvm.ram_size);
+	*nonzero = npages(m);
+	return rc;
+}
+
+/* Send the pages set in bitmap as runs; *sent gets their number. */
+static int put_runs(struct machine *m, ssm_handle *h, const uint64_t *bitmap, uint64_t *sent)
+{
+	uint64_t total = npages(m), p = 0, n = 0;
+	int rc = ssm_put_u8(h, KIND_RUNS);
+
+	while (!rc && p < total) {
+		uint64_t w = bitmap[p / 64] >> (p % 64);
+		uint32_t len = 0;
+
+		if (!w) {
+			p = (p / 64 + 1) * 64;      /* skip the rest of a clean word */
+			continue;
+		}
+		p += (uint64_t)__builtin_ctzll(w);
+		while (p + len < total && len < RUN_MAX_PAGES &&
+		       (bitmap[(p + len) / 64] >> ((p + len) % 64) & 1))
+			len++;
+		rc = ssm_put_u64(h, p);
+		if (!rc)
+			rc = ssm_put_u32(h, len);
+		if (!rc)
+			rc = ssm_put_mem(h, m->kvm.ram + p * KVM_PAGE_SIZE,
+					 (size_t)len * KVM_PAGE_SIZE);
+		p += len;
+		n += len;
+	}
+	if (!rc)
+		rc = ssm_put_u64(h, 0);
+	if (!rc)
+		rc = ssm_put_u32(h, 0);
+	*sent = n;
+	return rc;
+}
+
+/* Fetch the dirty set and re-arm it before reading the pages, so writes
+ * that land while they are sent show up in the next pass. */
+static int take_dirty(struct machine *m, ssm_handle *h)
+{
+	struct ram_live *rl = &m->ram_live;
+
+	memset(rl->bitmap, 0, bitmap_bytes(m));
+	if (kvm_dirty_log_fetch(&m->kvm, rl->bitmap) ||
+	    kvm_dirty_log_clear(&m->kvm, rl->bitmap))
+		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "ram: dirty log failed");
+	return SSM_OK;
+}
+
+static int ram_live_prep(void *ctx, ssm_handle *h)
+{
+	struct machine *m = ctx;
+	struct ram_live *rl = &m->ram_live;
+
+	ram_live_reset(m);
+	memset(rl, 0, sizeof(*rl));
+	rl->bitmap = calloc(1, bitmap_bytes(m));
+	rl->scratch = calloc(1, bitmap_bytes(m));
+	if (!rl->bitmap || !rl->scratch) {
+		ram_live_reset(m);
+		return SSM_ERR_NOMEM;
+	}
+	if (kvm_dirty_log_enable(&m->kvm, true)) {
+		ram_live_reset(m);
+		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "ram: cannot start dirty logging");
+	}
+	rl->logging = true;
+	return SSM_OK;
+}
+
+static int ram_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	struct machine *m = ctx;
+	struct ram_live *rl = &m->ram_live;
+	uint64_t sent;
+	int rc;
+
+	rl->exec_start_ns = host_now_ns();
+	rl->exec_start_off = ssm_handle_offset(h);
+	rl->passes = pass + 1;
+	if (pass == 0) {
+		rc = put_full(m, h, &sent);
+	} else {
+		rc = take_dirty(m, h);
+		if (!rc)
+			rc = put_runs(m, h, rl->bitmap, &sent);
+	}
+	if (!rc)
+		new_stat(rl, pass)->pages += sent;
+	return rc;
+}
+
+/* Done when what is dirty now can be sent within half the allowed downtime
+ * at the bandwidth the pass just achieved (the other half is for the CPU,
+ * the devices and the destination's start).  Give up when the guest dirties
+ * memory faster than it can be sent, or at the pass limit. */
+static int ram_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	struct machine *m = ctx;
+	struct ram_live *rl = &m->ram_live;
+	uint64_t now = host_now_ns(), ns = now - rl->exec_start_ns;
+	uint64_t bytes = ssm_handle_offset(h) - rl->exec_start_off;
+	uint64_t dirty, dirty_bytes, budget_ns, max_passes = ssm_handle_max_passes(h);
+
+	if (!ns)
+		ns = 1;
+	rl->stats[rl->nstats - 1].bytes += bytes;
+	rl->stats[rl->nstats - 1].ns += ns;
+	rl->bw = (uint64_t)((double)bytes * 1e9 / (double)ns);
+	memset(rl->scratch, 0, bitmap_bytes(m));
+	if (kvm_dirty_log_fetch(&m->kvm, rl->scratch))
+		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "ram: dirty log failed");
+	dirty = popcount_bitmap(rl->scratch, bitmap_bytes(m) / 8);
+	dirty_bytes = dirty * (KVM_PAGE_SIZE + 16);
+	budget_ns = (uint64_t)ssm_handle_max_downtime_ms(h) * 1000000u / 2;
+	if (rl->bw && (double)dirty_bytes * 1e9 / (double)rl->bw <= (double)budget_ns) {
+		snprintf(rl->why, sizeof(rl->why), "converged: %llu dirty pages fit in the "
+			 "downtime at %.0f MB/s", (unsigned long long)dirty, rl->bw / 1e6);
+		return SSM_VOTE_DONE;
+	}
+	if (pass >= 1 && (double)dirty_bytes * 1e9 / (double)ns >= (double)rl->bw) {
+		snprintf(rl->why, sizeof(rl->why), "gave up in pass %u: the guest dirties "
+			 "%.0f MB/s, more than the %.0f MB/s sent", pass,
+			 (double)dirty_bytes * 1e3 / (double)ns, rl->bw / 1e6);
+		rl->gave_up = true;
+		return SSM_VOTE_GIVE_UP;
+	}
+	if (max_passes && pass + 1 >= max_passes) {
+		snprintf(rl->why, sizeof(rl->why), "gave up: %llu dirty pages left after "
+			 "%u passes", (unsigned long long)dirty, pass + 1);
+		rl->gave_up = true;
+		return SSM_VOTE_GIVE_UP;
+	}
+	return SSM_VOTE_ANOTHER_PASS;
+}
+
+static int ram_save_exec(void *ctx, ssm_handle *h)
+{
+	struct machine *m = ctx;
+	struct ram_live *rl = &m->ram_live;
+	uint64_t t0 = host_now_ns(), off0 = ssm_handle_offset(h), sent;
+	int rc;
+
+	if (!rl->logging)
+		return put_full(m, h, &sent);
+	rc = take_dirty(m, h);
+	if (!rc)
+		rc = put_runs(m, h, rl->bitmap, &sent);
+	if (!rc) {
+		struct ram_pass_stat *st = new_stat(rl, SSM_PASS_FINAL);
+
+		st->pages += sent;
+		st->bytes += ssm_handle_offset(h) - off0;
+		st->ns += host_now_ns() - t0;
+	}
+	return rc;
+}
+
+static int ram_save_done(void *ctx, ssm_handle *h)
+{
+	struct machine *m = ctx;
+
+	(void)h;
+	ram_live_reset(m);
+	return SSM_OK;
+}
+
+/* Loading skips zero runs of a full image (ssm_get_mem_prezeroed), which
+ * is only right on RAM nothing has written yet: a machine that never ran
+ * and has not loaded an image in this load. */
+static int ram_load_prep(void *ctx, ssm_handle *h)
+{
+	struct machine *m = ctx;
+
+	m->ram_live.loaded_once = false;
+	if (m->built && (m->clock.running || atomic_load(&m->vcpu.req) == VCPU_REQ_RUN))
+		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "ram: can only load into a "
+					  "VM that has not run");
+	return SSM_OK;
+}
+
+static int get_runs(struct machine *m, ssm_handle *h)
+{
+	uint64_t total = npages(m), first;
+	uint32_t n;
+	int rc;
+
+	for (;;) {
+		rc = ssm_get_u64(h, &first);
+		if (!rc)
+			rc = ssm_get_u32(h, &n);
+		if (rc || n == 0)
+			return rc;
+		if (n > RUN_MAX_PAGES || first >= total || n > total - first)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run %llu+%u "
+						  "outside the %llu pages of RAM",
+						  (unsigned long long)first, n,
+						  (unsigned long long)total);
+		rc = ssm_get_mem(h, m->kvm.ram + first * KVM_PAGE_SIZE,
+				 (size_t)n * KVM_PAGE_SIZE);
+		if (rc)
+			return rc;
+	}
+}
+
+static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	struct machine *m = ctx;
+	uint64_t size;
+	uint8_t kind;
+	int rc;
+
+	(void)pass;
+	if (version > RAM_VERSION)
+		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION, "ram: saved version %u is "
+					  "newer than this program's %u", version, RAM_VERSION);
+	if (!m->built)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
+					  "machine configuration");
+	rc = ssm_get_u8(h, &kind);
+	if (rc)
+		return rc;
+	if (kind == KIND_RUNS) {
+		rc = get_runs(m, h);
+	} else if (kind == KIND_FULL) {
+		rc = ssm_get_u64(h, &size);
+		if (!rc && size != m->kvm.ram_size)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, "
+						  "the VM has %llu", (unsigned long long)size,
+						  (unsigned long long)m->kvm.ram_size);
+		if (!rc)
+			rc = m->ram_live.loaded_once ? ssm_get_mem(h, m->kvm.ram, size) :
+			     ssm_get_mem_prezeroed(h, m->kvm.ram, size);
+	} else {
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
+					  kind);
+	}
+	m->ram_live.loaded_once = true;
+	return rc;
+}
+
+int ram_ssm_register(struct machine *m, ssm *reg)
+{
+	static const ssm_callbacks cb = {
+		.live_prep = ram_live_prep,
+		.live_exec = ram_live_exec,
+		.live_vote = ram_live_vote,
+		.save_exec = ram_save_exec,
+		.save_done = ram_save_done,
+		.load_prep = ram_load_prep,
+		.load_exec = ram_load_exec,
+	};
+
+	/* The size guess only weighs progress; RAM may not exist yet. */
+	return ssm_register_internal(reg, "ram", 0, RAM_VERSION,
+				     m->built ? m->kvm.ram_size : 256u << 20, NULL, 0, &cb);
+}

@@ -1,0 +1,51 @@
+/* ram.h - the "ram" unit: guest memory, saved whole or live in dirty passes.
+ *
+ * A plain save writes all of RAM (zero pages become zero runs).  A live
+ * save starts KVM dirty logging in live_prep, sends every page in pass 0
+ * and only the pages written since in later passes, votes on convergence
+ * against the handle's max downtime, sends the last dirty set with the
+ * vCPU paused (save_exec) and stops logging in save_done.
+ */
+#ifndef VMM_RAM_H
+#define VMM_RAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ssm/ssm.h"
+
+#define RAM_VERSION 1
+#define RAM_MAX_STATS 64
+
+struct machine;
+
+/* What one pass moved, for the migration summary. */
+struct ram_pass_stat {
+	uint32_t pass;             /* SSM_PASS_FINAL for the paused pass */
+	uint64_t pages;            /* pages sent (pass 0: non-zero pages) */
+	uint64_t bytes;            /* stream bytes the pass produced */
+	uint64_t ns;               /* how long it took */
+};
+
+struct ram_live {
+	uint64_t *bitmap;          /* dirty bitmap, one bit per page */
+	uint64_t *scratch;         /* second bitmap for votes */
+	bool logging;
+	uint64_t exec_start_ns;    /* of the current pass */
+	uint64_t exec_start_off;   /* stream offset at its start */
+	uint64_t bw;               /* bytes/s measured in the last pass */
+	bool gave_up;
+	char why[160];             /* vote reasoning, for the summary */
+	struct ram_pass_stat stats[RAM_MAX_STATS];
+	uint32_t nstats;
+	uint32_t passes;           /* live passes run, all of them */
+	bool loaded_once;          /* load: RAM no longer known to be zero */
+};
+
+/* Register the ram unit (internal flavour: its context is the machine). */
+int ram_ssm_register(struct machine *m, ssm *reg);
+
+/* Release what a live save left behind (idempotent). */
+void ram_live_reset(struct machine *m);
+
+#endif
