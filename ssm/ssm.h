@@ -345,6 +345,9 @@ int ssm_put_gcphys(ssm_handle *h, uint64_t gpa);   /* guest-physical address */
 int ssm_put_gcptr(ssm_handle *h, uint64_t gva);    /* guest-virtual address */
 int ssm_put_ioport(ssm_handle *h, uint16_t port);
 int ssm_put_sel(ssm_handle *h, uint16_t sel);      /* segment selector */
+/* In a live pass (live_exec) buf may change during the call (the RAM of a
+ * running guest): it is copied before it is checksummed.  Elsewhere it must
+ * stay unchanged until the call returns. */
 int ssm_put_mem(ssm_handle *h, const void *buf, size_t n);
 int ssm_put_str(ssm_handle *h, const char *s);     /* u32 length + bytes */
 

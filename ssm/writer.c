@@ -3,7 +3,8 @@
  * Data accumulates in a 1 MiB record buffer; 4 KiB blocks of zeros become
  * zero-run records instead; a full buffer is written as a RAW record, or a
  * ZLIB one when compression is on and it helps.  Large uncompressed puts
- * bypass the buffer.  CRCs of larger spans (unit, file) are combined from
+ * bypass the buffer, except in live passes: there the data is copied
+ * first so what is checksummed is what is written.  CRCs of larger spans (unit, file) are combined from
  * record CRCs so that every byte is checksummed exactly once.
  */
 #include <stdlib.h>
@@ -219,7 +220,11 @@ int ssm_w_put(ssm_handle *h, const void *buf, size_t n)
 		rc = flush_zero(h);
 		if (rc)
 			return rc;
-		if (w->rec_fill == 0 && w->level == 0 && n >= SSMF_REC_MAX) {
+		/* Straight from the caller's memory only when it cannot change
+		 * between checksum and write: not in a live pass, where it is
+		 * the RAM of a running guest. */
+		if (w->rec_fill == 0 && w->level == 0 && n >= SSMF_REC_MAX &&
+		    h->pass == SSM_PASS_FINAL) {
 			size_t run = chunk;
 
 			while (run < SSMF_REC_MAX && !block_is_zero(p + run))

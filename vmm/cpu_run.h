@@ -21,7 +21,7 @@
 
 #include <linux/kvm.h>
 
-#define VCPU_KICK_SIGNAL SIGUSR1
+#define VCPU_KICK_SIGNAL SIGUSR2      /* SIGUSR1 starts a migration */
 
 struct machine;
 

@@ -18,7 +18,7 @@
 #include "vmm/units.h"
 
 /* Signals that stop the VM cleanly; read from a signalfd. */
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
 
 /* ---- IRQ routing (called with the VM lock held) ---- */
 
@@ -336,6 +336,7 @@ int machine_init(struct machine *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
+	m->mig.done_fd = -1;
 	m->backend.in_fd = m->backend.out_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = m->kvm.vcpu_fd = -1;
 	atomic_init(&m->exit_status, -1);
@@ -434,15 +435,26 @@ void machine_clock_restore(struct machine *m, uint64_t ns)
 
 /* ---- Main loop ---- */
 
+static bool has_stop_action(const struct machine *m)
+{
+	return m->save_path || m->mig.o.target || m->mig.o.live_file;
+}
+
 static void on_signal(struct machine *m)
 {
 	struct signalfd_siginfo si;
 	int expected = -1;
 
 	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		/* With --save, Ctrl-C and SIGTERM mean "suspend"; SIGQUIT and
-		 * SIGHUP still just stop. */
-		if (m->save_path && (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)) {
+		/* With --save or --migrate, Ctrl-C and SIGTERM (and SIGUSR1)
+		 * mean "suspend / migrate now"; SIGQUIT and SIGHUP still just
+		 * stop. */
+		if (si.ssi_signo == SIGUSR1 && !has_stop_action(m)) {
+			fprintf(stderr, "vmm: SIGUSR1 ignored: no --migrate or --save given\n");
+			continue;
+		}
+		if (has_stop_action(m) && (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+					   si.ssi_signo == SIGUSR1)) {
 			m->save_requested = true;
 			continue;
 		}
@@ -503,7 +515,8 @@ static void do_save(struct machine *m)
 
 	m->save_requested = false;
 	machine_pause(m);
-	rc = snapshot_save(m, m->save_path, SSM_AFTER_DESTROY, msg, sizeof(msg));
+	rc = snapshot_save(m, m->save_path, m->save_continue ? SSM_AFTER_CONTINUE :
+			   SSM_AFTER_DESTROY, msg, sizeof(msg));
 	if (rc) {
 		m->save_failed = true;
 		fprintf(stderr, "%svmm: saving to %s failed: %s; the VM keeps running "
@@ -516,6 +529,10 @@ static void do_save(struct machine *m)
 	fprintf(stderr, "%svmm: saved to %s in %.3f s; resume with: vmm --restore %s\n",
 		isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path,
 		(double)(host_now_ns() - t0) / 1e9, m->save_path);
+	if (m->save_continue) {
+		machine_resume(m);
+		return;
+	}
 	int expected = -1;
 
 	atomic_compare_exchange_strong(&m->exit_status, &expected, 0);
@@ -547,12 +564,13 @@ int machine_run(struct machine *m)
 	if (arm_save_timer(m))
 		return MACHINE_EXIT_ERROR;
 	while (atomic_load(&m->exit_status) < 0) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = m->signal_fd, .events = POLLIN },
 			{ .fd = m->timer_fd, .events = POLLIN },
 			{ .fd = m->event_fd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
 			{ .fd = m->save_timer_fd, .events = POLLIN },
+			{ .fd = m->mig.done_fd, .events = POLLIN },
 		};
 		uint64_t ev;
 		bool blocked;
@@ -563,7 +581,7 @@ int machine_run(struct machine *m)
 		if (!blocked)
 			pfd[3].fd = serial_backend_input_fd(&m->backend);
 
-		if (poll(pfd, 5, -1) < 0) {
+		if (poll(pfd, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "vmm: poll: %s\n", strerror(errno));
@@ -583,9 +601,22 @@ int machine_run(struct machine *m)
 			(void)!read(m->save_timer_fd, &exp, sizeof(exp));
 			m->save_requested = true;
 		}
-		if (m->save_requested && atomic_load(&m->exit_status) < 0)
-			do_save(m);
+		if (pfd[5].revents)
+			migrate_finish(m);
+		if (m->save_requested && atomic_load(&m->exit_status) < 0) {
+			m->save_requested = false;
+			if (m->mig.o.target || m->mig.o.live_file) {
+				if (m->mig.running)
+					fprintf(stderr, "vmm: a migration is already running\n");
+				else
+					migrate_start(m);
+			} else {
+				do_save(m);
+			}
+		}
 	}
+	/* The guest may power off while a migration copies it. */
+	migrate_abort(m);
 	return atomic_load(&m->exit_status);
 }
 
@@ -600,7 +631,11 @@ void machine_destroy(struct machine *m)
 		m->lock_ready = false;
 	}
 	kvm_vm_destroy(&m->kvm);
-	ram_live_reset(m);
+	migrate_abort(m);
+	if (m->mig.done_fd >= 0)
+		close(m->mig.done_fd);
+	m->mig.done_fd = -1;
+	ram_live_free(m);
 	ssm_destroy(m->ssm);
 	m->ssm = NULL;
 	free(m->loaded_cfg);

@@ -33,6 +33,7 @@
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
 #include "vmm/kvm.h"
+#include "vmm/migrate.h"
 #include "vmm/ram.h"
 #include "vmm/serial_backend.h"
 
@@ -78,9 +79,11 @@ struct machine {
 	struct saved_config *loaded_cfg; /* config a load built the VM from */
 	const char *serial_override;    /* --serial given with restore/incoming */
 	struct ram_live ram_live;       /* ram unit's live-save state (ram.c) */
+	struct migration mig;           /* --migrate / --live (migrate.c) */
 	uint64_t kernel_size;           /* facts of the booted kernel file */
 	uint32_t kernel_crc;
 	const char *save_path;          /* --save: where a stop request saves */
+	bool save_continue;             /* --continue: keep running after it */
 	uint64_t save_after_ns;         /* --save-after, 0 = none */
 	int save_timer_fd;
 	bool save_requested;

@@ -38,16 +38,21 @@ static uint64_t popcount_bitmap(const uint64_t *b, size_t words)
 	return n;
 }
 
+static void free_bitmaps(struct ram_live *rl)
+{
+	free(rl->bitmap);
+	free(rl->scratch);
+	rl->bitmap = rl->scratch = NULL;
+}
+
 void ram_live_reset(struct machine *m)
 {
 	struct ram_live *rl = &m->ram_live;
 
-	if (rl->logging)
+	if (rl->logging && m->built)
 		kvm_dirty_log_enable(&m->kvm, false);
 	rl->logging = false;
-	free(rl->bitmap);
-	free(rl->scratch);
-	rl->bitmap = rl->scratch = NULL;
+	free_bitmaps(rl);
 }
 
 /* Beyond the table the last slot accumulates, so totals stay right. */
@@ -231,13 +236,28 @@ static int ram_save_exec(void *ctx, ssm_handle *h)
 	return rc;
 }
 
+/* Turning logging off rebuilds KVM's view of all of RAM, which on a
+ * software-nested host takes tens of milliseconds.  When the guest is not
+ * going to run here again (teleport, destroy) that would only lengthen the
+ * downtime, so the slot keeps logging until ram_live_reset() (a migration
+ * that fails after all) or the VM's teardown. */
 static int ram_save_done(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
+	ssm_after after = ssm_handle_after(h);
 
-	(void)h;
-	ram_live_reset(m);
+	if (ssm_handle_status(h) == SSM_OK &&
+	    (after == SSM_AFTER_TELEPORT || after == SSM_AFTER_DESTROY))
+		free_bitmaps(&m->ram_live);
+	else
+		ram_live_reset(m);
 	return SSM_OK;
+}
+
+void ram_live_free(struct machine *m)
+{
+	m->ram_live.logging = false;
+	free_bitmaps(&m->ram_live);
 }
 
 /* Loading skips zero runs of a full image (ssm_get_mem_prezeroed), which

@@ -45,7 +45,10 @@ struct ram_live {
 /* Register the ram unit (internal flavour: its context is the machine). */
 int ram_ssm_register(struct machine *m, ssm *reg);
 
-/* Release what a live save left behind (idempotent). */
+/* Stop dirty logging and release what a live save left behind
+ * (idempotent); for a VM that runs on here. */
 void ram_live_reset(struct machine *m);
+/* Release the memory only, for a VM being torn down. */
+void ram_live_free(struct machine *m);
 
 #endif

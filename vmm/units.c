@@ -250,11 +250,26 @@ static int backend_save_exec(void *ctx, ssm_handle *h)
 	int rc = ssm_put_u8(h, (uint8_t)sb->kind);
 
 	if (!rc)
-		rc = ssm_put_str(h, sb->spec);
+		rc = ssm_put_str(h, sb->spec ? sb->spec : "");
 	if (!rc)
 		rc = ssm_put_u32(h, (uint32_t)sb->out_len);
 	if (!rc)
 		rc = ssm_put_mem(h, sb->out_buf, sb->out_len);
+	return rc;
+}
+
+/* Pass 0 of a live save: the settings only; unwritten output goes with the
+ * final pass, so it is sent exactly once. */
+static int backend_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	struct serial_backend *sb = ctx;
+	int rc = ssm_put_u8(h, (uint8_t)sb->kind);
+
+	(void)pass;
+	if (!rc)
+		rc = ssm_put_str(h, sb->spec ? sb->spec : "");
+	if (!rc)
+		rc = ssm_put_u32(h, 0);
 	return rc;
 }
 
@@ -332,6 +347,8 @@ int units_register(struct machine *m, ssm *reg)
 		.load_done = cpu_load_done,
 	};
 	static const ssm_callbacks backend_cb = {
+		.live_exec = backend_live_exec,
+		.live_vote = vote_once,
 		.save_prep = backend_save_prep,
 		.save_exec = backend_save_exec,
 		.save_done = backend_save_done,

@@ -1,0 +1,286 @@
+/* cli.c - the vmm command line (getopt_long), checked as a whole. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+#include "vmm/kvm.h"
+#include "vmm/serial_backend.h"
+
+#define VMM_VERSION "0.2"
+#define DEFAULT_MEM (256ull << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmm [OPTION]...\n"
+		"Run the test kernel (or another ELF64 kernel) in a KVM virtual machine.\n"
+		"\n"
+		"  --kernel FILE        ELF64 kernel to boot (default: guest/kernel.elf\n"
+		"                       next to the vmm binary)\n"
+		"  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M;\n"
+		"                       a multiple of 1M from 4M to 3G)\n"
+		"  --cmdline STR        kernel command line; the test kernel takes\n"
+		"                       steps=N mem=SIZE pages=N\n"
+		"  --serial BACKEND     COM1: stdio (default), file:PATH or none\n"
+		"  --save FILE          on Ctrl-C or SIGTERM (or --save-after), suspend\n"
+		"                       the VM to FILE and exit 0\n"
+		"  --save-after TIME    suspend after TIME of running, e.g. 2s, 500ms\n"
+		"  --restore FILE       resume the VM saved in FILE; the machine comes\n"
+		"                       from the file (--mem, --cmdline, --kernel may\n"
+		"                       only repeat it; --serial picks a new host side)\n"
+		"  --live               with --save: copy RAM while the guest runs and\n"
+		"                       stop it only for the final pass\n"
+		"  --continue           with --save: keep running after the save\n"
+		"  --migrate tcp:HOST:PORT\n"
+		"                       on Ctrl-C, SIGTERM or SIGUSR1 (or --migrate-after)\n"
+		"                       move the running VM to a vmm --incoming there;\n"
+		"                       exit 0 once it runs there\n"
+		"  --migrate-after TIME start the migration after TIME of running\n"
+		"  --incoming tcp:HOST:PORT\n"
+		"                       wait for one migration, then run that VM\n"
+		"  --max-downtime MS    live: longest pause to aim for (default 30)\n"
+		"  --max-passes N       live: give up after N passes (default 30, 0 = no limit)\n"
+		"  --on-giveup finish|abort\n"
+		"                       live: when RAM does not converge, finish with a\n"
+		"                       longer pause (default) or abort and keep running\n"
+		"  --trace-ssm          print every save/load callback on stderr\n"
+		"  --help               show this help\n"
+		"  --version            show the version\n"
+		"\n"
+		"On a terminal, Ctrl-C stops the VM (with --save: suspends it; SIGQUIT\n"
+		"then quits without saving).  The exit status is the byte the guest\n"
+		"writes to its power-off port, 128+N after signal N, 1 on error or when\n"
+		"a requested save failed, 2 on a usage error.\n"
+		"\n"
+		"Example: vmm --save vm.sav      (Ctrl-C suspends to vm.sav)\n"
+		"         vmm --restore vm.sav   (the guest carries on)\n");
+}
+
+/* Parse SIZE with an optional K/M/G suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* Parse TIME: a number with s, ms, us or m (minutes); bare = seconds. */
+static int parse_duration(const char *s, uint64_t *ns)
+{
+	double v;
+	char *end;
+	double mul;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtod(s, &end);
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		mul = 1e9;
+	else if (!strcmp(end, "ms"))
+		mul = 1e6;
+	else if (!strcmp(end, "us"))
+		mul = 1e3;
+	else if (!strcmp(end, "m"))
+		mul = 60e9;
+	else
+		return -1;
+	if (v * mul < 1 || v * mul > 1e18)
+		return -1;
+	*ns = (uint64_t)(v * mul);
+	return 0;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmm: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (try --help)\n");
+	return EXIT_USAGE;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Combinations that cannot work are refused before anything starts. */
+static int check(struct cli *c)
+{
+	char *buf = NULL;
+	const char *h, *p;
+
+	if (c->incoming && (c->restore_path || c->kernel_set || c->mem_arg || c->cmdline_set))
+		return usage_error("%s: the machine comes from the migration stream; "
+				   "--restore, --kernel, --mem and --cmdline do not apply",
+				   "--incoming");
+	if (c->incoming && migrate_parse_addr(c->incoming, &buf, &h, &p))
+		return usage_error("--incoming %s: expected tcp:HOST:PORT", c->incoming);
+	free(buf);
+	buf = NULL;
+	if (c->mig.target && migrate_parse_addr(c->mig.target, &buf, &h, &p))
+		return usage_error("--migrate %s: expected tcp:HOST:PORT", c->mig.target);
+	free(buf);
+	if (c->mig.target && c->save_path)
+		return usage_error("%s: --migrate and --save exclude each other", "--save");
+	if (c->after_ns && !c->save_path && !c->mig.target)
+		return usage_error("%s needs --save FILE or --migrate", "--save-after/--migrate-after");
+	if ((c->live || c->cont) && !c->save_path)
+		return usage_error("%s needs --save FILE", c->live ? "--live" : "--continue");
+	if (c->live)
+		c->mig.live_file = c->save_path;
+	c->mig.cont = c->cont;
+	return -1;
+}
+
+int cli_parse(struct cli *c, int argc, char **argv)
+{
+	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
+	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
+	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
+	       OPT_MAX_PASSES, OPT_ON_GIVEUP };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "save", required_argument, NULL, OPT_SAVE },
+		{ "save-after", required_argument, NULL, OPT_SAVE_AFTER },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "trace-ssm", no_argument, NULL, OPT_TRACE },
+		{ "live", no_argument, NULL, OPT_LIVE },
+		{ "continue", no_argument, NULL, OPT_CONTINUE },
+		{ "migrate", required_argument, NULL, OPT_MIGRATE },
+		{ "migrate-after", required_argument, NULL, OPT_MIGRATE_AFTER },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "max-downtime", required_argument, NULL, OPT_MAX_DOWNTIME },
+		{ "max-passes", required_argument, NULL, OPT_MAX_PASSES },
+		{ "on-giveup", required_argument, NULL, OPT_ON_GIVEUP },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum serial_backend_kind kind;
+	const char *path;
+	int opt;
+
+	memset(c, 0, sizeof(*c));
+	c->cfg.ram_size = DEFAULT_MEM;
+	c->cfg.cmdline = "";
+	c->cfg.serial = "stdio";
+	c->mig.max_downtime_ms = 30;
+	c->mig.max_passes = 30;
+	opterr = 0;     /* one line of our own instead of getopt's */
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KERNEL:
+			c->cfg.kernel = optarg;
+			c->kernel_set = true;
+			break;
+		case OPT_MEM:
+			if (parse_size(optarg, &c->cfg.ram_size) || c->cfg.ram_size % (1u << 20) ||
+			    c->cfg.ram_size < KVM_RAM_MIN || c->cfg.ram_size > KVM_RAM_MAX) {
+				fprintf(stderr, "vmm: --mem %s: need a multiple of 1M from %lluM "
+					"to %lluG\n", optarg, KVM_RAM_MIN >> 20, KVM_RAM_MAX >> 30);
+				return EXIT_USAGE;
+			}
+			c->mem_arg = optarg;
+			break;
+		case OPT_CMDLINE:
+			c->cfg.cmdline = optarg;
+			c->cmdline_set = true;
+			break;
+		case OPT_SERIAL:
+			if (serial_backend_parse(optarg, &kind, &path))
+				return usage_error("--serial %s: expected stdio, file:PATH or none",
+						   optarg);
+			c->cfg.serial = optarg;
+			c->serial_set = true;
+			break;
+		case OPT_SAVE:
+			c->save_path = optarg;
+			break;
+		case OPT_SAVE_AFTER:
+		case OPT_MIGRATE_AFTER:
+			if (parse_duration(optarg, &c->after_ns))
+				return usage_error("%s: expected a time such as 2s or 500ms", optarg);
+			break;
+		case OPT_RESTORE:
+			c->restore_path = optarg;
+			break;
+		case OPT_TRACE:
+			c->trace = true;
+			break;
+		case OPT_LIVE:
+			c->live = true;
+			break;
+		case OPT_CONTINUE:
+			c->cont = true;
+			break;
+		case OPT_MIGRATE:
+			c->mig.target = optarg;
+			break;
+		case OPT_INCOMING:
+			c->incoming = optarg;
+			break;
+		case OPT_MAX_DOWNTIME:
+			if (parse_u32(optarg, &c->mig.max_downtime_ms) || !c->mig.max_downtime_ms)
+				return usage_error("--max-downtime %s: expected milliseconds > 0",
+						   optarg);
+			break;
+		case OPT_MAX_PASSES:
+			if (parse_u32(optarg, &c->mig.max_passes))
+				return usage_error("--max-passes %s: expected a number", optarg);
+			break;
+		case OPT_ON_GIVEUP:
+			if (strcmp(optarg, "finish") && strcmp(optarg, "abort"))
+				return usage_error("--on-giveup %s: expected finish or abort", optarg);
+			c->mig.giveup_abort = !strcmp(optarg, "abort");
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("vmm %s\n", VMM_VERSION);
+			return 0;
+		case ':':
+			return usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			if (optopt && strchr(argv[optind - 1], '='))
+				return usage_error("option %s takes no value", argv[optind - 1]);
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return check(c);
+}
