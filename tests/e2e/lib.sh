@@ -1,0 +1,295 @@
+# lib.sh - helpers shared by the end-to-end tests (sourced, never run).
+#
+# A test file sources this, defines one function per test and calls
+#     run_test NAME FUNCTION
+# for each.  run_test gives the function its own `mktemp -d` directory as
+# the current directory ($TDIR), runs it in a subshell, prints exactly one
+# of
+#     PASS NAME
+#     FAIL NAME: REASON          (followed by indented diagnostics)
+#     SKIP NAME: REASON
+# and removes the directory (unmounting whatever the test mounted there).
+# A function reports with `fail REASON` / `skip REASON` (first call wins) and
+# attaches outputs with `show FILE [LABEL]`; returning without calling
+# either is a pass.
+#
+# Environment (set by scripts/run-e2e.sh): VMM (the program), E2E_CACHE (a
+# scratch directory the runner removes), E2E_SKIP (when set: skip every test
+# with that reason).
+
+set -u
+# Run alone (bash tests/e2e/test-x.sh), a file tests build/vmm with a
+# scratch directory of its own.
+if [ -z "${VMM:-}" ]; then
+	VMM=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/vmm
+fi
+if [ -z "${E2E_CACHE:-}" ]; then
+	E2E_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/vmm-e2e.XXXXXX") || exit 1
+	trap 'rm -rf "$E2E_CACHE"' EXIT
+fi
+
+VMM_TIMEOUT=${VMM_TIMEOUT:-90}  # seconds per vmm invocation
+STEP_RE='step [0-9]+ sum 0x[0-9a-f]{8}'
+
+# ---- results ---------------------------------------------------------------
+
+fail() {
+	[ -e "$TDIR/.fail" ] || printf '%s\n' "$*" >"$TDIR/.fail"
+	return 1
+}
+
+skip() {
+	[ -e "$TDIR/.skip" ] || printf '%s\n' "$*" >"$TDIR/.skip"
+	return 0
+}
+
+# show FILE [LABEL]: attach the tail of FILE to a failure report.
+show() {
+	local f=$1 label=${2:-$1}
+	{
+		if [ -e "$f" ]; then
+			echo "--- $label ($(wc -c <"$f") bytes, last 12 lines) ---"
+			tail -n 12 "$f" | cut -c1-200 | tr -d '\r'
+		else
+			echo "--- $label: (missing) ---"
+		fi
+	} >>"$TDIR/.details" 2>&1
+}
+
+# note TEXT: one line of context for a failure report.
+note() {
+	printf '%s\n' "$*" >>"$TDIR/.details"
+}
+
+# Record a mount so that cleanup unmounts it even if the test dies.
+track_mount() {
+	printf '%s\n' "$1" >>"$TDIR/.mounts"
+}
+
+_cleanup_dir() {
+	local d=$1 m
+	[ -n "$d" ] && [ -d "$d" ] || return 0
+	if [ -f "$d/.mounts" ]; then
+		while read -r m; do
+			if mountpoint -q "$m" 2>/dev/null; then
+				umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+			fi
+		done <"$d/.mounts"
+	fi
+	rm -rf "$d"
+}
+
+run_test() {
+	local name=$1 fn=$2 rc reason
+	if [ -n "${E2E_SKIP:-}" ]; then
+		echo "SKIP $name: $E2E_SKIP"
+		return 0
+	fi
+	TDIR=$(mktemp -d "$E2E_CACHE/$name.XXXXXX") || {
+		echo "FAIL $name: mktemp -d failed"
+		return 0
+	}
+	trap '_cleanup_dir "$TDIR"; exit 130' INT TERM
+	(cd "$TDIR" && "$fn") </dev/null
+	rc=$?
+	if [ -e "$TDIR/.skip" ] && [ ! -e "$TDIR/.fail" ]; then
+		echo "SKIP $name: $(head -n1 "$TDIR/.skip")"
+	elif [ -e "$TDIR/.fail" ] || [ $rc -ne 0 ]; then
+		reason=$(head -n1 "$TDIR/.fail" 2>/dev/null)
+		echo "FAIL $name: ${reason:-test function exited with status $rc}"
+		[ -e "$TDIR/cmds.log" ] && { echo "--- vmm invocations ---"; cat "$TDIR/cmds.log"; } |
+			sed 's/^/    | /'
+		[ -e "$TDIR/.details" ] && sed 's/^/    | /' "$TDIR/.details"
+	else
+		echo "PASS $name"
+	fi
+	_cleanup_dir "$TDIR"
+	trap - INT TERM
+	TDIR=
+	return 0
+}
+
+# ---- running vmm -------------------------------------------------------------
+
+# vmm TAG [ARGS...]: run vmm with a timeout, stdin from $VMM_STDIN (default
+# /dev/null), stdout to TAG.out, stderr to TAG.err; the status goes to RC.
+vmm() {
+	local tag=$1
+	shift
+	timeout -k 5 "$VMM_TIMEOUT" "$VMM" "$@" <"${VMM_STDIN:-/dev/null}" >"$tag.out" 2>"$tag.err"
+	RC=$?
+	echo "[$tag] vmm $* -> exit $RC" >>cmds.log
+	return 0
+}
+
+# crashed TAG: true (and reports why) if the run died, hung or a sanitizer
+# spoke.
+crashed() {
+	local tag=$1
+	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+		fail "$tag: vmm hung (killed by timeout after ${VMM_TIMEOUT}s)"
+		show "$tag.err"
+		return 0
+	fi
+	if [ "$RC" -ge 128 ]; then
+		fail "$tag: vmm died with status $RC (signal $((RC - 128)))"
+		show "$tag.err"
+		return 0
+	fi
+	if grep -aqE 'Segmentation|Aborted|core dumped|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$tag.err" 2>/dev/null; then
+		fail "$tag: crash or sanitizer report on stderr"
+		show "$tag.err"
+		return 0
+	fi
+	return 1
+}
+
+# expect_rc TAG WANT: the last vmm run exited WANT and did not crash.
+expect_rc() {
+	local tag=$1 want=$2
+	crashed "$tag" && return 1
+	if [ "$RC" -ne "$want" ]; then
+		fail "$tag: exit status $RC, expected $want"
+		show "$tag.err"
+		show "$tag.out"
+		return 1
+	fi
+	return 0
+}
+
+# ---- guest output ----------------------------------------------------------
+
+# The guest's output with the ticks (which depend on timing) removed.
+strip_ticks() {
+	sed -E 's/ ticks [0-9]+$//' "$@"
+}
+
+# The "step N sum X" lines of a file (ticks removed).
+steps_of() {
+	grep -aoE "^$STEP_RE" "$1"
+}
+
+# check_steps FILE N: FILE's steps are exactly 1..N, each once, in order.
+check_steps() {
+	local f=$1 n=$2 bad
+	bad=$(steps_of "$f" | awk -v n="$n" '
+		{ if ($2 != NR) { printf "line %d is step %s, expected %d\n", NR, $2, NR; bad = 1; exit } }
+		END { if (!bad && NR != n) printf "%d steps, expected %d\n", NR, n }')
+	[ -z "$bad" ] && return 0
+	fail "$f: $bad"
+	return 1
+}
+
+# last_step FILE: number of the last complete step line (0 if none).
+last_step() {
+	local n
+	n=$(grep -aE "^$STEP_RE ticks [0-9]+$" "$1" | tail -n1 | awk '{print $2}')
+	echo "${n:-0}"
+}
+
+# ticks_of FILE: the tick counts of the complete step lines, one a line.
+ticks_of() {
+	grep -aE "^$STEP_RE ticks [0-9]+$" "$1" | awk '{print $6}'
+}
+
+# same_output REF GOT: GOT is REF's output, ticks aside.
+same_output() {
+	local ref=$1 got=$2
+	if ! cmp -s <(strip_ticks "$ref") <(strip_ticks "$got"); then
+		fail "${3:-$got} differs from the uninterrupted run ($ref), ticks aside"
+		note "--- first differences (< uninterrupted, > $got) ---"
+		diff <(strip_ticks "$ref") <(strip_ticks "$got") | head -n 12 >>"$TDIR/.details"
+		return 1
+	fi
+	return 0
+}
+
+# reference MEM CMDLINE: print the path of an uninterrupted run's serial
+# output for this machine, running it once per test session.
+reference() {
+	local mem=$1 cmdline=$2 key f
+	key=$(printf '%s_%s' "$mem" "$cmdline" | tr -c 'A-Za-z0-9=_' '_')
+	f=$E2E_CACHE/ref-$key.txt
+	if [ ! -s "$f" ]; then
+		timeout -k 5 "$VMM_TIMEOUT" "$VMM" --mem "$mem" --cmdline "$cmdline" \
+			--serial "file:$f.tmp" </dev/null >"$f.out" 2>"$f.err"
+		local rc=$?
+		echo "[reference] vmm --mem $mem --cmdline '$cmdline' --serial file:$f.tmp -> exit $rc" >>cmds.log
+		if [ $rc -ne 0 ]; then
+			fail "uninterrupted reference run exited $rc"
+			show "$f.err" "reference stderr"
+			show "$f.tmp" "reference serial"
+			rm -f "$f.tmp"
+			return 1
+		fi
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# saved_ok TAG FILE: the last run suspended the VM to FILE.
+saved_ok() {
+	local tag=$1 f=$2
+	expect_rc "$tag" 0 || return 1
+	if [ ! -s "$f" ]; then
+		fail "$tag: exit 0 but no state file $f (did the guest finish before --save-after?)"
+		show "$tag.err"
+		return 1
+	fi
+	if ! grep -q '^vmm: saved to ' "$tag.err"; then
+		fail "$tag: no 'vmm: saved to' line on stderr"
+		show "$tag.err"
+		return 1
+	fi
+	return 0
+}
+
+# ---- state files -------------------------------------------------------------
+
+# u32 FILE OFFSET: little-endian u32 at OFFSET.
+u32() {
+	od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '
+}
+
+# unit_offset FILE NAME: offset of the (last) unit header named NAME.
+unit_offset() {
+	local f=$1 name=$2 off len found=
+	for off in $(LC_ALL=C grep -obUaP '\x89SSMUnit' "$f" | cut -d: -f1); do
+		len=$(u32 "$f" $((off + 28)))
+		[ "$len" = "${#name}" ] || continue
+		[ "$(dd if="$f" bs=1 skip=$((off + 40)) count="$len" 2>/dev/null)" = "$name" ] &&
+			found=$off
+	done
+	[ -n "$found" ] && echo "$found"
+}
+
+# flip_byte FILE OFFSET: invert every bit of one byte.
+flip_byte() {
+	local f=$1 off=$2 b
+	b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+	printf "\\$(printf '%03o' $((b ^ 255)))" |
+		dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
+# one_vmm_line TAG PATTERN: stderr is exactly one line, "vmm: ...",
+# matching the extended regex PATTERN.
+one_vmm_line() {
+	local tag=$1 pat=$2 n
+	n=$(wc -l <"$tag.err")
+	if [ "$n" -ne 1 ] || ! grep -q '^vmm: ' "$tag.err"; then
+		fail "$tag: expected exactly one 'vmm: ' line on stderr, got $n lines"
+		show "$tag.err"
+		return 1
+	fi
+	if ! grep -qiE -e "$pat" "$tag.err"; then
+		fail "$tag: message does not say /$pat/: $(head -c 300 "$tag.err")"
+		return 1
+	fi
+	return 0
+}
+
+# The standard workload: long enough that a save after a few hundred ms
+# lands part-way (a step takes ~1.5-3 ms here), short enough to stay quick.
+STD_MEM=64M
+STD_CMD="steps=1500 mem=32M"
+STD_STEPS=1500
