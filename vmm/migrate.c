@@ -132,12 +132,22 @@ static int read_reply(int fd, int timeout_ms, char *why, size_t len)
 	return 0;
 }
 
+/* Timestamps of one migration or live snapshot (host monotonic ns). */
+struct mig_times {
+	uint64_t start;            /* thread started */
+	uint64_t pause;            /* vCPU paused for the final pass */
+	uint64_t sent;             /* final pass written, stream closed */
+	uint64_t running;          /* guest runs again: destination confirmed,
+				      or resumed here (--continue) */
+	uint64_t end;              /* all done */
+};
+
 /* Summary: passes, pages and bytes per pass, total time, downtime. */
-static void print_summary(struct machine *m, uint64_t t0, uint64_t t_pause, uint64_t t_sent,
-			  uint64_t t_end, uint64_t bytes_total, const char *what)
+static void print_summary(struct machine *m, const struct mig_times *t, uint64_t bytes_total,
+			  const char *what)
 {
 	const struct ram_live *rl = &m->ram_live;
-	char buf[2048];
+	char buf[2048], down[160];
 	size_t o = 0;
 
 	for (uint32_t i = 0; i < rl->nstats && o < sizeof(buf) - 100; i++) {
@@ -152,13 +162,17 @@ static void print_summary(struct machine *m, uint64_t t0, uint64_t t_pause, uint
 				      i ? ", " : "", pass, (unsigned long long)st->pages,
 				      (double)st->bytes / 1e6);
 	}
+	if (t->running)
+		snprintf(down, sizeof(down), "downtime %.2f ms (final pass %.2f ms, "
+			 "confirmation %.2f ms)", (double)(t->running - t->pause) / 1e6,
+			 (double)(t->sent - t->pause) / 1e6, (double)(t->running - t->sent) / 1e6);
+	else
+		snprintf(down, sizeof(down), "guest stopped for the final pass %.2f ms",
+			 (double)(t->sent - t->pause) / 1e6);
 	fprintf(stderr, "vmm: %s: %u live passes + final [%s]; %.1f MB total; total time "
-		"%.3f s; downtime %.2f ms (final pass %.2f ms, confirmation %.2f ms; "
-		"max-downtime %u ms)%s%s\n", what, rl->passes, buf,
-		(double)bytes_total / 1e6, (double)(t_end - t0) / 1e9,
-		(double)(t_end - t_pause) / 1e6, (double)(t_sent - t_pause) / 1e6,
-		(double)(t_end - t_sent) / 1e6, m->mig.o.max_downtime_ms,
-		rl->gave_up ? "; " : "", rl->gave_up ? rl->why : "");
+		"%.3f s; %s; max-downtime %u ms%s%s\n", what, rl->passes, buf,
+		(double)bytes_total / 1e6, (double)(t->end - t->start) / 1e9, down,
+		m->mig.o.max_downtime_ms, rl->gave_up ? "; " : "", rl->gave_up ? rl->why : "");
 }
 
 static void *mig_thread(void *arg)
@@ -172,7 +186,8 @@ static void *mig_thread(void *arg)
 		.max_downtime_ms = mg->o.max_downtime_ms,
 		.max_passes = mg->o.max_passes,
 	};
-	uint64_t t0 = host_now_ns(), t_pause = 0, t_sent = 0, t_end, bytes = 0;
+	struct mig_times t = { .start = host_now_ns() };
+	uint64_t bytes = 0;
 	ssm_handle *h = NULL;
 	bool paused = false;
 	char why[700] = "";
@@ -207,18 +222,26 @@ static void *mig_thread(void *arg)
 		}
 	}
 	if (!rc) {
-		t_pause = host_now_ns();
+		t.pause = host_now_ns();
 		machine_pause(m);
 		paused = true;
 		rc = ssm_live_step2(h);
 		bytes = ssm_handle_offset(h);
+		/* A live snapshot with --continue has all it needs once the
+		 * final pass is written: the guest need not wait for the
+		 * done callbacks and the file's fsync. */
+		if (!rc && !target && mg->o.cont) {
+			machine_resume(m);
+			paused = false;
+			t.running = host_now_ns();
+		}
 	}
 	if (h) {
 		rc2 = ssm_live_end(h);
 		if (!rc)
 			rc = rc2;
 	}
-	t_sent = host_now_ns();
+	t.sent = host_now_ns();
 	if (rc && !why[0])
 		snprintf(why, sizeof(why), "%s", ssm_last_error(m->ssm)[0] ?
 			 ssm_last_error(m->ssm) : ssm_strerror(rc));
@@ -229,20 +252,23 @@ static void *mig_thread(void *arg)
 		if (!read_reply(fd, 500, reply, sizeof(reply)) && strstr(reply, "refused"))
 			snprintf(why, sizeof(why), "%s", reply);
 	}
-	if (!rc && fd >= 0 && !read_reply(fd, ACK_TIMEOUT_MS, why, sizeof(why)))
-		rc = SSM_ERR_CONN_LOST;
-	t_end = host_now_ns();
+	if (!rc && fd >= 0) {
+		if (read_reply(fd, ACK_TIMEOUT_MS, why, sizeof(why)))
+			t.running = host_now_ns();
+		else
+			rc = SSM_ERR_CONN_LOST;
+	}
+	if (t.running && t.running < t.sent)
+		t.sent = t.running;
+	t.end = host_now_ns();
 	if (fd >= 0)
 		close(fd);
 
 	if (!rc) {
-		print_summary(m, t0, t_pause, t_sent, t_end, bytes,
-			      target ? "migrated" : "live-saved");
+		print_summary(m, &t, bytes, target ? "migrated" : "live-saved");
 		mg->vm_gone = target || !mg->o.cont;
-		if (!mg->vm_gone) {
-			machine_resume(m);
+		if (!mg->vm_gone)
 			ram_live_reset(m);
-		}
 	} else {
 		fprintf(stderr, "vmm: %s %s failed: %s; the VM keeps running here\n",
 			target ? "migration to" : "live save to", target ? target : mg->o.live_file,

@@ -11,8 +11,14 @@
 static void trace_cb(void *user, const char *unit, uint32_t instance, ssm_flavour flavour,
 		     ssm_cb_kind kind, uint32_t pass)
 {
+	bool has_pass = kind == SSM_CB_LIVE_EXEC || kind == SSM_CB_LIVE_VOTE ||
+			kind == SSM_CB_SAVE_EXEC || kind == SSM_CB_LOAD_EXEC;
+
 	(void)user;
-	if (pass == SSM_PASS_FINAL)
+	if (!has_pass)
+		fprintf(stderr, "ssm-trace: %s/%u %s %s\n", unit, instance,
+			ssm_flavour_name(flavour), ssm_cb_kind_name(kind));
+	else if (pass == SSM_PASS_FINAL)
 		fprintf(stderr, "ssm-trace: %s/%u %s %s pass final\n", unit, instance,
 			ssm_flavour_name(flavour), ssm_cb_kind_name(kind));
 	else
