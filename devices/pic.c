@@ -396,6 +396,100 @@ static const ssm_field pic_fields[] = {
 _Static_assert(sizeof(struct pic_chip) == 17, "pic_chip changed: update PIC_CHIP_FIELDS");
 _Static_assert(sizeof(struct pic_state) == 2 * 17, "pic_state has padding");
 
+/* Live save: the model identity.
+ *
+ * Record of every live pass (pass != SSM_PASS_FINAL; written in pass 0 only,
+ * as the unit then votes SSM_VOTE_DONE_DONT_CALL_AGAIN), all little-endian:
+ *
+ *   str  model       PIC_SSM_MODEL "8259A-pair" (u32 length + bytes, no NUL)
+ *   u32  version     PIC_SSM_VERSION, the layout of the final record
+ *   u32  chips       PIC_NCHIPS (2, master and slave)
+ *   u32  cascade_ir  PIC_CASCADE_IRQ (2, the master input the slave drives)
+ *
+ * No guest state: the guest keeps running after it is sent.  The
+ * destination compares each value with its own and refuses the stream with
+ * SSM_ERR_LOAD_VALUE on the first difference, before the final record (and,
+ * for units saved after this one, anything else) is read.  The final pass
+ * (SSM_PASS_FINAL) record is pic_fields, the same as in a non-live save.
+ *
+ * A non-live save has no identity record.  Builds from before this record
+ * existed refuse a live stream at it ("unexpected live pass 0"). */
+
+/* Chips in the pair, as the saved state holds them. */
+#define PIC_NCHIPS ((uint32_t)(sizeof ((struct pic_state *)0)->chip / \
+			       sizeof ((struct pic_state *)0)->chip[0]))
+
+#define PIC_ID_MODEL_MAX 31u  /* longest model name the loader reads */
+
+static const struct pic_id_param {
+	const char *name;
+	uint32_t value;
+} pic_id_params[] = {
+	{ "version", PIC_SSM_VERSION },
+	{ "chips", PIC_NCHIPS },
+	{ "cascade_ir", PIC_CASCADE_IRQ },
+};
+
+static int pic_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	size_t i;
+	int rc;
+
+	(void)ctx;
+	(void)pass;
+	rc = ssm_put_str(h, PIC_SSM_MODEL);
+	for (i = 0; rc == SSM_OK && i < sizeof pic_id_params / sizeof pic_id_params[0]; i++)
+		rc = ssm_put_u32(h, pic_id_params[i].value);
+	return rc;
+}
+
+/* The identity does not change while the VM runs: once is enough. */
+static int pic_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	(void)pass;
+	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
+}
+
+/* Read a live pass record and compare it with this model; no state changes. */
+static int pic_load_identity(ssm_handle *h)
+{
+	char model[PIC_ID_MODEL_MAX + 1];
+	uint32_t v;
+	size_t i;
+	int rc;
+
+	rc = ssm_get_str(h, model, sizeof model, NULL);
+	if (rc == SSM_ERR_STRING_TOO_LONG)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pic: model mismatch: stream "
+					  "describes a model name longer than %u bytes, this VM "
+					  "has an " PIC_SSM_MODEL, PIC_ID_MODEL_MAX);
+	if (rc != SSM_OK)
+		return rc;
+	if (strcmp(model, PIC_SSM_MODEL)) {
+		/* The name comes from the stream: keep the message printable. */
+		for (i = 0; model[i]; i++)
+			if ((unsigned char)model[i] < 0x20 || (unsigned char)model[i] > 0x7e)
+				model[i] = '?';
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pic: model mismatch: stream "
+					  "describes a %s, this VM has an " PIC_SSM_MODEL,
+					  model[0] ? model : "model without a name");
+	}
+	for (i = 0; i < sizeof pic_id_params / sizeof pic_id_params[0]; i++) {
+		rc = ssm_get_u32(h, &v);
+		if (rc != SSM_OK)
+			return rc;
+		if (v != pic_id_params[i].value)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pic: %s mismatch: "
+						  "stream describes an " PIC_SSM_MODEL " with %s "
+						  "%u, this VM has %u", pic_id_params[i].name,
+						  pic_id_params[i].name, v,
+						  pic_id_params[i].value);
+	}
+	return SSM_OK;
+}
+
 static int pic_save_exec(void *ctx, ssm_handle *h)
 {
 	struct pic *p = ctx;
@@ -416,7 +510,7 @@ static int pic_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 					  "pic: unit version %u not supported (have %u)",
 					  version, PIC_SSM_VERSION);
 	if (pass != SSM_PASS_FINAL)
-		return ssm_set_load_error(h, SSM_ERR_FORMAT, "pic: unexpected live pass %u", pass);
+		return pic_load_identity(h);
 	memset(&tmp, 0, sizeof tmp);
 	rc = ssm_get_struct(h, &tmp, sizeof tmp, SSM_STRUCT_FULL, pic_fields, NULL);
 	if (rc != SSM_OK)
@@ -443,6 +537,8 @@ static int pic_load_done(void *ctx, ssm_handle *h)
 int pic_ssm_register(struct pic *p, ssm *reg, uint32_t instance)
 {
 	static const ssm_callbacks cb = {
+		.live_exec = pic_live_exec,
+		.live_vote = pic_live_vote,
 		.save_exec = pic_save_exec,
 		.load_exec = pic_load_exec,
 		.load_done = pic_load_done,

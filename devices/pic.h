@@ -63,6 +63,7 @@
 
 #define PIC_CASCADE_IRQ  2
 #define PIC_SSM_VERSION  1
+#define PIC_SSM_MODEL    "8259A-pair"  /* identity sent in live pass 0 */
 
 /* ---- State --------------------------------------------------------------- */
 
@@ -122,7 +123,9 @@ uint8_t pic_elcr_read(const struct pic *p, unsigned chip);
 void pic_elcr_write(struct pic *p, unsigned chip, uint8_t val);
 /* Recompute cascade and INT output; calls int_output if it changed. */
 void pic_update_irq(struct pic *p);
-/* Register unit "pic"/instance (version PIC_SSM_VERSION) in reg. */
+/* Register unit "pic"/instance (version PIC_SSM_VERSION) in reg.  In a live
+ * save it sends its model identity in pass 0 (see pic.c), so a destination
+ * with another interrupt controller model refuses the stream at that record. */
 int pic_ssm_register(struct pic *p, ssm *reg, uint32_t instance);
 
 #endif /* DEVICES_PIC_H */

@@ -632,6 +632,97 @@ static const ssm_field pit_fields[] = {
 _Static_assert(sizeof(struct pit_channel) == 40, "pit_channel changed: update PIT_CH_FIELDS");
 _Static_assert(sizeof(struct pit_state) == 3 * 40 + 8, "pit_state changed: update pit_fields");
 
+/* Live save: the model identity.
+ *
+ * Record of every live pass (pass != SSM_PASS_FINAL; written in pass 0 only,
+ * as the unit then votes SSM_VOTE_DONE_DONT_CALL_AGAIN), all little-endian:
+ *
+ *   str  model     PIT_SSM_MODEL "8254" (u32 length + bytes, no NUL)
+ *   u32  version   PIT_SSM_VERSION, the layout of the final record
+ *   u32  channels  PIT_CHANNELS (3)
+ *   u32  clock_hz  PIT_FREQ_HZ (1193182, the input clock)
+ *
+ * No guest state: the guest keeps running after it is sent.  The
+ * destination compares each value with its own and refuses the stream with
+ * SSM_ERR_LOAD_VALUE on the first difference, before the final record (and,
+ * for units saved after this one, anything else) is read.  The final pass
+ * (SSM_PASS_FINAL) record is pit_fields and the u64 clock, the same as in a
+ * non-live save.
+ *
+ * A non-live save has no identity record.  Builds from before this record
+ * existed refuse a live stream at it ("unexpected live pass 0"). */
+
+#define PIT_ID_MODEL_MAX 31u  /* longest model name the loader reads */
+
+static const struct pit_id_param {
+	const char *name;
+	uint32_t value;
+} pit_id_params[] = {
+	{ "version", PIT_SSM_VERSION },
+	{ "channels", PIT_CHANNELS },
+	{ "clock_hz", PIT_FREQ_HZ },
+};
+
+static int pit_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	size_t i;
+	int rc;
+
+	(void)ctx;
+	(void)pass;
+	rc = ssm_put_str(h, PIT_SSM_MODEL);
+	for (i = 0; rc == SSM_OK && i < sizeof pit_id_params / sizeof pit_id_params[0]; i++)
+		rc = ssm_put_u32(h, pit_id_params[i].value);
+	return rc;
+}
+
+/* The identity does not change while the VM runs: once is enough. */
+static int pit_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	(void)pass;
+	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
+}
+
+/* Read a live pass record and compare it with this model; no state changes. */
+static int pit_load_identity(ssm_handle *h)
+{
+	char model[PIT_ID_MODEL_MAX + 1];
+	uint32_t v;
+	size_t i;
+	int rc;
+
+	rc = ssm_get_str(h, model, sizeof model, NULL);
+	if (rc == SSM_ERR_STRING_TOO_LONG)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pit: model mismatch: stream "
+					  "describes a model name longer than %u bytes, this VM "
+					  "has an " PIT_SSM_MODEL, PIT_ID_MODEL_MAX);
+	if (rc != SSM_OK)
+		return rc;
+	if (strcmp(model, PIT_SSM_MODEL)) {
+		/* The name comes from the stream: keep the message printable. */
+		for (i = 0; model[i]; i++)
+			if ((unsigned char)model[i] < 0x20 || (unsigned char)model[i] > 0x7e)
+				model[i] = '?';
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pit: model mismatch: stream "
+					  "describes a %s, this VM has an " PIT_SSM_MODEL,
+					  model[0] ? model : "model without a name");
+	}
+	for (i = 0; i < sizeof pit_id_params / sizeof pit_id_params[0]; i++) {
+		rc = ssm_get_u32(h, &v);
+		if (rc != SSM_OK)
+			return rc;
+		if (v != pit_id_params[i].value)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pit: %s mismatch: "
+						  "stream describes an " PIT_SSM_MODEL " with %s "
+						  "%u, this VM has %u", pit_id_params[i].name,
+						  pit_id_params[i].name, v,
+						  pit_id_params[i].value);
+	}
+	return SSM_OK;
+}
+
 static int pit_save_exec(void *ctx, ssm_handle *h)
 {
 	struct pit *p = ctx;
@@ -658,7 +749,7 @@ static int pit_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 					  "pit: unit version %u not supported (have %u)",
 					  version, PIT_SSM_VERSION);
 	if (pass != SSM_PASS_FINAL)
-		return ssm_set_load_error(h, SSM_ERR_FORMAT, "pit: unexpected live pass %u", pass);
+		return pit_load_identity(h);
 	memset(&tmp, 0, sizeof tmp);
 	rc = ssm_get_struct(h, &tmp, sizeof tmp, SSM_STRUCT_FULL, pit_fields, NULL);
 	if (rc == SSM_OK)
@@ -691,6 +782,8 @@ static int pit_load_done(void *ctx, ssm_handle *h)
 int pit_ssm_register(struct pit *p, ssm *reg, uint32_t instance)
 {
 	static const ssm_callbacks cb = {
+		.live_exec = pit_live_exec,
+		.live_vote = pit_live_vote,
 		.save_exec = pit_save_exec,
 		.load_exec = pit_load_exec,
 		.load_done = pit_load_done,

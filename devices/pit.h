@@ -83,6 +83,7 @@
 
 #define PIT_MAX_LAG_NS  100000000ull  /* 100 ms */
 #define PIT_SSM_VERSION 1
+#define PIT_SSM_MODEL "8254"   /* identity sent in live pass 0 */
 
 /* ---- State --------------------------------------------------------------- */
 
@@ -153,7 +154,9 @@ uint64_t pit_next_event_ns(const struct pit *p, uint64_t now);
 /* Recompute IRQ 0 from state at now (what pit_update does). */
 void pit_update_irq(struct pit *p, uint64_t now);
 /* Register unit "pit"/instance (version PIT_SSM_VERSION) in reg; needs the
- * clock given to pit_init (SSM_ERR_INVALID_ARG otherwise). */
+ * clock given to pit_init (SSM_ERR_INVALID_ARG otherwise).  In a live save it
+ * sends its model identity in pass 0 (see pit.c), so a destination with
+ * another timer model refuses the stream at that record. */
 int pit_ssm_register(struct pit *p, ssm *reg, uint32_t instance);
 
 #endif /* DEVICES_PIT_H */

@@ -99,6 +99,7 @@
 
 #define SERIAL_FIFO_SIZE 16
 #define SERIAL_SSM_VERSION 1
+#define SERIAL_SSM_MODEL "16550A"  /* identity sent in live pass 0 */
 
 /* ---- State --------------------------------------------------------------- */
 
@@ -158,7 +159,9 @@ void serial_rx_idle(struct serial *s);
 void serial_set_modem_lines(struct serial *s, uint8_t lines);
 /* Recompute IIR and drive set_irq if the level changed. */
 void serial_update_irq(struct serial *s);
-/* Register unit "serial"/instance (version SERIAL_SSM_VERSION) in reg. */
+/* Register unit "serial"/instance (version SERIAL_SSM_VERSION) in reg.  In a
+ * live save it sends its model identity in pass 0 (see serial.c), so a
+ * destination with another UART model refuses the stream at that record. */
 int serial_ssm_register(struct serial *s, ssm *reg, uint32_t instance);
 
 #endif /* DEVICES_SERIAL_H */

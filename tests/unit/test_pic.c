@@ -586,3 +586,299 @@ Test(pic, ssm_refuses_newer_version)
 	ssm_destroy(a);
 	ssm_destroy(b);
 }
+
+/* ---- Live save: model identity in pass 0 ------------------------------------- */
+
+/* What the trace saw of unit pic/0. */
+struct pic_log {
+	uint32_t load_pass[8];   /* pass of each load_exec, in order */
+	unsigned loads;
+	unsigned live_execs, live_votes;
+};
+
+static void log_trace(void *user, const char *unit, uint32_t instance, ssm_flavour fl,
+		      ssm_cb_kind kind, uint32_t pass)
+{
+	struct pic_log *l = user;
+
+	(void)fl;
+	if (strcmp(unit, "pic") || instance != 0)
+		return;
+	if (kind == SSM_CB_LOAD_EXEC) {
+		cr_assert_lt(l->loads, 8);
+		l->load_pass[l->loads++] = pass;
+	} else if (kind == SSM_CB_LIVE_EXEC) {
+		l->live_execs++;
+	} else if (kind == SSM_CB_LIVE_VOTE) {
+		l->live_votes++;
+	}
+}
+
+/* A unit that, like guest RAM, wants two more live passes after pass 0. */
+static int pacer_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	return ssm_put_u32(h, pass);
+}
+
+static int pacer_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	return pass < 2 ? SSM_VOTE_ANOTHER_PASS : SSM_VOTE_DONE;
+}
+
+/* Live save reg into *buf: begin, step1, step2, end. */
+static void live_save(ssm *reg, void **buf, size_t *len)
+{
+	ssm_handle *h = NULL;
+	ssm_stream st;
+	int rc, end;
+
+	cr_assert_eq(ssm_stream_mem_sink(&st, buf, len), SSM_OK);
+	rc = ssm_live_begin(reg, st, NULL, &h);
+	if (rc == SSM_OK)
+		rc = ssm_live_step1(h);
+	if (rc == SSM_OK)
+		rc = ssm_live_step2(h);
+	end = h ? ssm_live_end(h) : rc;
+	cr_assert_eq(rc, SSM_OK, "live save: %s", ssm_last_error(reg));
+	cr_assert_eq(end, SSM_OK, "live save end: %s", ssm_last_error(reg));
+	cr_assert_not_null(*buf);
+}
+
+/* Load buf into reg, recording pic/0's load_exec passes in *l. */
+static int traced_load(ssm *reg, const void *buf, size_t len, struct pic_log *l)
+{
+	ssm_stream st;
+	int rc;
+
+	memset(l, 0, sizeof *l);
+	ssm_set_trace(reg, log_trace, l);
+	cr_assert_eq(ssm_stream_mem_reader(&st, buf, len), SSM_OK);
+	rc = ssm_load(reg, st, NULL);
+	ssm_set_trace(reg, NULL, NULL);
+	return rc;
+}
+
+Test(pic, ssm_live_round_trip)
+{
+	static const ssm_callbacks pacer = { .live_exec = pacer_exec, .live_vote = pacer_vote };
+	struct host h2 = { .out = -1 };
+	struct pic_log slog, dlog;
+	struct pic dst;
+	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+	void *buf;
+	size_t len;
+	int rc;
+
+	cr_assert(a && b);
+	init_chip(&pic, 0, 0x30, 0);
+	init_chip(&pic, 1, 0x38, PIC_ICW4_AEOI);
+	pic_elcr_write(&pic, 1, 0x02);
+	pic_write(&pic, 0, 1, 0x80);
+	pulse(3);
+	cr_assert_eq(pic_ack(&pic), 0x33);
+	pulse(4);
+	pulse(7);                                /* masked, latched */
+	cr_assert_eq(hst.out, 0, "IR4 waits behind IR3 in service");
+	pic_init(&dst, host_out, &h2);
+
+	cr_assert_eq(pic_ssm_register(&pic, a, 0), SSM_OK);
+	cr_assert_eq(ssm_register_external(a, "pacer", 0, 1, 4, NULL, SSM_UNIT_OPTIONAL,
+					   &pacer, NULL), SSM_OK);
+	memset(&slog, 0, sizeof slog);
+	ssm_set_trace(a, log_trace, &slog);
+	live_save(a, &buf, &len);
+	cr_assert_eq(slog.live_execs, 1, "identity sent once, not in every pass");
+	cr_assert_eq(slog.live_votes, 1);
+
+	cr_assert_eq(pic_ssm_register(&dst, b, 0), SSM_OK);
+	rc = traced_load(b, buf, len, &dlog);
+	cr_assert_eq(rc, SSM_OK, "load: %s", ssm_last_error(b));
+	cr_assert_eq(dlog.loads, 2);
+	cr_assert_eq(dlog.load_pass[0], 0, "identity first");
+	cr_assert_eq(dlog.load_pass[1], SSM_PASS_FINAL);
+	cr_assert_eq(memcmp(&dst.st, &pic.st, sizeof dst.st), 0);
+	cr_assert_eq(h2.out, 0);
+	pic_write(&dst, 0, 0, PIC_OCW2_SPEC_EOI | 3);
+	cr_assert_eq(h2.out, 1, "IR4 comes through once IR3 is done");
+	cr_assert_eq(pic_ack(&dst), 0x34);
+	free(buf);
+	ssm_destroy(a);
+	ssm_destroy(b);
+}
+
+/* Stand-in for unit pic/0 on the source: sends a chosen identity in live
+ * pass 0 and, in the final pass, a real PIC state taken from a normal save. */
+struct fake_pic {
+	const char *model;
+	uint32_t version, chips, cascade_ir;
+	void *body;
+	size_t body_len;
+};
+
+static int fake_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	const struct fake_pic *f = ctx;
+	int rc;
+
+	(void)pass;
+	rc = ssm_put_str(h, f->model);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->version);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->chips);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->cascade_ir);
+	return rc;
+}
+
+static int fake_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	(void)pass;
+	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
+}
+
+static int fake_save_exec(void *ctx, ssm_handle *h)
+{
+	const struct fake_pic *f = ctx;
+
+	return ssm_put_mem(h, f->body, f->body_len);
+}
+
+/* The data of unit pic/0 in a non-live save of src. */
+static void final_body(struct pic *src, void **body, size_t *len)
+{
+	ssm *reg = ssm_create(NULL);
+	ssm_handle *h;
+	ssm_unit_info ui;
+	ssm_stream st;
+	struct capture c;
+	uint32_t i;
+	bool found = false;
+
+	cr_assert_not_null(reg);
+	cr_assert_eq(pic_ssm_register(src, reg, 0), SSM_OK);
+	cr_assert_eq(save_to_mem(reg, &c), SSM_OK);
+	cr_assert_eq(ssm_stream_mem_reader(&st, c.buf, c.len), SSM_OK);
+	cr_assert_eq(ssm_open(st, &h), SSM_OK);
+	for (i = 0; ssm_unit_info_get(h, i, &ui) == SSM_OK; i++)
+		if (!strcmp(ui.name, "pic") && ui.instance == 0) {
+			found = true;
+			*len = (size_t)ui.data_len;
+		}
+	cr_assert(found);
+	*body = malloc(*len);
+	cr_assert_not_null(*body);
+	cr_assert_eq(ssm_seek(h, "pic", 0, NULL), SSM_OK);
+	cr_assert_eq(ssm_get_mem(h, *body, *len), SSM_OK);
+	ssm_close(h);
+	free(c.buf);
+	ssm_destroy(reg);
+}
+
+Test(pic, ssm_live_refuses_other_model_in_pass_0)
+{
+	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
+					  .live_vote = fake_live_vote,
+					  .save_exec = fake_save_exec };
+	static const struct {
+		const char *model;
+		uint32_t version, chips, cascade_ir;
+		const char *field;      /* NULL: the identity matches */
+	} cases[] = {
+		{ PIC_SSM_MODEL, PIC_SSM_VERSION, 2, PIC_CASCADE_IRQ, NULL },
+		{ "8259A", PIC_SSM_VERSION, 1, 0, "model" },
+		{ "APIC", PIC_SSM_VERSION, 2, PIC_CASCADE_IRQ, "model" },
+		{ PIC_SSM_MODEL, PIC_SSM_VERSION, 3, PIC_CASCADE_IRQ, "chips" },
+		{ PIC_SSM_MODEL, PIC_SSM_VERSION, 2, 7, "cascade_ir" },
+		{ PIC_SSM_MODEL, PIC_SSM_VERSION + 1, 2, PIC_CASCADE_IRQ, "version" },
+	};
+	struct pic src;
+	void *body = NULL;
+	size_t body_len = 0, i;
+
+	/* The state the final pass would carry: a PC setup, IMR 0x11. */
+	pic_init(&src, NULL, NULL);
+	init_pc(&src, 0);
+	pic_write(&src, 0, 1, 0x11);
+	final_body(&src, &body, &body_len);
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fake_pic f = { cases[i].model, cases[i].version, cases[i].chips,
+				      cases[i].cascade_ir, body, body_len };
+		struct host h2 = { .out = -1 };
+		struct pic_state before;
+		struct pic_log l;
+		struct pic dst;
+		ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+		void *buf;
+		size_t len;
+		int rc;
+
+		cr_assert(a && b);
+		cr_assert_eq(ssm_register_external(a, "pic", 0, PIC_SSM_VERSION, 34, NULL, 0,
+						   &cb, &f), SSM_OK);
+		live_save(a, &buf, &len);
+		pic_init(&dst, host_out, &h2);
+		init_pc(&dst, 0);
+		pic_write(&dst, 0, 1, 0x5a);
+		before = dst.st;
+		cr_assert_eq(pic_ssm_register(&dst, b, 0), SSM_OK);
+		rc = traced_load(b, buf, len, &l);
+		if (!cases[i].field) {
+			/* The documented layout, with this VM's values, is accepted. */
+			cr_assert_eq(rc, SSM_OK, "%s", ssm_last_error(b));
+			cr_assert_eq(l.loads, 2);
+			cr_assert_eq(l.load_pass[1], SSM_PASS_FINAL);
+			cr_assert_eq(memcmp(&dst.st, &src.st, sizeof dst.st), 0);
+		} else {
+			cr_assert_eq(rc, SSM_ERR_LOAD_VALUE, "case %zu: rc %d: %s", i, rc,
+				     ssm_last_error(b));
+			cr_assert(strstr(ssm_last_error(b), "pic: "), "%s", ssm_last_error(b));
+			cr_assert(strstr(ssm_last_error(b), cases[i].field),
+				  "message '%s' does not name %s", ssm_last_error(b),
+				  cases[i].field);
+			cr_assert(strstr(ssm_last_error(b), "this VM has"), "%s",
+				  ssm_last_error(b));
+			cr_assert_eq(l.loads, 1, "refused in pass 0, final record never read");
+			cr_assert_eq(memcmp(&dst.st, &before, sizeof before), 0,
+				     "refused stream changed the device");
+			cr_assert_eq(pic_read(&dst, 0, 1), 0x5a);
+		}
+		cr_assert_eq(l.load_pass[0], 0);
+		free(buf);
+		ssm_destroy(a);
+		ssm_destroy(b);
+	}
+	free(body);
+}
+
+Test(pic, ssm_live_message_names_both_models)
+{
+	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
+					  .live_vote = fake_live_vote };
+	struct fake_pic f = { "8259A", PIC_SSM_VERSION, 1, 0, NULL, 0 };
+	struct pic dst;
+	struct pic_log l;
+	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+	void *buf;
+	size_t len;
+
+	cr_assert(a && b);
+	cr_assert_eq(ssm_register_external(a, "pic", 0, PIC_SSM_VERSION, 34, NULL, 0,
+					   &cb, &f), SSM_OK);
+	live_save(a, &buf, &len);
+	pic_init(&dst, NULL, NULL);
+	cr_assert_eq(pic_ssm_register(&dst, b, 0), SSM_OK);
+	cr_assert_eq(traced_load(b, buf, len, &l), SSM_ERR_LOAD_VALUE);
+	cr_assert(strstr(ssm_last_error(b),
+			 "pic: model mismatch: stream describes a 8259A, this VM has an 8259A-pair"),
+		  "%s", ssm_last_error(b));
+	free(buf);
+	ssm_destroy(a);
+	ssm_destroy(b);
+}

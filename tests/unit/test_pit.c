@@ -724,3 +724,296 @@ Test(pit, ssm_register_needs_clock)
 	cr_assert_eq(pit_ssm_register(&p, reg, 0), SSM_ERR_INVALID_ARG);
 	ssm_destroy(reg);
 }
+
+/* ---- Live save: model identity in pass 0 ------------------------------------- */
+
+/* What the trace saw of unit pit/0. */
+struct pit_log {
+	uint32_t load_pass[8];   /* pass of each load_exec, in order */
+	unsigned loads;
+	unsigned live_execs, live_votes;
+};
+
+static void log_trace(void *user, const char *unit, uint32_t instance, ssm_flavour fl,
+		      ssm_cb_kind kind, uint32_t pass)
+{
+	struct pit_log *l = user;
+
+	(void)fl;
+	if (strcmp(unit, "pit") || instance != 0)
+		return;
+	if (kind == SSM_CB_LOAD_EXEC) {
+		cr_assert_lt(l->loads, 8);
+		l->load_pass[l->loads++] = pass;
+	} else if (kind == SSM_CB_LIVE_EXEC) {
+		l->live_execs++;
+	} else if (kind == SSM_CB_LIVE_VOTE) {
+		l->live_votes++;
+	}
+}
+
+/* A unit that, like guest RAM, wants two more live passes after pass 0. */
+static int pacer_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	return ssm_put_u32(h, pass);
+}
+
+static int pacer_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	return pass < 2 ? SSM_VOTE_ANOTHER_PASS : SSM_VOTE_DONE;
+}
+
+/* Live save reg into *buf: begin, step1, step2, end. */
+static void live_save(ssm *reg, void **buf, size_t *len)
+{
+	ssm_handle *h = NULL;
+	ssm_stream st;
+	int rc, end;
+
+	cr_assert_eq(ssm_stream_mem_sink(&st, buf, len), SSM_OK);
+	rc = ssm_live_begin(reg, st, NULL, &h);
+	if (rc == SSM_OK)
+		rc = ssm_live_step1(h);
+	if (rc == SSM_OK)
+		rc = ssm_live_step2(h);
+	end = h ? ssm_live_end(h) : rc;
+	cr_assert_eq(rc, SSM_OK, "live save: %s", ssm_last_error(reg));
+	cr_assert_eq(end, SSM_OK, "live save end: %s", ssm_last_error(reg));
+	cr_assert_not_null(*buf);
+}
+
+/* Load buf into reg, recording pit/0's load_exec passes in *l. */
+static int traced_load(ssm *reg, const void *buf, size_t len, struct pit_log *l)
+{
+	ssm_stream st;
+	int rc;
+
+	memset(l, 0, sizeof *l);
+	ssm_set_trace(reg, log_trace, l);
+	cr_assert_eq(ssm_stream_mem_reader(&st, buf, len), SSM_OK);
+	rc = ssm_load(reg, st, NULL);
+	ssm_set_trace(reg, NULL, NULL);
+	return rc;
+}
+
+Test(pit, ssm_live_round_trip)
+{
+	static const ssm_callbacks pacer = { .live_exec = pacer_exec, .live_vote = pacer_vote };
+	struct host h2 = { .irq = -1 };
+	struct pit_log slog, dlog;
+	struct pit dst;
+	uint64_t t = busy_state();
+	const uint64_t dt = 3000000000ull;  /* destination clock is 3 s later */
+	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+	void *buf;
+	size_t len;
+	int rc;
+
+	cr_assert(a && b);
+	hst.clock = t;
+	h2.clock = t + dt;
+	pit_init(&dst, host_irq, host_clock, &h2, t + dt);
+
+	cr_assert_eq(pit_ssm_register(&pit, a, 0), SSM_OK);
+	cr_assert_eq(ssm_register_external(a, "pacer", 0, 1, 4, NULL, SSM_UNIT_OPTIONAL,
+					   &pacer, NULL), SSM_OK);
+	memset(&slog, 0, sizeof slog);
+	ssm_set_trace(a, log_trace, &slog);
+	live_save(a, &buf, &len);
+	cr_assert_eq(slog.live_execs, 1, "identity sent once, not in every pass");
+	cr_assert_eq(slog.live_votes, 1);
+
+	cr_assert_eq(pit_ssm_register(&dst, b, 0), SSM_OK);
+	rc = traced_load(b, buf, len, &dlog);
+	cr_assert_eq(rc, SSM_OK, "load: %s", ssm_last_error(b));
+	cr_assert_eq(dlog.loads, 2);
+	cr_assert_eq(dlog.load_pass[0], 0, "identity first");
+	cr_assert_eq(dlog.load_pass[1], SSM_PASS_FINAL);
+	cr_assert_eq(pit_next_event_ns(&dst, t + dt), pit_next_event_ns(&pit, t) + dt);
+	expect_same_future(&dst, &h2, t, t + dt);
+	free(buf);
+	ssm_destroy(a);
+	ssm_destroy(b);
+}
+
+/* Stand-in for unit pit/0 on the source: sends a chosen identity in live
+ * pass 0 and, in the final pass, a real PIT state taken from a normal save. */
+struct fake_pit {
+	const char *model;
+	uint32_t version, channels, clock_hz;
+	void *body;
+	size_t body_len;
+};
+
+static int fake_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	const struct fake_pit *f = ctx;
+	int rc;
+
+	(void)pass;
+	rc = ssm_put_str(h, f->model);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->version);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->channels);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->clock_hz);
+	return rc;
+}
+
+static int fake_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	(void)pass;
+	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
+}
+
+static int fake_save_exec(void *ctx, ssm_handle *h)
+{
+	const struct fake_pit *f = ctx;
+
+	return ssm_put_mem(h, f->body, f->body_len);
+}
+
+/* The data of unit pit/0 in a non-live save of src. */
+static void final_body(struct pit *src, void **body, size_t *len)
+{
+	ssm *reg = ssm_create(NULL);
+	ssm_handle *h;
+	ssm_unit_info ui;
+	ssm_stream st;
+	struct capture c;
+	uint32_t i;
+	bool found = false;
+
+	cr_assert_not_null(reg);
+	cr_assert_eq(pit_ssm_register(src, reg, 0), SSM_OK);
+	cr_assert_eq(save_to_mem(reg, &c), SSM_OK);
+	cr_assert_eq(ssm_stream_mem_reader(&st, c.buf, c.len), SSM_OK);
+	cr_assert_eq(ssm_open(st, &h), SSM_OK);
+	for (i = 0; ssm_unit_info_get(h, i, &ui) == SSM_OK; i++)
+		if (!strcmp(ui.name, "pit") && ui.instance == 0) {
+			found = true;
+			*len = (size_t)ui.data_len;
+		}
+	cr_assert(found);
+	*body = malloc(*len);
+	cr_assert_not_null(*body);
+	cr_assert_eq(ssm_seek(h, "pit", 0, NULL), SSM_OK);
+	cr_assert_eq(ssm_get_mem(h, *body, *len), SSM_OK);
+	ssm_close(h);
+	free(c.buf);
+	ssm_destroy(reg);
+}
+
+Test(pit, ssm_live_refuses_other_model_in_pass_0)
+{
+	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
+					  .live_vote = fake_live_vote,
+					  .save_exec = fake_save_exec };
+	static const struct {
+		const char *model;
+		uint32_t version, channels, clock_hz;
+		const char *field;      /* NULL: the identity matches */
+	} cases[] = {
+		{ PIT_SSM_MODEL, PIT_SSM_VERSION, PIT_CHANNELS, PIT_FREQ_HZ, NULL },
+		{ "8253", PIT_SSM_VERSION, PIT_CHANNELS, PIT_FREQ_HZ, "model" },
+		{ "HPET", PIT_SSM_VERSION, 32, 14318180, "model" },
+		{ PIT_SSM_MODEL, PIT_SSM_VERSION, 6, PIT_FREQ_HZ, "channels" },
+		{ PIT_SSM_MODEL, PIT_SSM_VERSION, PIT_CHANNELS, 1193180, "clock_hz" },
+		{ PIT_SSM_MODEL, PIT_SSM_VERSION + 1, PIT_CHANNELS, PIT_FREQ_HZ, "version" },
+	};
+	const uint64_t t = 1000000;
+	void *body = NULL;
+	size_t body_len = 0, i;
+
+	/* The state the final pass would carry: counter 0 at 0x1234 in mode 2. */
+	hst.clock = t;
+	prog(0, 2, 0x1234, t);
+	final_body(&pit, &body, &body_len);
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fake_pit f = { cases[i].model, cases[i].version, cases[i].channels,
+				      cases[i].clock_hz, body, body_len };
+		struct host h2 = { .irq = -1, .clock = t };
+		struct pit_state before;
+		struct pit_log l;
+		struct pit dst;
+		ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+		void *buf;
+		size_t len;
+		unsigned lo, hi;
+		int rc;
+
+		cr_assert(a && b);
+		cr_assert_eq(ssm_register_external(a, "pit", 0, PIT_SSM_VERSION, 128, NULL, 0,
+						   &cb, &f), SSM_OK);
+		live_save(a, &buf, &len);
+		pit_init(&dst, host_irq, host_clock, &h2, t);
+		pit_write(&dst, PIT_CONTROL, 0x34, t);
+		pit_write(&dst, 0, 0x99, t);
+		pit_write(&dst, 0, 0x00, t);
+		before = dst.st;
+		cr_assert_eq(pit_ssm_register(&dst, b, 0), SSM_OK);
+		rc = traced_load(b, buf, len, &l);
+		if (!cases[i].field) {
+			/* The documented layout, with this VM's values, is accepted. */
+			cr_assert_eq(rc, SSM_OK, "%s", ssm_last_error(b));
+			cr_assert_eq(l.loads, 2);
+			cr_assert_eq(l.load_pass[1], SSM_PASS_FINAL);
+			pit_write(&dst, PIT_CONTROL, 0x00, t + 1000);
+			lo = pit_read(&dst, 0, t + 1000);
+			hi = pit_read(&dst, 0, t + 1000);
+			cr_assert_eq(lo | hi << 8, latch(0, t + 1000),
+				     "counter 0 came from the final record");
+		} else {
+			cr_assert_eq(rc, SSM_ERR_LOAD_VALUE, "case %zu: rc %d: %s", i, rc,
+				     ssm_last_error(b));
+			cr_assert(strstr(ssm_last_error(b), "pit: "), "%s", ssm_last_error(b));
+			cr_assert(strstr(ssm_last_error(b), cases[i].field),
+				  "message '%s' does not name %s", ssm_last_error(b),
+				  cases[i].field);
+			cr_assert(strstr(ssm_last_error(b), "this VM has"), "%s",
+				  ssm_last_error(b));
+			cr_assert_eq(l.loads, 1, "refused in pass 0, final record never read");
+			cr_assert_eq(memcmp(&dst.st, &before, sizeof before), 0,
+				     "refused stream changed the device");
+			cr_assert_eq(pit_read(&dst, 0, t), 0x99);
+		}
+		cr_assert_eq(l.load_pass[0], 0);
+		free(buf);
+		ssm_destroy(a);
+		ssm_destroy(b);
+	}
+	free(body);
+}
+
+Test(pit, ssm_live_message_names_both_models)
+{
+	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
+					  .live_vote = fake_live_vote };
+	struct fake_pit f = { "8253", PIT_SSM_VERSION, PIT_CHANNELS, PIT_FREQ_HZ, NULL, 0 };
+	struct pit dst;
+	struct pit_log l;
+	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+	void *buf;
+	size_t len;
+
+	cr_assert(a && b);
+	cr_assert_eq(ssm_register_external(a, "pit", 0, PIT_SSM_VERSION, 128, NULL, 0,
+					   &cb, &f), SSM_OK);
+	live_save(a, &buf, &len);
+	pit_init(&dst, host_irq, host_clock, &hst, 0);
+	cr_assert_eq(pit_ssm_register(&dst, b, 0), SSM_OK);
+	cr_assert_eq(traced_load(b, buf, len, &l), SSM_ERR_LOAD_VALUE);
+	cr_assert(strstr(ssm_last_error(b),
+			 "pit: model mismatch: stream describes a 8253, this VM has an 8254"),
+		  "%s", ssm_last_error(b));
+	free(buf);
+	ssm_destroy(a);
+	ssm_destroy(b);
+}

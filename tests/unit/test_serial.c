@@ -578,3 +578,296 @@ Test(serial, ssm_refuses_newer_version)
 	ssm_destroy(a);
 	ssm_destroy(b);
 }
+
+/* ---- Live save: model identity in pass 0 ------------------------------------- */
+
+/* What the trace saw of unit serial/0. */
+struct serial_log {
+	uint32_t load_pass[8];   /* pass of each load_exec, in order */
+	unsigned loads;
+	unsigned live_execs, live_votes;
+};
+
+static void log_trace(void *user, const char *unit, uint32_t instance, ssm_flavour fl,
+		      ssm_cb_kind kind, uint32_t pass)
+{
+	struct serial_log *l = user;
+
+	(void)fl;
+	if (strcmp(unit, "serial") || instance != 0)
+		return;
+	if (kind == SSM_CB_LOAD_EXEC) {
+		cr_assert_lt(l->loads, 8);
+		l->load_pass[l->loads++] = pass;
+	} else if (kind == SSM_CB_LIVE_EXEC) {
+		l->live_execs++;
+	} else if (kind == SSM_CB_LIVE_VOTE) {
+		l->live_votes++;
+	}
+}
+
+/* A unit that, like guest RAM, wants two more live passes after pass 0. */
+static int pacer_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	return ssm_put_u32(h, pass);
+}
+
+static int pacer_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	return pass < 2 ? SSM_VOTE_ANOTHER_PASS : SSM_VOTE_DONE;
+}
+
+/* Live save reg into *buf: begin, step1, step2, end. */
+static void live_save(ssm *reg, void **buf, size_t *len)
+{
+	ssm_handle *h = NULL;
+	ssm_stream st;
+	int rc, end;
+
+	cr_assert_eq(ssm_stream_mem_sink(&st, buf, len), SSM_OK);
+	rc = ssm_live_begin(reg, st, NULL, &h);
+	if (rc == SSM_OK)
+		rc = ssm_live_step1(h);
+	if (rc == SSM_OK)
+		rc = ssm_live_step2(h);
+	end = h ? ssm_live_end(h) : rc;
+	cr_assert_eq(rc, SSM_OK, "live save: %s", ssm_last_error(reg));
+	cr_assert_eq(end, SSM_OK, "live save end: %s", ssm_last_error(reg));
+	cr_assert_not_null(*buf);
+}
+
+/* Load buf into reg, recording serial/0's load_exec passes in *l. */
+static int traced_load(ssm *reg, const void *buf, size_t len, struct serial_log *l)
+{
+	ssm_stream st;
+	int rc;
+
+	memset(l, 0, sizeof *l);
+	ssm_set_trace(reg, log_trace, l);
+	cr_assert_eq(ssm_stream_mem_reader(&st, buf, len), SSM_OK);
+	rc = ssm_load(reg, st, NULL);
+	ssm_set_trace(reg, NULL, NULL);
+	return rc;
+}
+
+Test(serial, ssm_live_round_trip)
+{
+	static const ssm_callbacks pacer = { .live_exec = pacer_exec, .live_vote = pacer_vote };
+	struct host h2 = { .irq = -1 };
+	struct serial_log slog, dlog;
+	struct serial dst;
+	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+	void *buf;
+	size_t len;
+	unsigned i;
+	int rc;
+
+	cr_assert(a && b);
+	wr(SERIAL_FCR, SERIAL_FCR_FIFOE | 0x40);
+	rx("hello");
+	wr(SERIAL_LCR, 0x1b);
+	wr(SERIAL_SCR, 0x5c);
+	wr(SERIAL_IER, SERIAL_IER_ERBFI);
+	cr_assert_eq(hst.irq, 1);
+	serial_init(&dst, host_tx, host_irq, &h2);
+
+	cr_assert_eq(serial_ssm_register(&uart, a, 0), SSM_OK);
+	cr_assert_eq(ssm_register_external(a, "pacer", 0, 1, 4, NULL, SSM_UNIT_OPTIONAL,
+					   &pacer, NULL), SSM_OK);
+	memset(&slog, 0, sizeof slog);
+	ssm_set_trace(a, log_trace, &slog);
+	live_save(a, &buf, &len);
+	cr_assert_eq(slog.live_execs, 1, "identity sent once, not in every pass");
+	cr_assert_eq(slog.live_votes, 1);
+
+	cr_assert_eq(serial_ssm_register(&dst, b, 0), SSM_OK);
+	rc = traced_load(b, buf, len, &dlog);
+	cr_assert_eq(rc, SSM_OK, "load: %s", ssm_last_error(b));
+	cr_assert_eq(dlog.loads, 2);
+	cr_assert_eq(dlog.load_pass[0], 0, "identity first");
+	cr_assert_eq(dlog.load_pass[1], SSM_PASS_FINAL);
+	cr_assert_eq(memcmp(&dst.st, &uart.st, sizeof dst.st), 0);
+	cr_assert_eq(h2.irq, 1, "restore drives the pending interrupt");
+	cr_assert_eq(serial_read(&dst, SERIAL_SCR), 0x5c);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(serial_read(&dst, SERIAL_RBR), (uint8_t)"hello"[i]);
+	free(buf);
+	ssm_destroy(a);
+	ssm_destroy(b);
+}
+
+/* Stand-in for unit serial/0 on the source: sends a chosen identity in live
+ * pass 0 and, in the final pass, a real 16550A state taken from a normal save. */
+struct fake_serial {
+	const char *model;
+	uint32_t version, fifo_size;
+	void *body;
+	size_t body_len;
+};
+
+static int fake_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	const struct fake_serial *f = ctx;
+	int rc;
+
+	(void)pass;
+	rc = ssm_put_str(h, f->model);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->version);
+	if (rc == SSM_OK)
+		rc = ssm_put_u32(h, f->fifo_size);
+	return rc;
+}
+
+static int fake_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
+{
+	(void)ctx;
+	(void)h;
+	(void)pass;
+	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
+}
+
+static int fake_save_exec(void *ctx, ssm_handle *h)
+{
+	const struct fake_serial *f = ctx;
+
+	return ssm_put_mem(h, f->body, f->body_len);
+}
+
+/* The data of unit serial/0 in a non-live save of src. */
+static void final_body(struct serial *src, void **body, size_t *len)
+{
+	ssm *reg = ssm_create(NULL);
+	ssm_handle *h;
+	ssm_unit_info ui;
+	ssm_stream st;
+	struct capture c;
+	uint32_t i;
+	bool found = false;
+
+	cr_assert_not_null(reg);
+	cr_assert_eq(serial_ssm_register(src, reg, 0), SSM_OK);
+	cr_assert_eq(save_to_mem(reg, &c), SSM_OK);
+	cr_assert_eq(ssm_stream_mem_reader(&st, c.buf, c.len), SSM_OK);
+	cr_assert_eq(ssm_open(st, &h), SSM_OK);
+	for (i = 0; ssm_unit_info_get(h, i, &ui) == SSM_OK; i++)
+		if (!strcmp(ui.name, "serial") && ui.instance == 0) {
+			found = true;
+			*len = (size_t)ui.data_len;
+		}
+	cr_assert(found);
+	*body = malloc(*len);
+	cr_assert_not_null(*body);
+	cr_assert_eq(ssm_seek(h, "serial", 0, NULL), SSM_OK);
+	cr_assert_eq(ssm_get_mem(h, *body, *len), SSM_OK);
+	ssm_close(h);
+	free(c.buf);
+	ssm_destroy(reg);
+}
+
+Test(serial, ssm_live_refuses_other_model_in_pass_0)
+{
+	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
+					  .live_vote = fake_live_vote,
+					  .save_exec = fake_save_exec };
+	static const struct {
+		const char *model;
+		uint32_t version, fifo_size;
+		const char *field;      /* NULL: the identity matches */
+	} cases[] = {
+		{ SERIAL_SSM_MODEL, SERIAL_SSM_VERSION, SERIAL_FIFO_SIZE, NULL },
+		{ "16450", SERIAL_SSM_VERSION, 1, "model" },
+		{ "16C750", SERIAL_SSM_VERSION, 64, "model" },
+		{ "", SERIAL_SSM_VERSION, SERIAL_FIFO_SIZE, "model" },
+		{ "a 16550A with a name far too long to be one", SERIAL_SSM_VERSION,
+		  SERIAL_FIFO_SIZE, "model" },
+		{ SERIAL_SSM_MODEL, SERIAL_SSM_VERSION, 64, "fifo_size" },
+		{ SERIAL_SSM_MODEL, SERIAL_SSM_VERSION + 1, SERIAL_FIFO_SIZE, "version" },
+	};
+	struct serial src;
+	void *body = NULL;
+	size_t body_len = 0, i;
+
+	/* The state the final pass would carry: scratch 0x11, FIFO on. */
+	serial_init(&src, NULL, NULL, NULL);
+	serial_write(&src, SERIAL_SCR, 0x11);
+	serial_write(&src, SERIAL_FCR, SERIAL_FCR_FIFOE);
+	final_body(&src, &body, &body_len);
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fake_serial f = { cases[i].model, cases[i].version, cases[i].fifo_size,
+					 body, body_len };
+		struct host h2 = { .irq = -1 };
+		struct serial_state before;
+		struct serial_log l;
+		struct serial dst;
+		ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+		void *buf;
+		size_t len;
+		int rc;
+
+		cr_assert(a && b);
+		cr_assert_eq(ssm_register_external(a, "serial", 0, SERIAL_SSM_VERSION, 16, NULL,
+						   0, &cb, &f), SSM_OK);
+		live_save(a, &buf, &len);
+		serial_init(&dst, host_tx, host_irq, &h2);
+		serial_write(&dst, SERIAL_SCR, 0x77);
+		before = dst.st;
+		cr_assert_eq(serial_ssm_register(&dst, b, 0), SSM_OK);
+		rc = traced_load(b, buf, len, &l);
+		if (!cases[i].field) {
+			/* The documented layout, with this VM's values, is accepted. */
+			cr_assert_eq(rc, SSM_OK, "%s", ssm_last_error(b));
+			cr_assert_eq(l.loads, 2);
+			cr_assert_eq(l.load_pass[1], SSM_PASS_FINAL);
+			cr_assert_eq(memcmp(&dst.st, &src.st, sizeof dst.st), 0);
+		} else {
+			cr_assert_eq(rc, SSM_ERR_LOAD_VALUE, "case %zu: rc %d: %s", i, rc,
+				     ssm_last_error(b));
+			cr_assert(strstr(ssm_last_error(b), "serial: "), "%s", ssm_last_error(b));
+			cr_assert(strstr(ssm_last_error(b), cases[i].field),
+				  "message '%s' does not name %s", ssm_last_error(b),
+				  cases[i].field);
+			cr_assert(strstr(ssm_last_error(b), "this VM has"), "%s",
+				  ssm_last_error(b));
+			cr_assert_eq(l.loads, 1, "refused in pass 0, final record never read");
+			cr_assert_eq(memcmp(&dst.st, &before, sizeof before), 0,
+				     "refused stream changed the device");
+			cr_assert_eq(serial_read(&dst, SERIAL_SCR), 0x77);
+		}
+		cr_assert_eq(l.load_pass[0], 0);
+		free(buf);
+		ssm_destroy(a);
+		ssm_destroy(b);
+	}
+	free(body);
+}
+
+Test(serial, ssm_live_message_names_both_models)
+{
+	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
+					  .live_vote = fake_live_vote };
+	struct fake_serial f = { "16450\x01", SERIAL_SSM_VERSION, 1, NULL, 0 };
+	struct serial dst;
+	struct serial_log l;
+	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+	void *buf;
+	size_t len;
+
+	cr_assert(a && b);
+	cr_assert_eq(ssm_register_external(a, "serial", 0, SERIAL_SSM_VERSION, 16, NULL, 0,
+					   &cb, &f), SSM_OK);
+	live_save(a, &buf, &len);
+	serial_init(&dst, NULL, NULL, NULL);
+	cr_assert_eq(serial_ssm_register(&dst, b, 0), SSM_OK);
+	cr_assert_eq(traced_load(b, buf, len, &l), SSM_ERR_LOAD_VALUE);
+	cr_assert(strstr(ssm_last_error(b),
+			 "serial: model mismatch: stream describes a 16450?, this VM has a 16550A"),
+		  "%s", ssm_last_error(b));
+	free(buf);
+	ssm_destroy(a);
+	ssm_destroy(b);
+}
