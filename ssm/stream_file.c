@@ -492,6 +492,7 @@ int ssm_stream_file_open(ssm_stream *out, const char *path)
 	}
 	/* open(2) happily opens a directory; fail here, not on first read. */
 	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
 		rc = SSM_ERR_IO;
 		goto err_close;
 	}
@@ -510,6 +511,11 @@ int ssm_stream_file_open(ssm_stream *out, const char *path)
 	return SSM_OK;
 
 err_close:
-	close(fd);
+	{
+		int e = errno;   /* callers may report strerror(errno) */
+
+		close(fd);
+		errno = e;
+	}
 	return rc;
 }

@@ -359,17 +359,20 @@ int units_register(struct machine *m, ssm *reg)
 
 	rc = ssm_register_external(reg, "machine", 0, MACHINE_VERSION, 4096, NULL, 0,
 				   &machine_cb, m);
-	if (!rc)
-		rc = ram_ssm_register(m, reg);
-	if (!rc)
-		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 8192, NULL, 0,
-					   &cpu_cb);
+	/* The devices go before RAM: in pass 0 of a live migration their
+	 * identity records let the destination refuse an incompatible model
+	 * before any RAM is sent. */
 	if (!rc)
 		rc = pic_ssm_register(&m->pic, reg, 0);
 	if (!rc)
 		rc = pit_ssm_register(&m->pit, reg, 0);
 	if (!rc)
 		rc = serial_ssm_register(&m->serial, reg, 0);
+	if (!rc)
+		rc = ram_ssm_register(m, reg);
+	if (!rc)
+		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 8192, NULL, 0,
+					   &cpu_cb);
 	if (!rc)
 		rc = ssm_register_driver(reg, &m->backend, "serial-backend", 0, BACKEND_VERSION,
 					 512, NULL, 0, &backend_cb);
@@ -386,6 +389,7 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
 	int rc;
 
 	msg[0] = 0;
+	errno = 0;
 	rc = ssm_stream_file_open(&st, path);
 	if (rc) {
 		snprintf(msg, msglen, "%s", errno ? strerror(errno) : ssm_strerror(rc));

@@ -3,9 +3,10 @@
  * Units, in save order, with their flavour:
  *   machine        external  configuration (RAM size, command line, kernel
  *                            facts, serial backend) and the virtual clock
- *   ram            internal  guest RAM, zero pages elided
+ *   pic, pit, serial device  the device models (devices/); before RAM so a
+ *                            migration refuses a foreign model early
+ *   ram            internal  guest RAM, zero pages elided (ram.c)
  *   cpu            internal  the vCPU (cpu_state.c) + the VMM's IRQ state
- *   pic, pit, serial device  the device models (devices/)
  *   serial-backend driver    host side of COM1: settings, unwritten output
  */
 #ifndef VMM_UNITS_H
