@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # --trace-ssm shows every save and load callback, one line each:
-#     ssm-trace: <unit>/<instance> <flavour> <callback> pass <n|final>
+#     ssm-trace: <unit>/<instance> <flavour> <callback> [pass <n|final>]
+# (exec and vote callbacks name their pass; prep and done have none)
 . "$(dirname "$0")/lib.sh"
 
 TR_MEM=64M
 TR_CMD="steps=800 mem=16M"
-TRACE_RE='^ssm-trace: [^ /]+/[0-9]+ [a-z_]+ [a-z_]+ pass ([0-9]+|final)$'
+TRACE_RE='^ssm-trace: [^ /]+/[0-9]+ [a-z_]+ ([a-z_]+_(exec|vote) pass ([0-9]+|final)|[a-z_]+_(prep|done))$'
 
 # require WHAT LIST FILE FIELD: every word of LIST appears as FIELD.
 require() {
