@@ -23,6 +23,7 @@ struct opts {
 	uint64_t steps;                 /* 0 = run forever */
 	uint64_t mem;                   /* requested churn bytes */
 	uint64_t pages;                 /* pages per step */
+	uint64_t rate;                  /* MB/s to dirty at most; 0 = flat out */
 };
 
 struct churn {
@@ -170,6 +171,8 @@ static void parse_cmdline(const struct bootinfo *bi, struct opts *o)
 		else if (key_is(s + start, n, "pages"))
 			ok = parse_num(s + start + 6, n - 6, 0, &v) && v &&
 			     (o->pages = v);
+		else if (key_is(s + start, n, "rate"))
+			ok = parse_num(s + start + 5, n - 5, 0, &o->rate);
 		else
 			ok = 0;
 		if (!ok) {
@@ -235,7 +238,7 @@ void user_main(const struct bootinfo *bi)
 	uint64_t avail = bi->mem_size > base ? bi->mem_size - base : 0;
 	struct churn c = { .rng = 0x9e3779b97f4a7c15ull, .sum = 0 };
 	struct line l = { .n = 0 };
-	uint64_t step, k;
+	uint64_t step, k, tick0;
 
 	parse_cmdline(bi, &o);
 	if (o.mem > avail)
@@ -261,9 +264,16 @@ void user_main(const struct bootinfo *bi)
 		sys(SYS_POWEROFF, PANIC_STATUS, 0);
 	}
 
+	tick0 = ticks;
 	for (step = 1; !o.steps || step <= o.steps; step++) {
 		for (k = 0; k < o.pages; k++)
 			churn_page(&c);
+		/* rate=: pace on the timer (read straight from kernel memory,
+		 * which ring 3 may read) so the dirty rate is controlled; the
+		 * sum does not depend on it. */
+		if (o.rate)
+			while (ticks - tick0 < step * o.pages * PAGE_SIZE / (o.rate * 1000))
+				;
 		put_str(&l, "step ");
 		put_dec(&l, step);
 		put_str(&l, " sum ");

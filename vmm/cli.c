@@ -23,7 +23,7 @@ static void usage(FILE *f)
 		"  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M;\n"
 		"                       a multiple of 1M from 4M to 3G)\n"
 		"  --cmdline STR        kernel command line; the test kernel takes\n"
-		"                       steps=N mem=SIZE pages=N\n"
+		"                       steps=N mem=SIZE pages=N rate=MBPS\n"
 		"  --serial BACKEND     COM1: stdio (default), file:PATH or none\n"
 		"  --save FILE          on Ctrl-C or SIGTERM (or --save-after), suspend\n"
 		"                       the VM to FILE and exit 0\n"
