@@ -32,6 +32,7 @@ struct churn {
 	uint64_t cursor;                /* next page to rewrite */
 	uint64_t rng;
 	uint32_t sum;
+	int filled;                     /* every page written at least once */
 };
 
 struct line {
@@ -227,8 +228,10 @@ static void churn_page(struct churn *c)
 	acc ^= probe;
 	c->sum = ((c->sum << 5 | c->sum >> 27) ^ (uint32_t)(acc ^ acc >> 32)) *
 		 0x01000193u;
-	if (++c->cursor == c->npages)
+	if (++c->cursor == c->npages) {
 		c->cursor = 0;
+		c->filled = 1;
+	}
 }
 
 void user_main(const struct bootinfo *bi)
@@ -238,7 +241,7 @@ void user_main(const struct bootinfo *bi)
 	uint64_t avail = bi->mem_size > base ? bi->mem_size - base : 0;
 	struct churn c = { .rng = 0x9e3779b97f4a7c15ull, .sum = 0 };
 	struct line l = { .n = 0 };
-	uint64_t step, k, tick0;
+	uint64_t step, k, tick0 = 0, step0 = 0;
 
 	parse_cmdline(bi, &o);
 	if (o.mem > avail)
@@ -264,15 +267,20 @@ void user_main(const struct bootinfo *bi)
 		sys(SYS_POWEROFF, PANIC_STATUS, 0);
 	}
 
-	tick0 = ticks;
 	for (step = 1; !o.steps || step <= o.steps; step++) {
 		for (k = 0; k < o.pages; k++)
 			churn_page(&c);
-		/* rate=: pace on the timer (read straight from kernel memory,
-		 * which ring 3 may read) so the dirty rate is controlled; the
-		 * sum does not depend on it. */
-		if (o.rate)
-			while (ticks - tick0 < step * o.pages * PAGE_SIZE / (o.rate * 1000))
+		/* rate=: once the area is filled (flat out, like a guest that
+		 * loaded its data), pace on the timer -- read straight from
+		 * kernel memory, which ring 3 may read -- so the dirty rate is
+		 * controlled.  The sum does not depend on it. */
+		if (o.rate && c.filled && !step0) {
+			step0 = step;
+			tick0 = ticks;
+		}
+		if (o.rate && step0)
+			while (ticks - tick0 < (step - step0) * o.pages * PAGE_SIZE /
+					       (o.rate * 1000))
 				;
 		put_str(&l, "step ");
 		put_dec(&l, step);
