@@ -88,6 +88,8 @@ static int tcp_open(const char *spec, bool listening, char *why, size_t len)
 	}
 	freeaddrinfo(res);
 	free(buf);
+	if (fd >= 0)
+		why[0] = 0;     /* a later failure must not read as this one */
 	return fd;
 }
 
