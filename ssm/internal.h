@@ -127,6 +127,10 @@ struct ssm_handle {
 	char err[512];
 };
 
+/* crc32.c: same result as zlib's crc32(crc, buf, len), faster where the
+ * CPU allows. */
+uint32_t ssm_crc32(uint32_t crc, const void *buf, size_t len);
+
 /* Record the first error of the operation with a message; returns rc. */
 int ssm_fail(ssm_handle *h, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -22,7 +22,7 @@ static uint32_t crc_cat(uint32_t a, uint32_t b, uint64_t blen)
 
 static uint32_t crc_of(const void *p, size_t n)
 {
-	return (uint32_t)crc32(0, p, (uInt)n);
+	return ssm_crc32(0, p, n);
 }
 
 int ssm_w_init(ssm_handle *h)
