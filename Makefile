@@ -29,7 +29,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run test unit e2e asan bench fuzz clean deps deps-run deps-test
+.PHONY: all run resume test unit e2e asan bench fuzz clean deps deps-run deps-test
 all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST))
 
 deps-run:
@@ -67,6 +67,10 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 
 run: deps-run all
 	@scripts/run.sh
+
+# Carry on with the guest `make run` suspended (Ctrl-C).
+resume: deps-run all
+	@scripts/run.sh --resume
 
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)

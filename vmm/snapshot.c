@@ -36,7 +36,8 @@ static void progress_cb(void *user, unsigned pct)
 {
 	const char *what = user;
 
-	fprintf(stderr, "\rvmm: %s %3u%%%s", what, pct, pct == 100 ? "\r\n" : "");
+	/* Clear the rest of the line: the guest's console shares it. */
+	fprintf(stderr, "\r\033[Kvmm: %s %3u%%%s", what, pct, pct == 100 ? "\r\n" : "");
 }
 
 int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
