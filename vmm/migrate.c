@@ -324,12 +324,10 @@ void migrate_finish(struct machine *m)
 		return;
 	pthread_join(mg->thread, NULL);
 	mg->running = false;
+	/* The last attempt decides: one that succeeds clears an earlier failure. */
+	m->save_failed = mg->result != 0;
 	if (mg->result == 0 && mg->vm_gone)
 		atomic_compare_exchange_strong(&m->exit_status, &expected, 0);
-	else if (mg->result)
-		m->save_failed = true;
-	else
-		m->save_failed = false;
 }
 
 void migrate_abort(struct machine *m)
