@@ -131,6 +131,16 @@ struct ssm_handle {
  * CPU allows. */
 uint32_t ssm_crc32(uint32_t crc, const void *buf, size_t len);
 
+static inline uint32_t ssm_crc_cat(uint32_t a, uint32_t b, uint64_t blen)
+{
+	return (uint32_t)crc32_combine(a, b, (z_off_t)blen);
+}
+
+static inline uint32_t ssm_crc_of(const void *p, size_t n)
+{
+	return ssm_crc32(0, p, n);
+}
+
 /* Record the first error of the operation with a message; returns rc. */
 int ssm_fail(ssm_handle *h, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -171,6 +181,9 @@ int ssm_r_parse_dir(ssm_handle *h, const uint8_t *buf, size_t len, uint32_t coun
  * release it, keeping h's message as the registry's last error. */
 int ssm_op_begin(ssm *s);
 void ssm_op_end(ssm *s, ssm_handle *h);
+/* Checks, ssm_op_begin and a new handle for a save or load on st; on
+ * failure st is closed, *rc says why and NULL is returned. */
+ssm_handle *ssm_op_start(ssm *s, ssm_stream st, enum ssm_mode mode, int *rc);
 
 /* handle.c */
 ssm_handle *ssm_handle_new(ssm *s, enum ssm_mode mode, ssm_stream st);

@@ -116,22 +116,9 @@ int ssm_load(ssm *s, ssm_stream st, const ssm_load_opts *opts)
 	ssm_handle *h;
 	int rc;
 
-	if (!s || !st.ops || !st.ops->read || !st.ops->close) {
-		if (st.ops && st.ops->close)
-			st.ops->close(st.user, false);
-		return SSM_ERR_INVALID_ARG;
-	}
-	rc = ssm_op_begin(s);
-	if (rc) {
-		st.ops->close(st.user, false);
+	h = ssm_op_start(s, st, SSM_MODE_LOAD, &rc);
+	if (!h)
 		return rc;
-	}
-	h = ssm_handle_new(s, SSM_MODE_LOAD, st);
-	if (!h) {
-		st.ops->close(st.user, false);
-		ssm_op_end(s, NULL);
-		return SSM_ERR_NOMEM;
-	}
 	if (opts)
 		h->lopts = *opts;
 	h->after = h->lopts.after ? h->lopts.after : SSM_AFTER_RESUME;

@@ -10,15 +10,6 @@
 
 #include "ssm/internal.h"
 
-static uint32_t crc_cat(uint32_t a, uint32_t b, uint64_t blen)
-{
-	return (uint32_t)crc32_combine(a, b, (z_off_t)blen);
-}
-
-static uint32_t crc_of(const void *p, size_t n)
-{
-	return ssm_crc32(0, p, n);
-}
 
 int ssm_r_init(ssm_handle *h)
 {
@@ -70,9 +61,9 @@ static int rd(ssm_handle *h, void *buf, size_t n, const char *what)
 
 static void account(struct ssm_reader *r, uint32_t crc, uint64_t len)
 {
-	r->file_crc = crc_cat(r->file_crc, crc, len);
+	r->file_crc = ssm_crc_cat(r->file_crc, crc, len);
 	if (r->in_unit)
-		r->unit_crc = crc_cat(r->unit_crc, crc, len);
+		r->unit_crc = ssm_crc_cat(r->unit_crc, crc, len);
 }
 
 int ssm_r_file_header(ssm_handle *h)
@@ -95,7 +86,7 @@ int ssm_r_file_header(ssm_handle *h)
 				"saved-state format %u.%u (offset 8) is not supported "
 				"(this build reads %u.x)",
 				r->major, r->minor, SSMF_MAJOR);
-	if (le32_get(b + 60) != crc_of(b, 60))
+	if (le32_get(b + 60) != ssm_crc_of(b, 60))
 		return ssm_fail(h, SSM_ERR_CRC, "file header damaged (CRC mismatch at offset 0)");
 	r->host_bits = b[12];
 	r->little_endian = b[13] == 1;
@@ -107,7 +98,7 @@ int ssm_r_file_header(ssm_handle *h)
 		return ssm_fail(h, SSM_ERR_FORMAT, "file header has impossible host facts "
 				"(bits %u, endian %u, page size %u)", r->host_bits, b[13],
 				r->page_size);
-	r->file_crc = crc_of(b, sizeof(b));
+	r->file_crc = ssm_crc_of(b, sizeof(b));
 	return SSM_OK;
 }
 
@@ -134,7 +125,7 @@ int ssm_r_unit_begin(ssm_handle *h, bool *end)
 	rc = rd(h, b + SSMF_UNIT_FIXED, nl + 4, "unit header");
 	if (rc)
 		return rc;
-	if (le32_get(b + len - 4) != crc_of(b, len - 4))
+	if (le32_get(b + len - 4) != ssm_crc_of(b, len - 4))
 		return ssm_fail(h, SSM_ERR_CRC, "unit header at offset %llu damaged (CRC mismatch)",
 				(unsigned long long)off);
 	for (uint32_t i = 0; i < nl; i++)
@@ -162,8 +153,8 @@ int ssm_r_unit_begin(ssm_handle *h, bool *end)
 	r->unit_end_seen = false;
 	r->unit_consumed = 0;
 	r->unit_recs = 0;
-	r->unit_crc = crc_of(b, len);
-	r->file_crc = crc_cat(r->file_crc, r->unit_crc, len);
+	r->unit_crc = ssm_crc_of(b, len);
+	r->file_crc = ssm_crc_cat(r->file_crc, r->unit_crc, len);
 	r->rec_type = 0;
 	r->rec_len = r->rec_pos = 0;
 	return SSM_OK;
@@ -243,9 +234,9 @@ static int next_record(ssm_handle *h)
 		rc = rd(h, dst, stored, "record");
 		if (rc)
 			return rc;
-		pcrc = crc_of(dst, stored);
+		pcrc = ssm_crc_of(dst, stored);
 	}
-	if (le32_get(hd + 12) != crc_cat(crc_of(hd, 12), pcrc, stored))
+	if (le32_get(hd + 12) != ssm_crc_cat(ssm_crc_of(hd, 12), pcrc, stored))
 		return ssm_fail(h, SSM_ERR_CRC, "record damaged: CRC mismatch (%s)",
 				where(h, off, w, sizeof(w)));
 	if (type == SSMF_REC_END) {
@@ -261,13 +252,13 @@ static int next_record(ssm_handle *h)
 					"data seen (%s)", where(h, off, w, sizeof(w)));
 		r->unit_data_len = dlen;
 		r->unit_end_seen = true;
-		r->file_crc = crc_cat(r->file_crc, crc_cat(crc_of(hd, sizeof(hd)), pcrc, stored),
+		r->file_crc = ssm_crc_cat(r->file_crc, ssm_crc_cat(ssm_crc_of(hd, sizeof(hd)), pcrc, stored),
 				      sizeof(hd) + stored);
 		r->rec_type = type;
 		r->rec_len = r->rec_pos = 0;
 		return SSM_OK;
 	}
-	account(r, crc_cat(crc_of(hd, sizeof(hd)), pcrc, stored), sizeof(hd) + (uint64_t)stored);
+	account(r, ssm_crc_cat(ssm_crc_of(hd, sizeof(hd)), pcrc, stored), sizeof(hd) + (uint64_t)stored);
 	r->unit_recs++;
 	if (type == SSMF_REC_ZLIB) {
 		rc = inflate_rec(h, stored, decoded, off);
@@ -452,7 +443,7 @@ int ssm_r_finish(ssm_handle *h)
 		rc = rd(h, crcb, 4, "directory");
 	if (rc)
 		goto out;
-	dcrc = crc_of(dh, sizeof(dh));
+	dcrc = ssm_crc_of(dh, sizeof(dh));
 	if (len)
 		dcrc = (uint32_t)crc32(dcrc, buf, (uInt)len);
 	if (le32_get(crcb) != dcrc) {
@@ -476,12 +467,12 @@ int ssm_r_finish(ssm_handle *h)
 		}
 		pos += (uint32_t)(SSMF_DIR_ENTRY_FIXED + nl);
 	}
-	r->file_crc = crc_cat(r->file_crc, dcrc, sizeof(dh) + len);
+	r->file_crc = ssm_crc_cat(r->file_crc, dcrc, sizeof(dh) + len);
 	r->file_crc = (uint32_t)crc32(r->file_crc, crcb, 4);
 	rc = rd(h, foot, sizeof(foot), "footer");
 	if (rc)
 		goto out;
-	if (memcmp(foot, SSMF_FOOTER_MAGIC, 8) || le32_get(foot + 28) != crc_of(foot, 28)) {
+	if (memcmp(foot, SSMF_FOOTER_MAGIC, 8) || le32_get(foot + 28) != ssm_crc_of(foot, 28)) {
 		rc = ssm_fail(h, SSM_ERR_CRC, "footer at offset %llu damaged",
 			      (unsigned long long)(r->off - sizeof(foot)));
 		goto out;

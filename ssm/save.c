@@ -26,6 +26,27 @@ int ssm_op_begin(ssm *s)
 	return SSM_OK;
 }
 
+ssm_handle *ssm_op_start(ssm *s, ssm_stream st, enum ssm_mode mode, int *rc)
+{
+	bool usable = st.ops && st.ops->close &&
+		      (mode == SSM_MODE_SAVE ? st.ops->write != NULL : st.ops->read != NULL);
+	ssm_handle *h;
+
+	*rc = !s || !usable ? SSM_ERR_INVALID_ARG : ssm_op_begin(s);
+	if (*rc) {
+		if (st.ops && st.ops->close)
+			st.ops->close(st.user, false);
+		return NULL;
+	}
+	h = ssm_handle_new(s, mode, st);
+	if (!h) {
+		st.ops->close(st.user, false);
+		ssm_op_end(s, NULL);
+		*rc = SSM_ERR_NOMEM;
+	}
+	return h;
+}
+
 void ssm_op_end(ssm *s, ssm_handle *h)
 {
 	if (h && h->status) {
@@ -81,22 +102,9 @@ static int save_begin(ssm *s, ssm_stream st, const ssm_save_opts *opts, bool liv
 	int rc;
 
 	*out = NULL;
-	if (!s || !st.ops || !st.ops->write || !st.ops->close) {
-		if (st.ops && st.ops->close)
-			st.ops->close(st.user, false);
-		return SSM_ERR_INVALID_ARG;
-	}
-	rc = ssm_op_begin(s);
-	if (rc) {
-		st.ops->close(st.user, false);
+	h = ssm_op_start(s, st, SSM_MODE_SAVE, &rc);
+	if (!h)
 		return rc;
-	}
-	h = ssm_handle_new(s, SSM_MODE_SAVE, st);
-	if (!h) {
-		st.ops->close(st.user, false);
-		ssm_op_end(s, NULL);
-		return SSM_ERR_NOMEM;
-	}
 	if (opts)
 		h->sopts = *opts;
 	h->after = h->sopts.after ? h->sopts.after : SSM_AFTER_DESTROY;

@@ -15,15 +15,6 @@
 #define ZBLOCK 4096u  /* zero-detection granule: one page */
 #define ZERO_REC_MAX 0xfffff000u
 
-static uint32_t crc_cat(uint32_t a, uint32_t b, uint64_t blen)
-{
-	return (uint32_t)crc32_combine(a, b, (z_off_t)blen);
-}
-
-static uint32_t crc_of(const void *p, size_t n)
-{
-	return ssm_crc32(0, p, n);
-}
 
 int ssm_w_init(ssm_handle *h)
 {
@@ -81,11 +72,11 @@ int ssm_w_file_header(ssm_handle *h)
 	le32_put(b + 16, 4096);
 	memcpy(b + 24, build, sizeof(build) - 1 < SSMF_BUILD_ID_SIZE ?
 	       sizeof(build) - 1 : SSMF_BUILD_ID_SIZE);
-	le32_put(b + 60, crc_of(b, 60));
+	le32_put(b + 60, ssm_crc_of(b, 60));
 	rc = ssm_st_write(h, b, sizeof(b));
 	if (rc)
 		return rc;
-	h->w.file_crc = crc_of(b, sizeof(b));
+	h->w.file_crc = ssm_crc_of(b, sizeof(b));
 	return SSM_OK;
 }
 
@@ -97,7 +88,7 @@ static int emit(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t st
 {
 	uint8_t local[SSMF_REC_HDR];
 	uint8_t *hd = hdr ? hdr : local;
-	uint32_t pcrc = stored ? crc_of(payload, stored) : 0;
+	uint32_t pcrc = stored ? ssm_crc_of(payload, stored) : 0;
 	int rc;
 
 	hd[0] = type;
@@ -105,8 +96,8 @@ static int emit(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t st
 	le16_put(hd + 2, 0);
 	le32_put(hd + 4, stored);
 	le32_put(hd + 8, decoded);
-	le32_put(hd + 12, crc_cat(crc_of(hd, 12), pcrc, stored));
-	*full = crc_cat(crc_of(hd, SSMF_REC_HDR), pcrc, stored);
+	le32_put(hd + 12, ssm_crc_cat(ssm_crc_of(hd, 12), pcrc, stored));
+	*full = ssm_crc_cat(ssm_crc_of(hd, SSMF_REC_HDR), pcrc, stored);
 	if (hdr) {
 		rc = ssm_st_write(h, hd, SSMF_REC_HDR + (size_t)stored);
 	} else {
@@ -126,7 +117,7 @@ static int emit_data(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32
 
 	if (rc)
 		return rc;
-	w->recs_crc = crc_cat(w->recs_crc, full, SSMF_REC_HDR + (uint64_t)stored);
+	w->recs_crc = ssm_crc_cat(w->recs_crc, full, SSMF_REC_HDR + (uint64_t)stored);
 	w->recs_len += SSMF_REC_HDR + (uint64_t)stored;
 	w->unit_recs++;
 	return SSM_OK;
@@ -275,7 +266,7 @@ static void put_unit_header(uint8_t *b, uint32_t flags, uint32_t instance, uint3
 	le32_put(b + 28, name_len);
 	le64_put(b + SSMF_UNIT_DATA_LEN_OFF, data_len);
 	memcpy(b + SSMF_UNIT_FIXED, name, name_len);
-	le32_put(b + len - 4, crc_of(b, len - 4));
+	le32_put(b + len - 4, ssm_crc_of(b, len - 4));
 }
 
 int ssm_w_unit_begin(ssm_handle *h, const struct ssm_unit *u, uint32_t pass)
@@ -304,7 +295,7 @@ static int patch_header(ssm_handle *h)
 	int rc;
 
 	le64_put(w->uhdr + SSMF_UNIT_DATA_LEN_OFF, w->unit_data);
-	le32_put(w->uhdr + len - 4, crc_of(w->uhdr, len - 4));
+	le32_put(w->uhdr + len - 4, ssm_crc_of(w->uhdr, len - 4));
 	rc = ops->seek(h->st.user, w->unit_off);
 	if (!rc)
 		rc = ops->write(h->st.user, w->uhdr, len);
@@ -366,15 +357,15 @@ int ssm_w_unit_end(ssm_handle *h)
 		rc = patch_header(h);
 	if (rc)
 		return rc;
-	unit_crc = crc_cat(crc_of(w->uhdr, w->uhdr_len), w->recs_crc, w->recs_len);
-	w->file_crc = crc_cat(w->file_crc, unit_crc, w->uhdr_len + w->recs_len);
+	unit_crc = ssm_crc_cat(ssm_crc_of(w->uhdr, w->uhdr_len), w->recs_crc, w->recs_len);
+	w->file_crc = ssm_crc_cat(w->file_crc, unit_crc, w->uhdr_len + w->recs_len);
 	le64_put(end + SSMF_REC_HDR, w->unit_data);
 	le32_put(end + SSMF_REC_HDR + 8, unit_crc);
 	le32_put(end + SSMF_REC_HDR + 12, w->unit_recs);
 	rc = emit(h, SSMF_REC_END, end + SSMF_REC_HDR, SSMF_END_PAYLOAD, 0, end, &full);
 	if (rc)
 		return rc;
-	w->file_crc = crc_cat(w->file_crc, full, sizeof(end));
+	w->file_crc = ssm_crc_cat(w->file_crc, full, sizeof(end));
 	return dir_add(h, w->uhdr);
 }
 
@@ -398,7 +389,7 @@ int ssm_w_finish(ssm_handle *h)
 	le32_put(dh + 8, w->dir_count);
 	le32_put(dh + 12, 0);
 	/* crc32() with a NULL buffer returns the initial value, hence the test. */
-	dcrc = crc_of(dh, sizeof(dh));
+	dcrc = ssm_crc_of(dh, sizeof(dh));
 	if (w->dir_len)
 		dcrc = (uint32_t)crc32(dcrc, w->dir, (uInt)w->dir_len);
 	le32_put(crcb, dcrc);
@@ -409,13 +400,13 @@ int ssm_w_finish(ssm_handle *h)
 		rc = ssm_st_write(h, crcb, 4);
 	if (rc)
 		return rc;
-	w->file_crc = crc_cat(w->file_crc, dcrc, sizeof(dh) + w->dir_len);
+	w->file_crc = ssm_crc_cat(w->file_crc, dcrc, sizeof(dh) + w->dir_len);
 	w->file_crc = (uint32_t)crc32(w->file_crc, crcb, 4);
 
 	memcpy(foot, SSMF_FOOTER_MAGIC, 8);
 	le64_put(foot + 8, dir_off);
 	le32_put(foot + 16, w->dir_count);
 	le32_put(foot + 24, w->file_crc);
-	le32_put(foot + 28, crc_of(foot, 28));
+	le32_put(foot + 28, ssm_crc_of(foot, 28));
 	return ssm_st_write(h, foot, sizeof(foot));
 }
