@@ -8,6 +8,7 @@
 
 #include "devices/serial.h"
 #include "ssm/ssm.h"
+#include "tests/unit/devlive.h"
 
 /* ---- Harness --------------------------------------------------------------- */
 
@@ -581,83 +582,12 @@ Test(serial, ssm_refuses_newer_version)
 
 /* ---- Live save: model identity in pass 0 ------------------------------------- */
 
-/* What the trace saw of unit serial/0. */
-struct serial_log {
-	uint32_t load_pass[8];   /* pass of each load_exec, in order */
-	unsigned loads;
-	unsigned live_execs, live_votes;
-};
-
-static void log_trace(void *user, const char *unit, uint32_t instance, ssm_flavour fl,
-		      ssm_cb_kind kind, uint32_t pass)
-{
-	struct serial_log *l = user;
-
-	(void)fl;
-	if (strcmp(unit, "serial") || instance != 0)
-		return;
-	if (kind == SSM_CB_LOAD_EXEC) {
-		cr_assert_lt(l->loads, 8);
-		l->load_pass[l->loads++] = pass;
-	} else if (kind == SSM_CB_LIVE_EXEC) {
-		l->live_execs++;
-	} else if (kind == SSM_CB_LIVE_VOTE) {
-		l->live_votes++;
-	}
-}
-
-/* A unit that, like guest RAM, wants two more live passes after pass 0. */
-static int pacer_exec(void *ctx, ssm_handle *h, uint32_t pass)
-{
-	(void)ctx;
-	return ssm_put_u32(h, pass);
-}
-
-static int pacer_vote(void *ctx, ssm_handle *h, uint32_t pass)
-{
-	(void)ctx;
-	(void)h;
-	return pass < 2 ? SSM_VOTE_ANOTHER_PASS : SSM_VOTE_DONE;
-}
-
-/* Live save reg into *buf: begin, step1, step2, end. */
-static void live_save(ssm *reg, void **buf, size_t *len)
-{
-	ssm_handle *h = NULL;
-	ssm_stream st;
-	int rc, end;
-
-	cr_assert_eq(ssm_stream_mem_sink(&st, buf, len), SSM_OK);
-	rc = ssm_live_begin(reg, st, NULL, &h);
-	if (rc == SSM_OK)
-		rc = ssm_live_step1(h);
-	if (rc == SSM_OK)
-		rc = ssm_live_step2(h);
-	end = h ? ssm_live_end(h) : rc;
-	cr_assert_eq(rc, SSM_OK, "live save: %s", ssm_last_error(reg));
-	cr_assert_eq(end, SSM_OK, "live save end: %s", ssm_last_error(reg));
-	cr_assert_not_null(*buf);
-}
-
-/* Load buf into reg, recording serial/0's load_exec passes in *l. */
-static int traced_load(ssm *reg, const void *buf, size_t len, struct serial_log *l)
-{
-	ssm_stream st;
-	int rc;
-
-	memset(l, 0, sizeof *l);
-	ssm_set_trace(reg, log_trace, l);
-	cr_assert_eq(ssm_stream_mem_reader(&st, buf, len), SSM_OK);
-	rc = ssm_load(reg, st, NULL);
-	ssm_set_trace(reg, NULL, NULL);
-	return rc;
-}
 
 Test(serial, ssm_live_round_trip)
 {
 	static const ssm_callbacks pacer = { .live_exec = pacer_exec, .live_vote = pacer_vote };
 	struct host h2 = { .irq = -1 };
-	struct serial_log slog, dlog;
+	struct live_log slog = { .unit = "serial" }, dlog = { .unit = "serial" };
 	struct serial dst;
 	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
 	void *buf;
@@ -677,8 +607,7 @@ Test(serial, ssm_live_round_trip)
 	cr_assert_eq(serial_ssm_register(&uart, a, 0), SSM_OK);
 	cr_assert_eq(ssm_register_external(a, "pacer", 0, 1, 4, NULL, SSM_UNIT_OPTIONAL,
 					   &pacer, NULL), SSM_OK);
-	memset(&slog, 0, sizeof slog);
-	ssm_set_trace(a, log_trace, &slog);
+	ssm_set_trace(a, live_log_trace, &slog);
 	live_save(a, &buf, &len);
 	cr_assert_eq(slog.live_execs, 1, "identity sent once, not in every pass");
 	cr_assert_eq(slog.live_votes, 1);
@@ -802,7 +731,7 @@ Test(serial, ssm_live_refuses_other_model_in_pass_0)
 					 body, body_len };
 		struct host h2 = { .irq = -1 };
 		struct serial_state before;
-		struct serial_log l;
+		struct live_log l = { .unit = "serial" };
 		struct serial dst;
 		ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
 		void *buf;
@@ -852,7 +781,7 @@ Test(serial, ssm_live_message_names_both_models)
 					  .live_vote = fake_live_vote };
 	struct fake_serial f = { "16450\x01", SERIAL_SSM_VERSION, 1, NULL, 0 };
 	struct serial dst;
-	struct serial_log l;
+	struct live_log l = { .unit = "serial" };
 	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
 	void *buf;
 	size_t len;
