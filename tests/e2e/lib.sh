@@ -293,3 +293,159 @@ one_vmm_line() {
 STD_MEM=64M
 STD_CMD="steps=1500 mem=32M"
 STD_STEPS=1500
+
+# ---- background processes and TCP ports (migration tests) -------------------
+
+declare -A BG_PID BG_WHAT
+
+# bg_vmm TAG [ARGS...]: start vmm in the background, like vmm() (TAG.out,
+# TAG.err, the same timeout); collect it with bg_wait TAG.  Call it from a
+# test function: whatever is still running when the test's subshell exits
+# is killed (with its descendants) and reaped.
+bg_vmm() {
+	local tag=$1
+	shift
+	timeout -k 5 "$VMM_TIMEOUT" "$VMM" "$@" <"${VMM_STDIN:-/dev/null}" >"$tag.out" 2>"$tag.err" &
+	bg_track "$tag" $! "vmm $*"
+}
+
+# bg_track TAG PID WHAT: reap PID (started with &) like a bg_vmm process.
+bg_track() {
+	BG_PID[$1]=$2
+	BG_WHAT[$1]=$3
+	echo "[$1] $3 (background, pid $2)" >>cmds.log
+	trap "_bg_reap 2>/dev/null" EXIT   # quiet: no "Killed" job notices
+}
+
+# bg_pid TAG: the pid of vmm itself, the timeout wrapper's child (a signal
+# for vmm must not go to timeout, which would die of SIGUSR1 or SIGKILL and
+# leave vmm running).
+bg_pid() {
+	local p=${BG_PID[$1]:-} c='' _
+	[ -n "$p" ] || return 1
+	for _ in $(seq 1 100); do
+		c=$(_children "$p")
+		c=${c%%[!0-9]*}
+		[ -n "$c" ] && break
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.01
+	done
+	[ -n "$c" ] && echo "$c"
+}
+
+# bg_alive TAG: the background process has not exited yet.
+bg_alive() {
+	[ -n "${BG_PID[$1]:-}" ] && kill -0 "${BG_PID[$1]}" 2>/dev/null
+}
+
+# bg_wait TAG: wait for the background process; its status goes to RC.
+bg_wait() {
+	local tag=$1
+	wait "${BG_PID[$tag]}" 2>/dev/null   # no "Killed" job notice
+	RC=$?
+	echo "[$tag] ${BG_WHAT[$tag]} -> exit $RC" >>cmds.log
+	unset "BG_PID[$tag]"
+	return 0
+}
+
+# bg_kill TAG SIGNAL: send SIGNAL to the background vmm itself.
+bg_kill() {
+	local pid
+	pid=$(bg_pid "$1") || return 1
+	echo "[$1] kill -$2 $pid" >>cmds.log
+	kill -"$2" "$pid"
+}
+
+_children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null ||
+		{ command -v pgrep >/dev/null 2>&1 && pgrep -P "$1"; }
+}
+
+_descendants() {
+	local c
+	for c in $(_children "$1"); do
+		echo "$c"
+		_descendants "$c"
+	done
+}
+
+# Kill the leaves of each tree (vmm under its timeout, the ends of a
+# pipeline): their parents reap them and end by themselves, so nothing is
+# left to init.  Whatever still runs 2 s later is killed outright.
+_bg_reap() {
+	local tag top d _
+	for tag in "${!BG_PID[@]}"; do
+		top=${BG_PID[$tag]}
+		for d in $(_descendants "$top"); do
+			[ -n "$(_children "$d")" ] || kill -KILL "$d" 2>/dev/null
+		done
+		for _ in $(seq 1 100); do
+			kill -0 "$top" 2>/dev/null || break
+			sleep 0.02
+		done
+		# shellcheck disable=SC2046
+		kill -KILL "$top" $(_descendants "$top") 2>/dev/null
+		wait "$top" 2>/dev/null
+	done
+	return 0
+}
+
+# bg_incoming TAG PORT [ARGS...]: a background vmm --incoming on
+# 127.0.0.1:PORT (bg_vmm TAG), waited for until it listens.
+bg_incoming() {
+	local tag=$1 port=$2
+	shift 2
+	bg_vmm "$tag" --incoming "tcp:127.0.0.1:$port" "$@"
+	if ! wait_until 10 has_line "$tag.err" '^vmm: waiting for a migration on '; then
+		fail "$tag: the destination did not start listening on port $port"
+		show "$tag.err"
+		return 1
+	fi
+}
+
+# wait_until SECONDS COMMAND [ARGS...]: poll COMMAND every 20 ms until it
+# succeeds (0) or SECONDS (an integer) pass (1).
+wait_until() {
+	local end=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+# has_line FILE REGEX: FILE exists and a line matches the extended REGEX.
+has_line() {
+	[ -e "$1" ] && grep -aqE -e "$2" "$1"
+}
+
+# tcp_sockets PORT: the states (hex, as in /proc/net/tcp: 0A listening,
+# 01 established) of the sockets whose local port is PORT, one a line.
+tcp_sockets() {
+	local hex f
+	hex=$(printf '%04X' "$1")
+	for f in /proc/net/tcp /proc/net/tcp6; do
+		[ -r "$f" ] || continue
+		awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p { print $4 }' "$f"
+	done
+}
+
+# port_listening PORT / port_connected PORT: something listens on PORT /
+# a connection to PORT is established (accepted or waiting to be).
+port_listening() {
+	tcp_sockets "$1" | grep -qx 0A
+}
+port_connected() {
+	tcp_sockets "$1" | grep -qx 01
+}
+
+# free_port BASE: the first port from BASE on that no socket uses.
+free_port() {
+	local p=$1
+	while [ -n "$(tcp_sockets "$p")" ]; do
+		p=$((p + 1))
+		[ "$p" -lt $(($1 + 100)) ] || return 1
+	done
+	echo "$p"
+}
