@@ -240,7 +240,8 @@ uint64_t ssm_handle_offset(const ssm_handle *h)
 {
 	if (!h)
 		return 0;
-	return h->mode == SSM_MODE_SAVE ? h->w.off : h->r.off;
+	/* Buffered record data counts as written: it is on its way. */
+	return h->mode == SSM_MODE_SAVE ? h->w.off + h->w.rec_fill : h->r.off;
 }
 
 const char *ssm_handle_error(const ssm_handle *h)

@@ -314,7 +314,8 @@ bool ssm_handle_unit_loaded(const ssm_handle *h);
 unsigned ssm_handle_host_bits(const ssm_handle *h);
 /* Decoded bytes of the current unit not yet read (load only). */
 uint64_t ssm_handle_remaining(const ssm_handle *h);
-/* Bytes written to the stream so far (save) / read (load). */
+/* Bytes written to the stream so far, data still in the record buffer
+ * included (save) / bytes read (load). */
 uint64_t ssm_handle_offset(const ssm_handle *h);
 /* Record a detailed load error for the current unit; returns rc, so a
  * callback can `return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "...")`. */
