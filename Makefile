@@ -29,13 +29,15 @@ LIBDEV   := $(BUILD)/libdevices.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit e2e asan bench fuzz clean deps deps-run deps-test
+.PHONY: all run resume test unit e2e asan bench fuzz clean deps deps-run deps-test deps-bench
 all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST))
 
 deps-run:
 	@scripts/deps.sh run
 deps-test:
 	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,7 +103,7 @@ fuzz: deps-test
 	  $(FUZZ_DIR)/fuzz.log; if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_DIR)/fuzz.log; \
 	  echo "fuzz: FAILED (crash input saved under $(FUZZ_DIR)/)"; exit 1; fi; echo "fuzz: no crash in $(FUZZ_SECONDS) s"
 
-bench: deps-test all $(BENCH_BIN)
+bench: deps-bench all $(BENCH_BIN)
 	@scripts/run-bench.sh $(BUILD)
 
 clean:

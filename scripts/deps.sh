@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install (as root) or name (otherwise) the Debian packages a target needs.
-# Usage: deps.sh run|test
+# Usage: deps.sh run|test|bench
 set -euo pipefail
 need=(gcc make libc6-dev linux-libc-dev zlib1g-dev binutils)
 case "${1:-run}" in
   test) need+=(libcriterion-dev clang libclang-rt-14-dev valgrind) ;;
+  bench) need+=(qemu-system-x86 nasm python3) ;;   # bench/vmm_bench.sh: the QEMU peer
 esac
 missing=()
 for p in "${need[@]}"; do
