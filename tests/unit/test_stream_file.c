@@ -1,0 +1,319 @@
+/* test_stream_file.c - the file stream backend: atomic create/replace via a
+ * temp file, discard, seek and patch, random I/O against a model, errors. */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ssm/ssm.h"
+#include "stream_helpers.h"
+
+/* Entries in dir; the name of the only/last one goes to name. */
+static int dir_entries(const char *dir, char *name, size_t namelen)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		n++;
+		if (name)
+			snprintf(name, namelen, "%s", e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+static void spit(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+TestSuite(file, .init = tdir_make, .fini = tdir_remove);
+
+Test(file, roundtrip)
+{
+	char path[128], name[300];
+	unsigned char *data = pattern(BIG, 1);
+	ssm_stream st;
+
+	snprintf(path, sizeof(path), "%s/state.sav", tdir);
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	write_chunks(&st, data, BIG);
+	expect_size(&st, BIG);
+	cr_assert_eq(st.ops->is_ok(st.user), SSM_OK);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+	cr_assert_str_eq(name, "state.sav");
+	expect_file(path, data, BIG);
+
+	cr_assert_eq(ssm_stream_file_open(&st, path), SSM_OK);
+	expect_size(&st, BIG);
+	read_chunks(&st, data, BIG);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+
+	free(data);
+}
+
+Test(file, discard_leaves_nothing)
+{
+	char path[128], name[300];
+	unsigned char *data = pattern(BIG, 2);
+	ssm_stream st;
+
+	snprintf(path, sizeof(path), "%s/state.sav", tdir);
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
+	/* While writing only the temp file exists, next to PATH. */
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+	cr_assert_eq(strncmp(name, "state.sav.tmp-", 14), 0, "temp is %s", name);
+	cr_assert_eq(strlen(name), 14 + 6);
+	cr_assert_eq(access(path, F_OK), -1);
+
+	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
+	cr_assert_eq(dir_entries(tdir, NULL, 0), 0);
+
+	/* An existing PATH survives a discarded save untouched. */
+	spit(path, "previous", 8);
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
+	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
+	cr_assert_eq(dir_entries(tdir, NULL, 0), 1);
+	expect_file(path, "previous", 8);
+	free(data);
+}
+
+Test(file, replace_is_atomic)
+{
+	static const char old[] = "old content that must survive until rename";
+	char path[128], name[300];
+	unsigned char *data = pattern(BIG, 3);
+	struct stat sb;
+	ssm_stream st;
+
+	umask(027);
+	snprintf(path, sizeof(path), "%s/state.sav", tdir);
+	spit(path, old, sizeof(old));
+
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	/* Large enough to have reached the disk, yet PATH is untouched. */
+	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
+	cr_assert_eq(dir_entries(tdir, NULL, 0), 2);
+	expect_file(path, old, sizeof(old));
+
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+	cr_assert_str_eq(name, "state.sav");
+	expect_file(path, data, BIG);
+	/* 0644 filtered by the umask, not mkstemp's 0600. */
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0640, "mode %o", sb.st_mode & 0777);
+
+	free(data);
+}
+
+Test(file, seek_overwrite)
+{
+	char path[128];
+	unsigned char *data = pattern(BIG, 5), *model;
+	ssm_stream st;
+
+	snprintf(path, sizeof(path), "%s/s", tdir);
+	model = malloc(BIG + 1000);
+	cr_assert_not_null(model);
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+
+	/* Patch inside still-buffered data. */
+	cr_assert_eq(st.ops->write(st.user, data, 1000), SSM_OK);
+	memcpy(model, data, 1000);
+	cr_assert_eq(st.ops->seek(st.user, 10), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, "HDR!", 4), SSM_OK);
+	memcpy(model + 10, "HDR!", 4);
+	expect_tell(&st, 14);
+	expect_size(&st, 1000);
+
+	/* Back to the end, then well past the buffer. */
+	cr_assert_eq(st.ops->seek(st.user, 1000), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data + 1000, BIG - 1000), SSM_OK);
+	memcpy(model + 1000, data + 1000, BIG - 1000);
+
+	/* Patch data that already went to disk, like a unit header. */
+	cr_assert_eq(st.ops->seek(st.user, 5), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, "xyz", 3), SSM_OK);
+	memcpy(model + 5, "xyz", 3);
+	cr_assert_eq(st.ops->seek(st.user, 70000), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, "patch", 5), SSM_OK);
+	memcpy(model + 70000, "patch", 5);
+
+	expect_size(&st, BIG);
+	cr_assert_eq(st.ops->seek(st.user, BIG), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, "tail", 4), SSM_OK);
+	memcpy(model + BIG, "tail", 4);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+
+	expect_file(path, model, BIG + 4);
+	free(model);
+	free(data);
+}
+
+Test(file, random_writes_match_model)
+{
+	const size_t cap = 1u << 20;
+	char path[128];
+	unsigned char *model = malloc(cap);
+	ssm_stream st;
+	size_t size;
+	uint64_t seed;
+
+	cr_assert_not_null(model);
+	snprintf(path, sizeof(path), "%s/r", tdir);
+	for (seed = 1; seed <= 4; seed++) {
+		cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+		size = random_writes(&st, model, cap, seed * 7919, 200);
+		cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+		expect_file(path, model, size);
+	}
+	free(model);
+}
+
+Test(file, random_reads_match_file)
+{
+	const size_t n = 1u << 20;
+	char path[128];
+	unsigned char *data = pattern(n, 6), *got = malloc(n);
+	uint64_t s = 42, off, v;
+	ssm_stream st;
+	size_t len, g;
+	int i;
+
+	cr_assert_not_null(got);
+	snprintf(path, sizeof(path), "%s/r", tdir);
+	spit(path, data, n);
+	cr_assert_eq(ssm_stream_file_open(&st, path), SSM_OK);
+	for (i = 0; i < 400; i++) {
+		off = rng_next(&s) % (n + 100);
+		len = (size_t)(rng_next(&s) % ((i & 1) ? 300 : 200000));
+		cr_assert_eq(st.ops->seek(st.user, off), SSM_OK);
+		cr_assert_eq(st.ops->read(st.user, got, len, &g), SSM_OK);
+		if (off >= n)
+			cr_assert_eq(g, 0);
+		else
+			cr_assert_eq(g, off + len > n ? n - off : len);
+		cr_assert_eq(memcmp(got, data + (off < n ? off : n), g), 0,
+			     "read %zu at %llu", len, (unsigned long long)off);
+		expect_tell(&st, off + g);
+		/* A short hop backwards stays within the buffer. */
+		if (g > 10) {
+			v = off + g - 10;
+			cr_assert_eq(st.ops->seek(st.user, v), SSM_OK);
+			cr_assert_eq(st.ops->read(st.user, got, 10, &g), SSM_OK);
+			cr_assert_eq(g, 10);
+			cr_assert_eq(memcmp(got, data + v, 10), 0);
+		}
+	}
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+	free(got);
+	free(data);
+}
+
+/* RLIMIT_FSIZE makes the kernel refuse writes past a size, standing in
+ * for a full disk on the temp file (each test runs in its own process). */
+static void limit_file_size(rlim_t max)
+{
+	struct rlimit rl;
+
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = max;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+Test(file, write_failure_is_sticky_and_discards)
+{
+	static const char old[] = "old";
+	char path[128], name[300];
+	unsigned char *data = pattern(BIG, 13);
+	ssm_stream st;
+
+	snprintf(path, sizeof(path), "%s/state.sav", tdir);
+	spit(path, old, sizeof(old));
+	limit_file_size(100000);
+
+	/* Direct (unbuffered) write hits the limit. */
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_ERR_IO);
+	cr_assert_eq(st.ops->is_ok(st.user), SSM_ERR_IO);
+	cr_assert_eq(st.ops->write(st.user, data, 1), SSM_ERR_IO);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_ERR_IO);
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+	cr_assert_str_eq(name, "state.sav");
+
+	/* Buffered data only fails at the final flush in close(ok). */
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, 60000), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, 60000), SSM_OK);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_ERR_IO);
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+
+	/* A failed flush of buffered data poisons the stream too. */
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, 60000), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, 60000), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, 60000), SSM_ERR_IO);
+	cr_assert_eq(st.ops->is_ok(st.user), SSM_ERR_IO);
+	cr_assert_eq(st.ops->seek(st.user, 0), SSM_ERR_IO);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_ERR_IO);
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+
+	expect_file(path, old, sizeof(old));
+	free(data);
+}
+
+Test(file, errors)
+{
+	char path[128];
+	unsigned char b[4];
+	ssm_stream st;
+	size_t g;
+
+	snprintf(path, sizeof(path), "%s/missing", tdir);
+	cr_assert_eq(ssm_stream_file_open(&st, path), SSM_ERR_IO);
+	cr_assert_null(st.ops);
+	cr_assert_eq(ssm_stream_file_open(&st, tdir), SSM_ERR_IO);
+	snprintf(path, sizeof(path), "%s/nodir/x", tdir);
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_ERR_IO);
+	cr_assert_null(st.ops);
+	cr_assert_eq(ssm_stream_file_create(NULL, path), SSM_ERR_INVALID_ARG);
+	cr_assert_eq(ssm_stream_file_create(&st, NULL), SSM_ERR_INVALID_ARG);
+	cr_assert_eq(dir_entries(tdir, NULL, 0), 0);
+
+	/* Direction mismatch is refused without poisoning the stream. */
+	snprintf(path, sizeof(path), "%s/f", tdir);
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->read(st.user, b, 4, &g), SSM_ERR_NOT_SUPPORTED);
+	cr_assert_eq(st.ops->is_ok(st.user), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, "abcd", 4), SSM_OK);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+	cr_assert_eq(ssm_stream_file_open(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, "x", 1), SSM_ERR_NOT_SUPPORTED);
+	cr_assert_eq(st.ops->read(st.user, b, 4, &g), SSM_OK);
+	cr_assert_eq(g, 4);
+	cr_assert_eq(memcmp(b, "abcd", 4), 0);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+	/* Closing twice through the same struct is caught, not a double free. */
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_ERR_INVALID_ARG);
+}
