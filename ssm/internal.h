@@ -184,6 +184,9 @@ void ssm_op_end(ssm *s, ssm_handle *h);
 /* Checks, ssm_op_begin and a new handle for a save or load on st; on
  * failure st is closed, *rc says why and NULL is returned. */
 ssm_handle *ssm_op_start(ssm *s, ssm_stream st, enum ssm_mode mode, int *rc);
+/* Close the stream (kept only if all went well), report 100 %, release
+ * the registry and free h; returns the operation's status. */
+int ssm_op_finish(ssm_handle *h);
 
 /* handle.c */
 ssm_handle *ssm_handle_new(ssm *s, enum ssm_mode mode, ssm_stream st);

@@ -136,16 +136,7 @@ int ssm_load(ssm *s, ssm_stream st, const ssm_load_opts *opts)
 			load_units(h, false);
 	}
 	call_done_all(h);
-	h->st_open = false;
-	rc = h->st.ops->close(h->st.user, h->status == SSM_OK);
-	if (rc)
-		ssm_fail(h, rc, "closing the stream: %s", ssm_strerror(rc));
-	if (!h->status)
-		ssm_progress(h, UINT64_MAX);
-	rc = h->status;
-	ssm_op_end(s, h);
-	ssm_handle_free(h);
-	return rc;
+	return ssm_op_finish(h);
 }
 
 int ssm_validate(ssm_stream st, char *msg, size_t msglen)

@@ -47,6 +47,23 @@ ssm_handle *ssm_op_start(ssm *s, ssm_stream st, enum ssm_mode mode, int *rc)
 	return h;
 }
 
+int ssm_op_finish(ssm_handle *h)
+{
+	ssm *s = h->s;
+	int rc;
+
+	h->st_open = false;
+	rc = h->st.ops->close(h->st.user, h->status == SSM_OK);
+	if (rc)
+		ssm_fail(h, rc, "finishing the stream: %s", ssm_strerror(rc));
+	if (!h->status)
+		ssm_progress(h, UINT64_MAX);
+	rc = h->status;
+	ssm_op_end(s, h);
+	ssm_handle_free(h);
+	return rc;
+}
+
 void ssm_op_end(ssm *s, ssm_handle *h)
 {
 	if (h && h->status) {
@@ -224,16 +241,7 @@ static int save_end(ssm_handle *h)
 			ssm_fail(h, rc, "unit '%s' instance %u: save_done failed: %s", u->name,
 				 u->instance, ssm_strerror(rc));
 	}
-	h->st_open = false;
-	rc = h->st.ops->close(h->st.user, h->status == SSM_OK);
-	if (rc)
-		ssm_fail(h, rc, "finishing the stream: %s", ssm_strerror(rc));
-	if (!h->status)
-		ssm_progress(h, UINT64_MAX);
-	rc = h->status;
-	ssm_op_end(s, h);
-	ssm_handle_free(h);
-	return rc;
+	return ssm_op_finish(h);
 }
 
 int ssm_live_end(ssm_handle *h)

@@ -200,17 +200,10 @@ static int fd_tell(void *user, uint64_t *off)
 static int fd_size(void *user, uint64_t *size)
 {
 	struct fd_stream *fs = user;
-	struct stat st;
 
 	if (!fs->seekable)
 		return SSM_ERR_NOT_SUPPORTED;
-	if (fstat(fs->fd, &st) < 0)
-		return SSM_ERR_IO;
-	/* Devices like /dev/full seek fine but have no meaningful length. */
-	if (!S_ISREG(st.st_mode))
-		return SSM_ERR_NOT_SUPPORTED;
-	*size = (uint64_t)st.st_size;
-	return SSM_OK;
+	return ssm_stream_regular_size(fs->fd, size);
 }
 
 static int fd_is_ok(void *user)

@@ -432,14 +432,8 @@ static int fr_tell(void *user, uint64_t *off)
 static int fr_size(void *user, uint64_t *size)
 {
 	struct file_reader *fr = user;
-	struct stat st;
 
-	if (fstat(fr->fd, &st) < 0)
-		return SSM_ERR_IO;
-	if (!S_ISREG(st.st_mode))
-		return SSM_ERR_NOT_SUPPORTED;
-	*size = (uint64_t)st.st_size;
-	return SSM_OK;
+	return ssm_stream_regular_size(fr->fd, size);
 }
 
 static int fr_is_ok(void *user)

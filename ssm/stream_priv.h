@@ -3,6 +3,7 @@
 #define SSM_STREAM_PRIV_H
 
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "ssm/ssm.h"
 
@@ -28,6 +29,20 @@ static inline int ssm_stream_errno(int e)
 	default:
 		return SSM_ERR_IO;
 	}
+}
+
+/* Length of a regular file open as fd; devices such as /dev/full seek
+ * fine but have no meaningful length. */
+static inline int ssm_stream_regular_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return SSM_ERR_IO;
+	if (!S_ISREG(st.st_mode))
+		return SSM_ERR_NOT_SUPPORTED;
+	*size = (uint64_t)st.st_size;
+	return SSM_OK;
 }
 
 #endif /* SSM_STREAM_PRIV_H */
