@@ -29,7 +29,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit e2e asan bench fuzz clean deps deps-run deps-test deps-bench
+.PHONY: all run resume test unit unit-bins clang e2e asan bench fuzz clean deps deps-run deps-test deps-bench
 all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST))
 
 deps-run:
@@ -77,8 +77,16 @@ resume: deps-run all
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
+unit-bins: $(UNIT_BIN)
+
+# Everything must also build warning-free with clang.
+clang:
+	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang all unit-bins
+	@echo "clang: everything builds without warnings"
+
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	@scripts/run-e2e.sh $(BUILD)
@@ -107,6 +115,6 @@ bench: deps-bench all $(BENCH_BIN)
 	@scripts/run-bench.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-clang build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -268,10 +268,9 @@ static int set_msrs(int vcpu_fd, ssm_handle *h, struct kvm_msrs *msrs)
 	struct kvm_msr_entry *all = msrs->entries;
 
 	while (done < n) {
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
-		} one;
+		/* A one-entry kvm_msrs; its entry array is flexible. */
+		uint64_t one_buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+		struct kvm_msrs *one = (struct kvm_msrs *)one_buf;
 		int set;
 
 		/* Shift the unset tail to the front of the array. */
@@ -285,10 +284,10 @@ static int set_msrs(int vcpu_fd, ssm_handle *h, struct kvm_msrs *msrs)
 		done = (uint32_t)set;
 		if (done == n)
 			break;
-		memset(&one, 0, sizeof(one));
-		one.hdr.nmsrs = 1;
-		one.e.index = all[done].index;
-		if (ioctl(vcpu_fd, KVM_GET_MSRS, &one) != 1 || one.e.data != all[done].data)
+		memset(one_buf, 0, sizeof(one_buf));
+		one->nmsrs = 1;
+		one->entries[0].index = all[done].index;
+		if (ioctl(vcpu_fd, KVM_GET_MSRS, one) != 1 || one->entries[0].data != all[done].data)
 			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: KVM refused MSR "
 						  "0x%x = 0x%llx", all[done].index,
 						  (unsigned long long)all[done].data);
