@@ -407,67 +407,15 @@ Test(pic, special_mask_mode)
 
 /* ---- Saved state ------------------------------------------------------------ */
 
-struct capture {
-	ssm_stream inner;
-	void *buf;
-	size_t len;
-};
-
-static int cap_write(void *u, const void *b, size_t n)
+/* How the saved-state helpers (devlive.h) register a pic. */
+static int reg_pic(ssm *reg, void *dev)
 {
-	struct capture *c = u;
-	return c->inner.ops->write(c->inner.user, b, n);
-}
-
-static int cap_tell(void *u, uint64_t *off)
-{
-	struct capture *c = u;
-	return c->inner.ops->tell(c->inner.user, off);
-}
-
-static int cap_close(void *u, bool ok)
-{
-	struct capture *c = u;
-
-	if (ok)
-		cr_assert_eq(ssm_stream_mem_take(&c->inner, &c->buf, &c->len), SSM_OK);
-	return ssm_stream_close(&c->inner, ok);
-}
-
-static int save_to_mem(ssm *reg, struct capture *c)
-{
-	static const ssm_stream_ops ops = { .write = cap_write, .tell = cap_tell,
-					    .close = cap_close };
-	ssm_stream st = { &ops, c };
-
-	memset(c, 0, sizeof *c);
-	cr_assert_eq(ssm_stream_mem_writer(&c->inner), SSM_OK);
-	return ssm_save(reg, st, NULL);
-}
-
-static int load_from_mem(ssm *reg, const struct capture *c)
-{
-	ssm_stream st;
-
-	cr_assert_eq(ssm_stream_mem_reader(&st, c->buf, c->len), SSM_OK);
-	return ssm_load(reg, st, NULL);
+	return pic_ssm_register(dev, reg, 0);
 }
 
 static int round_trip(struct pic *src, struct pic *dst, ssm **out_reg)
 {
-	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
-	struct capture c;
-	int rc;
-
-	cr_assert(a && b);
-	cr_assert_eq(pic_ssm_register(src, a, 0), SSM_OK);
-	cr_assert_eq(pic_ssm_register(dst, b, 0), SSM_OK);
-	cr_assert_eq(save_to_mem(a, &c), SSM_OK, "save: %s", ssm_last_error(a));
-	rc = load_from_mem(b, &c);
-	free(c.buf);
-	ssm_destroy(a);
-	*out_reg = b;
-	return rc;
+	return dev_round_trip(reg_pic, src, dst, out_reg);
 }
 
 Test(pic, ssm_round_trip)
@@ -561,29 +509,24 @@ Test(pic, ssm_refuses_out_of_range_values)
 	}
 }
 
-static int v2_save(void *ctx, ssm_handle *h)
-{
-	(void)ctx;
-	return ssm_put_u32(h, 0);
-}
-
 Test(pic, ssm_refuses_newer_version)
 {
 	static const ssm_callbacks cb = { .save_exec = v2_save };
 	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
 	struct pic dst;
-	struct capture c;
+	void *buf;
+	size_t len;
 	int rc;
 
 	pic_init(&dst, NULL, NULL);
 	cr_assert_eq(ssm_register_device(a, &dst, "pic", 0, PIC_SSM_VERSION + 1, 4,
 					 NULL, 0, &cb), SSM_OK);
 	cr_assert_eq(pic_ssm_register(&dst, b, 0), SSM_OK);
-	cr_assert_eq(save_to_mem(a, &c), SSM_OK);
-	rc = load_from_mem(b, &c);
+	cr_assert_eq(tu_save(a, NULL, false, &buf, &len), SSM_OK);
+	rc = tu_load(b, buf, len, NULL);
 	cr_assert_eq(rc, SSM_ERR_UNIT_VERSION, "rc %d: %s", rc, ssm_last_error(b));
 	cr_assert(strstr(ssm_last_error(b), "version"));
-	free(c.buf);
+	free(buf);
 	ssm_destroy(a);
 	ssm_destroy(b);
 }
@@ -638,82 +581,11 @@ Test(pic, ssm_live_round_trip)
 	ssm_destroy(b);
 }
 
-/* Stand-in for unit pic/0 on the source: sends a chosen identity in live
- * pass 0 and, in the final pass, a real PIC state taken from a normal save. */
-struct fake_pic {
-	const char *model;
-	uint32_t version, chips, cascade_ir;
-	void *body;
-	size_t body_len;
-};
-
-static int fake_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
-{
-	const struct fake_pic *f = ctx;
-	int rc;
-
-	(void)pass;
-	rc = ssm_put_str(h, f->model);
-	if (rc == SSM_OK)
-		rc = ssm_put_u32(h, f->version);
-	if (rc == SSM_OK)
-		rc = ssm_put_u32(h, f->chips);
-	if (rc == SSM_OK)
-		rc = ssm_put_u32(h, f->cascade_ir);
-	return rc;
-}
-
-static int fake_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
-{
-	(void)ctx;
-	(void)h;
-	(void)pass;
-	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
-}
-
-static int fake_save_exec(void *ctx, ssm_handle *h)
-{
-	const struct fake_pic *f = ctx;
-
-	return ssm_put_mem(h, f->body, f->body_len);
-}
-
-/* The data of unit pic/0 in a non-live save of src. */
-static void final_body(struct pic *src, void **body, size_t *len)
-{
-	ssm *reg = ssm_create(NULL);
-	ssm_handle *h;
-	ssm_unit_info ui;
-	ssm_stream st;
-	struct capture c;
-	uint32_t i;
-	bool found = false;
-
-	cr_assert_not_null(reg);
-	cr_assert_eq(pic_ssm_register(src, reg, 0), SSM_OK);
-	cr_assert_eq(save_to_mem(reg, &c), SSM_OK);
-	cr_assert_eq(ssm_stream_mem_reader(&st, c.buf, c.len), SSM_OK);
-	cr_assert_eq(ssm_open(st, &h), SSM_OK);
-	for (i = 0; ssm_unit_info_get(h, i, &ui) == SSM_OK; i++)
-		if (!strcmp(ui.name, "pic") && ui.instance == 0) {
-			found = true;
-			*len = (size_t)ui.data_len;
-		}
-	cr_assert(found);
-	*body = malloc(*len);
-	cr_assert_not_null(*body);
-	cr_assert_eq(ssm_seek(h, "pic", 0, NULL), SSM_OK);
-	cr_assert_eq(ssm_get_mem(h, *body, *len), SSM_OK);
-	ssm_close(h);
-	free(c.buf);
-	ssm_destroy(reg);
-}
-
 Test(pic, ssm_live_refuses_other_model_in_pass_0)
 {
-	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
-					  .live_vote = fake_live_vote,
-					  .save_exec = fake_save_exec };
+	static const ssm_callbacks cb = { .live_exec = fake_dev_live_exec,
+					  .live_vote = fake_dev_live_vote,
+					  .save_exec = fake_dev_save_exec };
 	static const struct {
 		const char *model;
 		uint32_t version, chips, cascade_ir;
@@ -734,11 +606,11 @@ Test(pic, ssm_live_refuses_other_model_in_pass_0)
 	pic_init(&src, NULL, NULL);
 	init_pc(&src, 0);
 	pic_write(&src, 0, 1, 0x11);
-	final_body(&src, &body, &body_len);
+	final_body("pic", reg_pic, &src, &body, &body_len);
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct fake_pic f = { cases[i].model, cases[i].version, cases[i].chips,
-				      cases[i].cascade_ir, body, body_len };
+		struct fake_dev f = { cases[i].model, cases[i].version,
+				      { cases[i].chips, cases[i].cascade_ir }, 2, body, body_len };
 		struct host h2 = { .out = -1 };
 		struct pic_state before;
 		struct live_log l = { .unit = "pic" };
@@ -788,9 +660,9 @@ Test(pic, ssm_live_refuses_other_model_in_pass_0)
 
 Test(pic, ssm_live_message_names_both_models)
 {
-	static const ssm_callbacks cb = { .live_exec = fake_live_exec,
-					  .live_vote = fake_live_vote };
-	struct fake_pic f = { "8259A", PIC_SSM_VERSION, 1, 0, NULL, 0 };
+	static const ssm_callbacks cb = { .live_exec = fake_dev_live_exec,
+					  .live_vote = fake_dev_live_vote };
+	struct fake_dev f = { "8259A", PIC_SSM_VERSION, { 1, 0 }, 2, NULL, 0 };
 	struct pic dst;
 	struct live_log l = { .unit = "pic" };
 	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
