@@ -29,7 +29,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit unit-bins clang e2e asan bench fuzz clean deps deps-run deps-test deps-bench
+.PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz clean deps deps-run deps-test deps-bench
 all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST))
 
 deps-run:
@@ -78,6 +78,15 @@ unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
 unit-bins: $(UNIT_BIN)
+
+# Every unit-test binary under valgrind (not in `make test`: minutes).
+# Criterion forks per test, hence --trace-children and the grep for errors.
+valgrind: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do \
+	  valgrind -q --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite \
+	    $$t --jobs 1 >build/valgrind.log 2>&1; \
+	  if grep -qE '^==[0-9]+== [A-Z]' build/valgrind.log; then cat build/valgrind.log; \
+	    echo "valgrind: $$t FAILED"; exit 1; fi; echo "valgrind: $$t clean"; done
 
 # Everything must also build warning-free with clang.
 clang:
