@@ -413,7 +413,11 @@ int migrate_incoming(struct machine *m, const char *spec)
 
 		reply(fd, "ERROR", msg);
 		close(fd);
-		fprintf(stderr, "vmm: incoming migration failed: %s\n", msg);
+		/* A stream cut short means the source stopped: it aborted (it
+		 * says why on its side) or died. */
+		fprintf(stderr, "vmm: incoming migration failed: %s%s\n",
+			rc == SSM_ERR_TRUNCATED || rc == SSM_ERR_CONN_LOST || rc == SSM_ERR_TIMEOUT ?
+			"the source stopped sending: " : "", msg);
 		return MACHINE_EXIT_ERROR;
 	}
 	/* Confirm before running: if the source cannot hear it, it keeps its

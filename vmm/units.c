@@ -113,7 +113,8 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 	cfg.serial_append = !m->serial_override;
 	if (machine_build(m, &cfg))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "machine: cannot build the VM "
-					  "described by the stream");
+					  "described by the stream (the reason is in this "
+					  "host's log)");
 	return SSM_OK;
 }
 
