@@ -172,9 +172,11 @@ static void print_summary(struct machine *m, const struct mig_times *t, uint64_t
 		snprintf(down, sizeof(down), "guest stopped for the final pass %.2f ms",
 			 (double)(t->sent - t->pause) / 1e6);
 	fprintf(stderr, "vmm: %s: %u live passes + final [%s]; %.1f MB total; total time "
-		"%.3f s; %s; max-downtime %u ms%s%s\n", what, rl->passes, buf,
-		(double)bytes_total / 1e6, (double)(t->end - t->start) / 1e9, down,
-		m->mig.o.max_downtime_ms, rl->gave_up ? "; " : "", rl->gave_up ? rl->why : "");
+		"%.3f s; %s; max-downtime %u ms; dirty log %.2f ms in %u fetch+clear%s%s\n",
+		what, rl->passes, buf, (double)bytes_total / 1e6,
+		(double)(t->end - t->start) / 1e9, down, m->mig.o.max_downtime_ms,
+		(double)rl->log_ns / 1e6, rl->log_calls, rl->gave_up ? "; " : "",
+		rl->gave_up ? rl->why : "");
 }
 
 static void *mig_thread(void *arg)

@@ -120,10 +120,14 @@ static int take_dirty(struct machine *m, ssm_handle *h)
 {
 	struct ram_live *rl = &m->ram_live;
 
+	uint64_t t0 = host_now_ns();
+
 	memset(rl->bitmap, 0, bitmap_bytes(m));
 	if (kvm_dirty_log_fetch(&m->kvm, rl->bitmap) ||
 	    kvm_dirty_log_clear(&m->kvm, rl->bitmap))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "ram: dirty log failed");
+	rl->log_ns += host_now_ns() - t0;
+	rl->log_calls++;
 	return SSM_OK;
 }
 

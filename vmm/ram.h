@@ -39,6 +39,8 @@ struct ram_live {
 	struct ram_pass_stat stats[RAM_MAX_STATS];
 	uint32_t nstats;
 	uint32_t passes;           /* live passes run, all of them */
+	uint64_t log_ns;           /* time spent fetching/clearing the dirty log */
+	uint32_t log_calls;
 	bool loaded_once;          /* load: RAM no longer known to be zero */
 };
 
