@@ -1,5 +1,6 @@
 /* pic.c - cascaded 8259A pair.  See pic.h for the host contract. */
 #include "devices/pic.h"
+#include "devices/dev_identity.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -419,75 +420,25 @@ _Static_assert(sizeof(struct pic_state) == 2 * 17, "pic_state has padding");
 #define PIC_NCHIPS ((uint32_t)(sizeof ((struct pic_state *)0)->chip / \
 			       sizeof ((struct pic_state *)0)->chip[0]))
 
-#define PIC_ID_MODEL_MAX 31u  /* longest model name the loader reads */
-
-static const struct pic_id_param {
-	const char *name;
-	uint32_t value;
-} pic_id_params[] = {
+static const struct dev_id_param pic_id_params[] = {
 	{ "version", PIC_SSM_VERSION },
 	{ "chips", PIC_NCHIPS },
 	{ "cascade_ir", PIC_CASCADE_IRQ },
 };
 
+static const struct dev_identity pic_identity = {
+	.unit = "pic",
+	.model = PIC_SSM_MODEL,
+	.article = "an",
+	.params = pic_id_params,
+	.nparams = sizeof pic_id_params / sizeof pic_id_params[0],
+};
+
 static int pic_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
 {
-	size_t i;
-	int rc;
-
 	(void)ctx;
 	(void)pass;
-	rc = ssm_put_str(h, PIC_SSM_MODEL);
-	for (i = 0; rc == SSM_OK && i < sizeof pic_id_params / sizeof pic_id_params[0]; i++)
-		rc = ssm_put_u32(h, pic_id_params[i].value);
-	return rc;
-}
-
-/* The identity does not change while the VM runs: once is enough. */
-static int pic_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
-{
-	(void)ctx;
-	(void)h;
-	(void)pass;
-	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
-}
-
-/* Read a live pass record and compare it with this model; no state changes. */
-static int pic_load_identity(ssm_handle *h)
-{
-	char model[PIC_ID_MODEL_MAX + 1];
-	uint32_t v;
-	size_t i;
-	int rc;
-
-	rc = ssm_get_str(h, model, sizeof model, NULL);
-	if (rc == SSM_ERR_STRING_TOO_LONG)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pic: model mismatch: stream "
-					  "describes a model name longer than %u bytes, this VM "
-					  "has an " PIC_SSM_MODEL, PIC_ID_MODEL_MAX);
-	if (rc != SSM_OK)
-		return rc;
-	if (strcmp(model, PIC_SSM_MODEL)) {
-		/* The name comes from the stream: keep the message printable. */
-		for (i = 0; model[i]; i++)
-			if ((unsigned char)model[i] < 0x20 || (unsigned char)model[i] > 0x7e)
-				model[i] = '?';
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pic: model mismatch: stream "
-					  "describes a %s, this VM has an " PIC_SSM_MODEL,
-					  model[0] ? model : "model without a name");
-	}
-	for (i = 0; i < sizeof pic_id_params / sizeof pic_id_params[0]; i++) {
-		rc = ssm_get_u32(h, &v);
-		if (rc != SSM_OK)
-			return rc;
-		if (v != pic_id_params[i].value)
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pic: %s mismatch: "
-						  "stream describes an " PIC_SSM_MODEL " with %s "
-						  "%u, this VM has %u", pic_id_params[i].name,
-						  pic_id_params[i].name, v,
-						  pic_id_params[i].value);
-	}
-	return SSM_OK;
+	return dev_identity_put(&pic_identity, h);
 }
 
 static int pic_save_exec(void *ctx, ssm_handle *h)
@@ -510,7 +461,7 @@ static int pic_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 					  "pic: unit version %u not supported (have %u)",
 					  version, PIC_SSM_VERSION);
 	if (pass != SSM_PASS_FINAL)
-		return pic_load_identity(h);
+		return dev_identity_check(&pic_identity, h);
 	memset(&tmp, 0, sizeof tmp);
 	rc = ssm_get_struct(h, &tmp, sizeof tmp, SSM_STRUCT_FULL, pic_fields, NULL);
 	if (rc != SSM_OK)
@@ -538,7 +489,7 @@ int pic_ssm_register(struct pic *p, ssm *reg, uint32_t instance)
 {
 	static const ssm_callbacks cb = {
 		.live_exec = pic_live_exec,
-		.live_vote = pic_live_vote,
+		.live_vote = dev_identity_vote,
 		.save_exec = pic_save_exec,
 		.load_exec = pic_load_exec,
 		.load_done = pic_load_done,

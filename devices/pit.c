@@ -1,5 +1,6 @@
 /* pit.c - 8254 PIT.  See pit.h for the host contract and the time model. */
 #include "devices/pit.h"
+#include "devices/dev_identity.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -652,75 +653,25 @@ _Static_assert(sizeof(struct pit_state) == 3 * 40 + 8, "pit_state changed: updat
  * A non-live save has no identity record.  Builds from before this record
  * existed refuse a live stream at it ("unexpected live pass 0"). */
 
-#define PIT_ID_MODEL_MAX 31u  /* longest model name the loader reads */
-
-static const struct pit_id_param {
-	const char *name;
-	uint32_t value;
-} pit_id_params[] = {
+static const struct dev_id_param pit_id_params[] = {
 	{ "version", PIT_SSM_VERSION },
 	{ "channels", PIT_CHANNELS },
 	{ "clock_hz", PIT_FREQ_HZ },
 };
 
+static const struct dev_identity pit_identity = {
+	.unit = "pit",
+	.model = PIT_SSM_MODEL,
+	.article = "an",
+	.params = pit_id_params,
+	.nparams = sizeof pit_id_params / sizeof pit_id_params[0],
+};
+
 static int pit_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
 {
-	size_t i;
-	int rc;
-
 	(void)ctx;
 	(void)pass;
-	rc = ssm_put_str(h, PIT_SSM_MODEL);
-	for (i = 0; rc == SSM_OK && i < sizeof pit_id_params / sizeof pit_id_params[0]; i++)
-		rc = ssm_put_u32(h, pit_id_params[i].value);
-	return rc;
-}
-
-/* The identity does not change while the VM runs: once is enough. */
-static int pit_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
-{
-	(void)ctx;
-	(void)h;
-	(void)pass;
-	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
-}
-
-/* Read a live pass record and compare it with this model; no state changes. */
-static int pit_load_identity(ssm_handle *h)
-{
-	char model[PIT_ID_MODEL_MAX + 1];
-	uint32_t v;
-	size_t i;
-	int rc;
-
-	rc = ssm_get_str(h, model, sizeof model, NULL);
-	if (rc == SSM_ERR_STRING_TOO_LONG)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pit: model mismatch: stream "
-					  "describes a model name longer than %u bytes, this VM "
-					  "has an " PIT_SSM_MODEL, PIT_ID_MODEL_MAX);
-	if (rc != SSM_OK)
-		return rc;
-	if (strcmp(model, PIT_SSM_MODEL)) {
-		/* The name comes from the stream: keep the message printable. */
-		for (i = 0; model[i]; i++)
-			if ((unsigned char)model[i] < 0x20 || (unsigned char)model[i] > 0x7e)
-				model[i] = '?';
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pit: model mismatch: stream "
-					  "describes a %s, this VM has an " PIT_SSM_MODEL,
-					  model[0] ? model : "model without a name");
-	}
-	for (i = 0; i < sizeof pit_id_params / sizeof pit_id_params[0]; i++) {
-		rc = ssm_get_u32(h, &v);
-		if (rc != SSM_OK)
-			return rc;
-		if (v != pit_id_params[i].value)
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pit: %s mismatch: "
-						  "stream describes an " PIT_SSM_MODEL " with %s "
-						  "%u, this VM has %u", pit_id_params[i].name,
-						  pit_id_params[i].name, v,
-						  pit_id_params[i].value);
-	}
-	return SSM_OK;
+	return dev_identity_put(&pit_identity, h);
 }
 
 static int pit_save_exec(void *ctx, ssm_handle *h)
@@ -749,7 +700,7 @@ static int pit_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 					  "pit: unit version %u not supported (have %u)",
 					  version, PIT_SSM_VERSION);
 	if (pass != SSM_PASS_FINAL)
-		return pit_load_identity(h);
+		return dev_identity_check(&pit_identity, h);
 	memset(&tmp, 0, sizeof tmp);
 	rc = ssm_get_struct(h, &tmp, sizeof tmp, SSM_STRUCT_FULL, pit_fields, NULL);
 	if (rc == SSM_OK)
@@ -783,7 +734,7 @@ int pit_ssm_register(struct pit *p, ssm *reg, uint32_t instance)
 {
 	static const ssm_callbacks cb = {
 		.live_exec = pit_live_exec,
-		.live_vote = pit_live_vote,
+		.live_vote = dev_identity_vote,
 		.save_exec = pit_save_exec,
 		.load_exec = pit_load_exec,
 		.load_done = pit_load_done,

@@ -1,5 +1,6 @@
 /* serial.c - 16550A UART model.  See serial.h for the host contract. */
 #include "devices/serial.h"
+#include "devices/dev_identity.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -415,74 +416,24 @@ _Static_assert(sizeof(struct serial_state) == SERIAL_FIFO_SIZE + 15,
  * A non-live save has no identity record.  Builds from before this record
  * existed refuse a live stream at it ("unexpected live pass 0"). */
 
-#define SERIAL_ID_MODEL_MAX 31u  /* longest model name the loader reads */
-
-static const struct serial_id_param {
-	const char *name;
-	uint32_t value;
-} serial_id_params[] = {
+static const struct dev_id_param serial_id_params[] = {
 	{ "version", SERIAL_SSM_VERSION },
 	{ "fifo_size", SERIAL_FIFO_SIZE },
 };
 
+static const struct dev_identity serial_identity = {
+	.unit = "serial",
+	.model = SERIAL_SSM_MODEL,
+	.article = "a",
+	.params = serial_id_params,
+	.nparams = sizeof serial_id_params / sizeof serial_id_params[0],
+};
+
 static int serial_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
 {
-	size_t i;
-	int rc;
-
 	(void)ctx;
 	(void)pass;
-	rc = ssm_put_str(h, SERIAL_SSM_MODEL);
-	for (i = 0; rc == SSM_OK && i < sizeof serial_id_params / sizeof serial_id_params[0]; i++)
-		rc = ssm_put_u32(h, serial_id_params[i].value);
-	return rc;
-}
-
-/* The identity does not change while the VM runs: once is enough. */
-static int serial_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
-{
-	(void)ctx;
-	(void)h;
-	(void)pass;
-	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
-}
-
-/* Read a live pass record and compare it with this model; no state changes. */
-static int serial_load_identity(ssm_handle *h)
-{
-	char model[SERIAL_ID_MODEL_MAX + 1];
-	uint32_t v;
-	size_t i;
-	int rc;
-
-	rc = ssm_get_str(h, model, sizeof model, NULL);
-	if (rc == SSM_ERR_STRING_TOO_LONG)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "serial: model mismatch: stream "
-					  "describes a model name longer than %u bytes, this VM "
-					  "has a " SERIAL_SSM_MODEL, SERIAL_ID_MODEL_MAX);
-	if (rc != SSM_OK)
-		return rc;
-	if (strcmp(model, SERIAL_SSM_MODEL)) {
-		/* The name comes from the stream: keep the message printable. */
-		for (i = 0; model[i]; i++)
-			if ((unsigned char)model[i] < 0x20 || (unsigned char)model[i] > 0x7e)
-				model[i] = '?';
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "serial: model mismatch: stream "
-					  "describes a %s, this VM has a " SERIAL_SSM_MODEL,
-					  model[0] ? model : "model without a name");
-	}
-	for (i = 0; i < sizeof serial_id_params / sizeof serial_id_params[0]; i++) {
-		rc = ssm_get_u32(h, &v);
-		if (rc != SSM_OK)
-			return rc;
-		if (v != serial_id_params[i].value)
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "serial: %s mismatch: "
-						  "stream describes a " SERIAL_SSM_MODEL " with %s "
-						  "%u, this VM has %u", serial_id_params[i].name,
-						  serial_id_params[i].name, v,
-						  serial_id_params[i].value);
-	}
-	return SSM_OK;
+	return dev_identity_put(&serial_identity, h);
 }
 
 static int serial_save_exec(void *ctx, ssm_handle *h)
@@ -504,7 +455,7 @@ static int serial_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t
 					  "serial: unit version %u not supported (have %u)",
 					  version, SERIAL_SSM_VERSION);
 	if (pass != SSM_PASS_FINAL)
-		return serial_load_identity(h);
+		return dev_identity_check(&serial_identity, h);
 	memset(&tmp, 0, sizeof tmp);
 	rc = ssm_get_struct(h, &tmp, sizeof tmp, SSM_STRUCT_FULL, serial_fields, NULL);
 	if (rc != SSM_OK)
@@ -530,7 +481,7 @@ int serial_ssm_register(struct serial *s, ssm *reg, uint32_t instance)
 {
 	static const ssm_callbacks cb = {
 		.live_exec = serial_live_exec,
-		.live_vote = serial_live_vote,
+		.live_vote = dev_identity_vote,
 		.save_exec = serial_save_exec,
 		.load_exec = serial_load_exec,
 		.load_done = serial_load_done,
