@@ -193,7 +193,7 @@ static int open_dir(ssm_handle *h)
 	if (memcmp(foot, SSMF_FOOTER_MAGIC, 8))
 		return ssm_fail(h, SSM_ERR_TRUNCATED, "no footer at the end of the file: it is "
 				"truncated or damaged (%llu bytes)", (unsigned long long)size);
-	if (le32_get(foot + 28) != (uint32_t)crc32(0, foot, 28))
+	if (!ssm_crc_ok(le32_get(foot + 28), ssm_crc_of(foot, 28)))
 		return ssm_fail(h, SSM_ERR_CRC, "footer at offset %llu damaged (CRC mismatch)",
 				(unsigned long long)(size - SSMF_FOOTER_SIZE));
 	dir_off = le64_get(foot + 8);
@@ -214,7 +214,7 @@ static int open_dir(ssm_handle *h)
 	if (!rc && (memcmp(buf, SSMF_DIR_MAGIC, 8) || le32_get(buf + 8) != count))
 		rc = ssm_fail(h, SSM_ERR_FORMAT, "no directory at offset %llu",
 			      (unsigned long long)dir_off);
-	if (!rc && le32_get(buf + len - 4) != (uint32_t)crc32(0, buf, (uInt)(len - 4)))
+	if (!rc && !ssm_crc_ok(le32_get(buf + len - 4), ssm_crc_of(buf, len - 4)))
 		rc = ssm_fail(h, SSM_ERR_CRC, "directory at offset %llu damaged (CRC mismatch)",
 			      (unsigned long long)dir_off);
 	if (!rc)
