@@ -2,7 +2,9 @@
  *
  * Built only on the public typed primitives, so the bytes a struct puts into
  * a unit are exactly what the equivalent sequence of ssm_put_* calls would
- * put; nothing here knows about records, compression or checksums.
+ * put; nothing here knows about records, compression or checksums.  (The
+ * one thing taken from the handle's internals is the name of the field
+ * being got, so that load errors name it.)
  *
  * Encoding of one ssm_put_struct() call (all integers little-endian):
  *
@@ -50,7 +52,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ssm/ssm.h"
+#include "ssm/internal.h"
 
 #define SSM_STRUCT_BEGIN_MARKER 0x5e55a1b0u
 #define SSM_STRUCT_END_MARKER   0x5e55a1edu
@@ -398,7 +400,16 @@ int ssm_get_struct(ssm_handle *h, void *strct, size_t size, uint32_t flags,
 			return rc;
 	}
 	for (f = fields; f->transform != SSM_FT_INVALID; f++) {
+		const char *outer = h->field;
+
+		h->field = f->name ? f->name : "?";
 		rc = get_field(h, f, strct, flags, user);
+		/* A refusal nobody described yet (a callback field's own
+		 * code, a string too long) still gets unit, field, offset. */
+		if (rc && !h->status)
+			ssm_set_load_error(h, rc, "%s", h->note_rc == rc && h->note[0] ?
+					   h->note : ssm_strerror(rc));
+		h->field = outer;
 		if (rc)
 			return rc;
 	}

@@ -46,6 +46,9 @@
 #define SSMF_REC_ZLIB 3
 #define SSMF_REC_END 0x7f
 #define SSMF_REC_MAX (1u << 20)       /* max decoded bytes of RAW/ZLIB */
+/* Max stored bytes of a ZLIB record: zlib's compressBound(SSMF_REC_MAX),
+ * written out so that the limit does not move with the zlib version. */
+#define SSMF_ZLIB_STORED_MAX 1048909u
 #define SSMF_END_PAYLOAD 16           /* data_len:u64 unit_crc:u32 records:u32 */
 
 /* Directory: magic[8] count:u32 reserved:u32, count entries of
@@ -54,6 +57,7 @@
 #define SSMF_DIR_MAGIC "\x89SSMDir\n"
 #define SSMF_DIR_HDR 16
 #define SSMF_DIR_ENTRY_FIXED 36
+#define SSMF_DIR_MAX (64u << 20)      /* max directory bytes, magic to crc */
 
 /* Footer (last 32 bytes): magic[8] dir_offset:u64 dir_count:u32
  * reserved:u32 file_crc:u32 (every byte before the footer) crc:u32 (footer

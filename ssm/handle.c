@@ -59,7 +59,7 @@ const char *ssm_unit_desc(const struct ssm_unit *u, char *buf, size_t len)
 
 int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
 {
-	char msg[400];
+	char msg[300], pos[128], field[96] = "";
 	va_list ap;
 
 	if (!h)
@@ -67,10 +67,21 @@ int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Every load refusal names unit, field (when a struct field table is
+	 * being read) and where in the stream the reader was. */
+	if (h->field)
+		snprintf(field, sizeof(field), "field '%s': ", h->field);
+	if (h->mode == SSM_MODE_SAVE)
+		snprintf(pos, sizeof(pos), "stream offset %llu", (unsigned long long)h->w.off);
+	else
+		ssm_r_pos(h, pos, sizeof(pos));
 	if (h->unit)
-		return ssm_fail(h, rc, "unit '%s' instance %u: %s", h->unit->name,
-				h->unit->instance, msg);
-	return ssm_fail(h, rc, "%s", msg);
+		return ssm_fail(h, rc, "unit '%s' instance %u: %s%s (%s)", h->unit->name,
+				h->unit->instance, field, msg, pos);
+	if (h->r.in_unit)
+		return ssm_fail(h, rc, "unit '%s' instance %u: %s%s (%s)", h->r.unit_name,
+				h->r.unit_instance, field, msg, pos);
+	return ssm_fail(h, rc, "%s%s (%s)", field, msg, pos);
 }
 
 bool ssm_cancel_requested(const ssm_handle *h)
@@ -233,6 +244,10 @@ uint64_t ssm_handle_remaining(const ssm_handle *h)
 		return 0;
 	if (h->r.unit_data_len == SSMF_DATA_LEN_UNKNOWN)
 		return UINT64_MAX;
+	/* The reader never hands out more than data_len bytes; the guard
+	 * keeps that a fact here too. */
+	if (h->r.unit_consumed > h->r.unit_data_len)
+		return 0;
 	return h->r.unit_data_len - h->r.unit_consumed;
 }
 

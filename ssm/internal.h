@@ -88,6 +88,7 @@ struct ssm_reader {
 	uint64_t unit_off;
 	uint64_t unit_data_len;    /* from the header; may be unknown */
 	uint64_t unit_consumed;    /* decoded bytes delivered or skipped */
+	uint64_t unit_decoded;     /* decoded_len of the data records read */
 	uint32_t unit_recs;
 	uint32_t unit_crc;         /* of header + records so far */
 	/* File facts. */
@@ -112,6 +113,11 @@ struct ssm_handle {
 	ssm_save_opts sopts;
 	ssm_load_opts lopts;
 	struct ssm_unit *unit;     /* unit whose callback is running */
+	const char *field;         /* struct field being got, for messages */
+	/* Why the last non-sticky refusal (e.g. SSM_ERR_STRING_TOO_LONG)
+	 * happened, for the message if the callback then fails with it. */
+	int note_rc;
+	char note[256];
 	uint32_t pass;
 	struct ssm_writer w;
 	struct ssm_reader r;
@@ -123,6 +129,7 @@ struct ssm_handle {
 	/* ssm_open(): directory. */
 	struct ssm_dir_entry *dir;
 	uint32_t dir_count;
+	uint64_t dir_bytes;        /* load: entry bytes the directory needs */
 	uint64_t file_size;
 	char err[512];
 };
@@ -175,10 +182,27 @@ int ssm_r_unit_end(ssm_handle *h);
 int ssm_r_unit_skip_rest(ssm_handle *h);
 int ssm_r_get(ssm_handle *h, void *buf, size_t n, bool prezeroed);
 int ssm_r_skip(ssm_handle *h, uint64_t n);
-/* Directory and footer after the terminator; checks the whole-file CRC. */
+/* Read position for messages: "data offset D, stream offset S". */
+const char *ssm_r_pos(const ssm_handle *h, char *buf, size_t len);
+/* Read n bytes of `what`; a short stream fails as SSM_ERR_TRUNCATED. */
+int ssm_r_read(ssm_handle *h, void *buf, size_t n, const char *what);
+
+/* reader_dir.c */
+/* Unit record h->dir[i] against the ones before it: offsets increase,
+ * passes never decrease, one record per unit and pass.  what prefixes the
+ * message. */
+int ssm_r_check_order(ssm_handle *h, uint32_t i, const char *what);
+/* Footer CRC and reserved field (the magic is the caller's). */
+int ssm_r_check_footer(ssm_handle *h, const uint8_t *foot, uint64_t off);
+/* Directory magic and reserved field. */
+int ssm_r_check_dir_header(ssm_handle *h, const uint8_t *dh, uint64_t off);
+/* Directory and footer after the terminator; checks the whole-file CRC and,
+ * where the stream's size is known, that nothing follows the footer. */
 int ssm_r_finish(ssm_handle *h);
-/* Parse a directory image (validated elsewhere) into h->dir. */
-int ssm_r_parse_dir(ssm_handle *h, const uint8_t *buf, size_t len, uint32_t count);
+/* Parse and check the count entries of the directory at dir_off (its CRC
+ * already checked) into h->dir. */
+int ssm_r_parse_dir(ssm_handle *h, const uint8_t *buf, size_t len, uint32_t count,
+		    uint64_t dir_off);
 
 /* save.c: claim s for one operation (refuses a second concurrent one);
  * release it, keeping h's message as the registry's last error. */

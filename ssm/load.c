@@ -5,8 +5,6 @@
 
 #include "ssm/internal.h"
 
-#define DIR_MAX_BYTES (64u << 20)
-
 static struct ssm_unit *find(ssm *s, const char *name, uint32_t instance)
 {
 	for (struct ssm_unit *u = s ? s->units : NULL; u; u = u->next)
@@ -15,12 +13,21 @@ static struct ssm_unit *find(ssm *s, const char *name, uint32_t instance)
 	return NULL;
 }
 
-/* Remember each unit record met, to check the directory against. */
+/* Remember each unit record met, to check the directory against; its
+ * order must be one a writer produces, and the directory describing it
+ * must fit the limit ssm_open() holds files to. */
 static int seen_add(ssm_handle *h)
 {
 	const struct ssm_reader *r = &h->r;
 	ssm_unit_info *ui;
+	char what[32];
 
+	h->dir_bytes += SSMF_DIR_ENTRY_FIXED + strlen(r->unit_name);
+	if (h->dir_bytes > SSMF_DIR_MAX - SSMF_DIR_HDR - 4)
+		return ssm_fail(h, SSM_ERR_FORMAT, "unit '%s' instance %u at offset %llu: more "
+				"unit records than a directory of %u bytes can list",
+				r->unit_name, r->unit_instance, (unsigned long long)r->unit_off,
+				SSMF_DIR_MAX);
 	if ((h->dir_count & (h->dir_count - 1)) == 0) {
 		size_t cap = h->dir_count ? (size_t)h->dir_count * 2 : 8;
 		struct ssm_dir_entry *d = realloc(h->dir, cap * sizeof(*d));
@@ -37,7 +44,8 @@ static int seen_add(ssm_handle *h)
 	ui->pass = r->unit_pass;
 	ui->flags = r->unit_flags;
 	ui->offset = r->unit_off;
-	return SSM_OK;
+	snprintf(what, sizeof(what), "unit record %u", h->dir_count - 1);
+	return ssm_r_check_order(h, h->dir_count - 1, what);
 }
 
 /* Read every unit record; each goes to its unit's load_exec, or is verified
@@ -66,18 +74,27 @@ static int load_units(ssm_handle *h, bool skip_all)
 			}
 			ssm_r_unit_skip_rest(h);
 		} else if (!u->cb.load_exec) {
-			ssm_fail(h, SSM_ERR_CALLBACK, "unit '%s' instance %u has saved data but "
-				 "no load_exec", u->name, u->instance);
+			ssm_fail(h, SSM_ERR_CALLBACK, "unit '%s' instance %u (offset %llu) has "
+				 "saved data but no load_exec", u->name, u->instance,
+				 (unsigned long long)r->unit_off);
 			break;
 		} else {
+			h->note_rc = SSM_OK;
+			h->note[0] = 0;
 			rc = ssm_call(h, u, SSM_CB_LOAD_EXEC, r->unit_pass, r->unit_version);
 			u->loaded = true;
 			if (!rc)
 				rc = h->status;
 			if (rc) {
+				char pos[128];
+
+				/* Only takes if the callback left no message. */
+				ssm_r_pos(h, pos, sizeof(pos));
 				ssm_fail(h, rc, "unit '%s' instance %u: load_exec (saved version %u, "
-					 "pass %u) failed: %s", u->name, u->instance,
-					 r->unit_version, r->unit_pass, ssm_strerror(rc));
+					 "pass %u) failed: %s (%s)", u->name, u->instance,
+					 r->unit_version, r->unit_pass,
+					 h->note_rc == rc && h->note[0] ? h->note : ssm_strerror(rc),
+					 pos);
 				break;
 			}
 		}
@@ -155,10 +172,8 @@ int ssm_validate(ssm_stream st, char *msg, size_t msglen)
 		return SSM_ERR_NOMEM;
 	}
 	set_total(h);
-	if (!ssm_r_init(h) && !ssm_r_file_header(h) && !load_units(h, true) &&
-	    h->file_size && h->r.off != h->file_size)
-		ssm_fail(h, SSM_ERR_FORMAT, "%llu bytes of trailing data after the footer",
-			 (unsigned long long)(h->file_size - h->r.off));
+	if (!ssm_r_init(h) && !ssm_r_file_header(h))
+		load_units(h, true);
 	rc = h->status;
 	if (msg && msglen)
 		snprintf(msg, msglen, "%s", rc ? h->err : "");
@@ -181,48 +196,54 @@ static int seek_to(ssm_handle *h, uint64_t off)
 static int open_dir(ssm_handle *h)
 {
 	uint8_t foot[SSMF_FOOTER_SIZE], *buf;
-	uint64_t size = h->file_size, dir_off, len;
+	uint64_t size = h->file_size, dir_off, len, foot_off;
 	uint32_t count;
 	int rc;
 
 	if (size < SSMF_FILE_HDR_SIZE + SSMF_UNIT_FIXED + 4 + SSMF_DIR_HDR + 4 + SSMF_FOOTER_SIZE)
 		return ssm_fail(h, SSM_ERR_TRUNCATED, "truncated: %llu bytes is too short for "
 				"a saved state", (unsigned long long)size);
-	if (seek_to(h, size - SSMF_FOOTER_SIZE) || ssm_st_read_exact(h, foot, sizeof(foot)))
-		return h->status ? h->status : ssm_fail(h, SSM_ERR_TRUNCATED, "truncated footer");
+	foot_off = size - SSMF_FOOTER_SIZE;
+	if (seek_to(h, foot_off) || ssm_st_read_exact(h, foot, sizeof(foot)))
+		return h->status ? h->status : ssm_fail(h, SSM_ERR_TRUNCATED, "truncated footer "
+							"at offset %llu", (unsigned long long)foot_off);
 	if (memcmp(foot, SSMF_FOOTER_MAGIC, 8))
-		return ssm_fail(h, SSM_ERR_TRUNCATED, "no footer at the end of the file: it is "
-				"truncated or damaged (%llu bytes)", (unsigned long long)size);
-	if (!ssm_crc_ok(le32_get(foot + 28), ssm_crc_of(foot, 28)))
-		return ssm_fail(h, SSM_ERR_CRC, "footer at offset %llu damaged (CRC mismatch)",
-				(unsigned long long)(size - SSMF_FOOTER_SIZE));
+		return ssm_fail(h, SSM_ERR_TRUNCATED, "no footer at the end of the file (offset "
+				"%llu): it is truncated or damaged", (unsigned long long)foot_off);
+	rc = ssm_r_check_footer(h, foot, foot_off);
+	if (rc)
+		return rc;
 	dir_off = le64_get(foot + 8);
 	count = le32_get(foot + 16);
-	if (dir_off < SSMF_FILE_HDR_SIZE || dir_off > size - SSMF_FOOTER_SIZE - SSMF_DIR_HDR - 4)
-		return ssm_fail(h, SSM_ERR_FORMAT, "footer points at impossible directory "
-				"offset %llu", (unsigned long long)dir_off);
-	len = size - SSMF_FOOTER_SIZE - dir_off;
-	if (len > DIR_MAX_BYTES)
-		return ssm_fail(h, SSM_ERR_FORMAT, "directory of %llu bytes is too large",
-				(unsigned long long)len);
+	if (dir_off < SSMF_FILE_HDR_SIZE || dir_off > foot_off - SSMF_DIR_HDR - 4)
+		return ssm_fail(h, SSM_ERR_FORMAT, "footer: dir_offset (offset %llu) %llu is "
+				"impossible", (unsigned long long)foot_off + 8,
+				(unsigned long long)dir_off);
+	len = foot_off - dir_off;
+	if (len > SSMF_DIR_MAX)
+		return ssm_fail(h, SSM_ERR_FORMAT, "directory at offset %llu of %llu bytes is "
+				"larger than %u", (unsigned long long)dir_off,
+				(unsigned long long)len, SSMF_DIR_MAX);
 	buf = malloc(len);
 	if (!buf)
 		return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for the directory");
 	rc = seek_to(h, dir_off);
 	if (!rc && ssm_st_read_exact(h, buf, len))
-		rc = h->status ? h->status : ssm_fail(h, SSM_ERR_TRUNCATED, "truncated directory");
-	if (!rc && (memcmp(buf, SSMF_DIR_MAGIC, 8) || le32_get(buf + 8) != count))
-		rc = ssm_fail(h, SSM_ERR_FORMAT, "no directory at offset %llu",
-			      (unsigned long long)dir_off);
+		rc = h->status ? h->status : ssm_fail(h, SSM_ERR_TRUNCATED, "truncated directory "
+						      "at offset %llu", (unsigned long long)dir_off);
 	if (!rc && !ssm_crc_ok(le32_get(buf + len - 4), ssm_crc_of(buf, len - 4)))
-		rc = ssm_fail(h, SSM_ERR_CRC, "directory at offset %llu damaged (CRC mismatch)",
-			      (unsigned long long)dir_off);
+		rc = ssm_fail(h, SSM_ERR_CRC, "directory at offset %llu damaged (CRC mismatch at "
+			      "offset %llu)", (unsigned long long)dir_off,
+			      (unsigned long long)(dir_off + len - 4));
 	if (!rc)
-		rc = ssm_r_parse_dir(h, buf + SSMF_DIR_HDR, len - SSMF_DIR_HDR - 4, count);
-	for (uint32_t i = 0; !rc && i < h->dir_count; i++)
-		if (h->dir[i].info.offset < SSMF_FILE_HDR_SIZE || h->dir[i].info.offset >= dir_off)
-			rc = ssm_fail(h, SSM_ERR_FORMAT, "directory entry %u points outside the "
-				      "file", i);
+		rc = ssm_r_check_dir_header(h, buf, dir_off);
+	if (!rc && le32_get(buf + 8) != count)
+		rc = ssm_fail(h, SSM_ERR_FORMAT, "directory at offset %llu: count (offset %llu) "
+			      "is %u, the footer's dir_count (offset %llu) %u",
+			      (unsigned long long)dir_off, (unsigned long long)dir_off + 8,
+			      le32_get(buf + 8), (unsigned long long)foot_off + 16, count);
+	if (!rc)
+		rc = ssm_r_parse_dir(h, buf + SSMF_DIR_HDR, len - SSMF_DIR_HDR - 4, count, dir_off);
 	free(buf);
 	return rc;
 }
@@ -301,10 +322,18 @@ int ssm_seek(ssm_handle *h, const char *name, uint32_t instance, uint32_t *versi
 	if (seek_to(h, ui->offset) || ssm_r_unit_begin(h, &end))
 		return h->status;
 	if (end || strcmp(h->r.unit_name, name) || h->r.unit_instance != instance ||
-	    h->r.unit_pass != ui->pass || h->r.unit_version != ui->version)
-		return ssm_fail(h, SSM_ERR_FORMAT, "directory entry for unit '%s' points at "
-				"offset %llu, which holds something else", name,
-				(unsigned long long)ui->offset);
+	    h->r.unit_pass != ui->pass || h->r.unit_version != ui->version ||
+	    h->r.unit_flags != ui->flags ||
+	    (h->r.unit_data_len != SSMF_DATA_LEN_UNKNOWN && h->r.unit_data_len != ui->data_len)) {
+		h->r.in_unit = false;
+		return ssm_fail(h, SSM_ERR_FORMAT, "directory entry for unit '%s' instance %u "
+				"points at offset %llu, whose unit header differs from it "
+				"(name, instance, pass, version, flags or data_len)", name,
+				instance, (unsigned long long)ui->offset);
+	}
+	/* A header written to a pipe says "unknown"; the directory knows, and
+	 * the records are held to it. */
+	h->r.unit_data_len = ui->data_len;
 	if (version)
 		*version = h->r.unit_version;
 	return SSM_OK;

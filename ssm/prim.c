@@ -1,4 +1,5 @@
 /* prim.c - typed put/get primitives, all encoded little-endian. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ssm/internal.h"
@@ -115,7 +116,7 @@ int ssm_get_bool(ssm_handle *h, bool *v)
 	if (rc)
 		return rc;
 	if (b > 1)
-		return ssm_set_load_error(h, SSM_ERR_BAD_VALUE, "bool holds %u", b);
+		return ssm_set_load_error(h, SSM_ERR_BAD_VALUE, "bool holds %u, must be 0 or 1", b);
 	*v = b;
 	return SSM_OK;
 }
@@ -145,15 +146,25 @@ int ssm_get_str(ssm_handle *h, char *buf, size_t bufsize, size_t *len)
 	if (rc)
 		return rc;
 	if ((size_t)n >= bufsize) {
-		/* Stay in step with the stream so the caller may carry on. */
+		char pos[128];
+
+		/* Not sticky: the caller may carry on, so the string is
+		 * skipped to stay in step with the stream, and the details
+		 * wait in the note for the message if the load fails with it. */
+		ssm_r_pos(h, pos, sizeof(pos));
 		rc = ssm_r_skip(h, n);
-		return rc ? rc : SSM_ERR_STRING_TOO_LONG;
+		if (rc)
+			return rc;
+		h->note_rc = SSM_ERR_STRING_TOO_LONG;
+		snprintf(h->note, sizeof(h->note), "string of %u bytes does not fit the "
+			 "%zu-byte buffer (it starts at %s)", n, bufsize, pos);
+		return SSM_ERR_STRING_TOO_LONG;
 	}
 	rc = ssm_get_mem(h, buf, n);
 	if (rc)
 		return rc;
 	if (memchr(buf, 0, n))
-		return ssm_set_load_error(h, SSM_ERR_BAD_VALUE, "string holds a NUL byte");
+		return ssm_set_load_error(h, SSM_ERR_BAD_VALUE, "string of %u bytes holds a NUL byte", n);
 	buf[n] = 0;
 	if (len)
 		*len = n;

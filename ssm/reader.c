@@ -30,7 +30,7 @@ int ssm_r_init(ssm_handle *h)
 	struct ssm_reader *r = &h->r;
 
 	r->rbuf = malloc(SSMF_REC_MAX);
-	r->zbuf_size = compressBound(SSMF_REC_MAX);
+	r->zbuf_size = SSMF_ZLIB_STORED_MAX;
 	r->zbuf = malloc(r->zbuf_size);
 	if (!r->rbuf || !r->zbuf)
 		return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for read buffers");
@@ -57,8 +57,30 @@ static const char *where(ssm_handle *h, uint64_t off, char *buf, size_t len)
 	return buf;
 }
 
+const char *ssm_r_pos(const ssm_handle *h, char *buf, size_t len)
+{
+	const struct ssm_reader *r = &h->r;
+
+	if (!r->in_unit)
+		snprintf(buf, len, "stream offset %llu", (unsigned long long)r->off);
+	else if (r->rec_type == SSMF_REC_RAW)
+		snprintf(buf, len, "data offset %llu, stream offset %llu",
+			 (unsigned long long)r->unit_consumed,
+			 (unsigned long long)(r->rec_off + SSMF_REC_HDR + r->rec_pos));
+	else if (r->rec_type)
+		snprintf(buf, len, "data offset %llu, in the %s record at stream offset %llu",
+			 (unsigned long long)r->unit_consumed,
+			 r->rec_type == SSMF_REC_ZLIB ? "ZLIB" :
+			 r->rec_type == SSMF_REC_ZERO ? "ZERO" : "END",
+			 (unsigned long long)r->rec_off);
+	else
+		snprintf(buf, len, "data offset %llu, stream offset %llu",
+			 (unsigned long long)r->unit_consumed, (unsigned long long)r->off);
+	return buf;
+}
+
 /* Read n bytes of `what`; a short stream is reported as truncation. */
-static int rd(ssm_handle *h, void *buf, size_t n, const char *what)
+int ssm_r_read(ssm_handle *h, void *buf, size_t n, const char *what)
 {
 	uint64_t off = h->r.off;
 	char w[128];
@@ -80,11 +102,34 @@ static void account(struct ssm_reader *r, uint32_t crc, uint64_t len)
 		r->unit_crc = ssm_crc_cat(r->unit_crc, crc, len);
 }
 
+/* Bytes [from, to) of the 32-byte build id: printable ASCII, then only NUL
+ * padding.  Returns the index of the first bad byte, or -1. */
+static int bad_build_id_byte(const uint8_t *id)
+{
+	int i = 0;
+
+	while (i < SSMF_BUILD_ID_SIZE && id[i] >= 0x20 && id[i] <= 0x7e)
+		i++;
+	for (; i < SSMF_BUILD_ID_SIZE; i++)
+		if (id[i])
+			return i;
+	return -1;
+}
+
+/* A field that must be 0 is not; names the field and its offset. */
+static int must_be_zero(ssm_handle *h, const char *what, const char *field, uint64_t off,
+			uint64_t v)
+{
+	return ssm_fail(h, SSM_ERR_FORMAT, "%s: %s (offset %llu) is 0x%llx, must be 0", what,
+			field, (unsigned long long)off, (unsigned long long)v);
+}
+
 int ssm_r_file_header(ssm_handle *h)
 {
 	struct ssm_reader *r = &h->r;
 	uint8_t b[SSMF_FILE_HDR_SIZE];
-	int rc = rd(h, b, sizeof(b), "file header");
+	int rc = ssm_r_read(h, b, sizeof(b), "file header");
+	int bad;
 
 	if (rc)
 		return rc;
@@ -101,17 +146,32 @@ int ssm_r_file_header(ssm_handle *h)
 				"(this build reads %u.x)",
 				r->major, r->minor, SSMF_MAJOR);
 	if (!ssm_crc_ok(le32_get(b + 60), ssm_crc_of(b, 60)))
-		return ssm_fail(h, SSM_ERR_CRC, "file header damaged (CRC mismatch at offset 0)");
+		return ssm_fail(h, SSM_ERR_CRC, "file header damaged (CRC mismatch at offset 60)");
 	r->host_bits = b[12];
 	r->little_endian = b[13] == 1;
 	r->page_size = le32_get(b + 16);
 	memcpy(r->build_id, b + 24, SSMF_BUILD_ID_SIZE);
 	r->build_id[SSMF_BUILD_ID_SIZE] = 0;
-	if ((r->host_bits != 32 && r->host_bits != 64) || b[13] > 1 ||
-	    !r->page_size || (r->page_size & (r->page_size - 1)))
-		return ssm_fail(h, SSM_ERR_FORMAT, "file header has impossible host facts "
-				"(bits %u, endian %u, page size %u)", r->host_bits, b[13],
-				r->page_size);
+	if (r->host_bits != 32 && r->host_bits != 64)
+		return ssm_fail(h, SSM_ERR_FORMAT, "file header: host_bits (offset 12) is %u, "
+				"must be 32 or 64", r->host_bits);
+	if (b[13] > 1)
+		return ssm_fail(h, SSM_ERR_FORMAT, "file header: endian (offset 13) is %u, "
+				"must be 0 or 1", b[13]);
+	if (le16_get(b + 14))
+		return must_be_zero(h, "file header", "reserved", 14, le16_get(b + 14));
+	if (!r->page_size || (r->page_size & (r->page_size - 1)))
+		return ssm_fail(h, SSM_ERR_FORMAT, "file header: page_size (offset 16) is %u, "
+				"not a power of two", r->page_size);
+	if (le32_get(b + 20))
+		return must_be_zero(h, "file header", "flags", 20, le32_get(b + 20));
+	bad = bad_build_id_byte(b + 24);
+	if (bad >= 0)
+		return ssm_fail(h, SSM_ERR_FORMAT, "file header: build_id byte at offset %d is "
+				"0x%02x: must be printable ASCII followed by NUL padding",
+				24 + bad, b[24 + bad]);
+	if (le32_get(b + 56))
+		return must_be_zero(h, "file header", "reserved", 56, le32_get(b + 56));
 	r->file_crc = ssm_crc_of(b, sizeof(b));
 	return SSM_OK;
 }
@@ -122,55 +182,80 @@ int ssm_r_unit_begin(ssm_handle *h, bool *end)
 	uint8_t b[SSMF_UNIT_FIXED + SSM_NAME_MAX + 4];
 	uint64_t off = r->off;
 	uint32_t len, nl;
+	char what[SSM_NAME_MAX + 64];
 	int rc;
 
 	*end = false;
-	rc = rd(h, b, SSMF_UNIT_FIXED, "unit header");
+	r->in_unit = false;
+	rc = ssm_r_read(h, b, SSMF_UNIT_FIXED, "unit header");
 	if (rc)
 		return rc;
 	if (memcmp(b, SSMF_UNIT_MAGIC, 8))
 		return ssm_fail(h, SSM_ERR_FORMAT, "expected a unit header at offset %llu, "
-				"found something else", (unsigned long long)off);
+				"found something else (bad magic)", (unsigned long long)off);
 	len = le32_get(b + 8);
 	nl = le32_get(b + 28);
-	if (nl > SSM_NAME_MAX || len != SSMF_UNIT_FIXED + nl + 4)
-		return ssm_fail(h, SSM_ERR_FORMAT, "unit header at offset %llu has bad lengths "
-				"(header %u, name %u)", (unsigned long long)off, len, nl);
-	rc = rd(h, b + SSMF_UNIT_FIXED, nl + 4, "unit header");
+	if (nl > SSM_NAME_MAX)
+		return ssm_fail(h, SSM_ERR_FORMAT, "unit header at offset %llu: name_len "
+				"(offset %llu) is %u, more than %u", (unsigned long long)off,
+				(unsigned long long)off + 28, nl, SSM_NAME_MAX);
+	if (len != SSMF_UNIT_FIXED + nl + 4)
+		return ssm_fail(h, SSM_ERR_FORMAT, "unit header at offset %llu: hdr_len "
+				"(offset %llu) is %u, name_len %u makes it %u",
+				(unsigned long long)off, (unsigned long long)off + 8, len, nl,
+				SSMF_UNIT_FIXED + nl + 4);
+	rc = ssm_r_read(h, b + SSMF_UNIT_FIXED, nl + 4, "unit header");
 	if (rc)
 		return rc;
 	if (!ssm_crc_ok(le32_get(b + len - 4), ssm_crc_of(b, len - 4)))
-		return ssm_fail(h, SSM_ERR_CRC, "unit header at offset %llu damaged (CRC mismatch)",
-				(unsigned long long)off);
+		return ssm_fail(h, SSM_ERR_CRC, "unit header at offset %llu damaged (CRC mismatch "
+				"at offset %llu)", (unsigned long long)off,
+				(unsigned long long)off + len - 4);
 	for (uint32_t i = 0; i < nl; i++)
 		if (b[SSMF_UNIT_FIXED + i] < 0x20 || b[SSMF_UNIT_FIXED + i] > 0x7e)
 			return ssm_fail(h, SSM_ERR_FORMAT, "unit header at offset %llu: name "
-					"has a non-printable byte", (unsigned long long)off);
+					"byte at offset %llu is 0x%02x, not printable ASCII",
+					(unsigned long long)off,
+					(unsigned long long)off + SSMF_UNIT_FIXED + i,
+					b[SSMF_UNIT_FIXED + i]);
 	r->unit_flags = le32_get(b + 12);
 	r->unit_instance = le32_get(b + 16);
 	r->unit_version = le32_get(b + 20);
 	r->unit_pass = le32_get(b + 24);
 	r->unit_data_len = le64_get(b + SSMF_UNIT_DATA_LEN_OFF);
 	if (nl == 0) {
-		if (r->unit_flags || r->unit_instance || r->unit_version || r->unit_pass ||
-		    r->unit_data_len)
-			return ssm_fail(h, SSM_ERR_FORMAT, "terminator at offset %llu has "
-					"non-zero fields", (unsigned long long)off);
+		static const char *const names[] = { "flags", "instance", "version", "pass" };
+
+		for (int i = 0; i < 4; i++)
+			if (le32_get(b + 12 + 4 * i))
+				return must_be_zero(h, "terminator", names[i], off + 12 + 4 * i,
+						    le32_get(b + 12 + 4 * i));
+		if (r->unit_data_len)
+			return must_be_zero(h, "terminator", "data_len",
+					    off + SSMF_UNIT_DATA_LEN_OFF, r->unit_data_len);
 		r->file_crc = (uint32_t)crc32(r->file_crc, b, len);
 		*end = true;
 		return SSM_OK;
 	}
 	memcpy(r->unit_name, b + SSMF_UNIT_FIXED, nl);
 	r->unit_name[nl] = 0;
+	snprintf(what, sizeof(what), "unit '%s' instance %u at offset %llu", r->unit_name,
+		 r->unit_instance, (unsigned long long)off);
+	if (r->unit_flags & ~SSMF_UNIT_F_OPTIONAL)
+		return ssm_fail(h, SSM_ERR_FORMAT, "%s: flags (offset %llu) are 0x%x, only bit 0 "
+				"(optional) is defined", what, (unsigned long long)off + 12,
+				r->unit_flags);
 	r->unit_off = off;
 	r->in_unit = true;
 	r->unit_end_seen = false;
 	r->unit_consumed = 0;
+	r->unit_decoded = 0;
 	r->unit_recs = 0;
 	r->unit_crc = ssm_crc_of(b, len);
 	r->file_crc = ssm_crc_cat(r->file_crc, r->unit_crc, len);
 	r->rec_type = 0;
 	r->rec_len = r->rec_pos = 0;
+	r->rec_off = off + len;
 	return SSM_OK;
 }
 
@@ -182,7 +267,8 @@ static int inflate_rec(ssm_handle *h, uint32_t stored, uint32_t decoded, uint64_
 
 	if (!r->z_init) {
 		if (inflateInit2(&r->z, -15) != Z_OK)
-			return ssm_fail(h, SSM_ERR_NOMEM, "zlib inflateInit failed");
+			return ssm_fail(h, SSM_ERR_NOMEM, "zlib inflateInit failed (%s)",
+					where(h, off, w, sizeof(w)));
 		r->z_init = true;
 	}
 	inflateReset(&r->z);
@@ -191,9 +277,49 @@ static int inflate_rec(ssm_handle *h, uint32_t stored, uint32_t decoded, uint64_
 	r->z.next_out = r->rbuf;
 	r->z.avail_out = decoded;
 	zrc = inflate(&r->z, Z_FINISH);
-	if (zrc != Z_STREAM_END || r->z.avail_out || r->z.avail_in)
-		return ssm_fail(h, SSM_ERR_COMPRESS, "compressed record does not decode to its "
-				"stated %u bytes (%s)", decoded, where(h, off, w, sizeof(w)));
+	if (zrc == Z_STREAM_END && !r->z.avail_out && r->z.avail_in)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZLIB record: %u stored bytes follow the end "
+				"of the DEFLATE data (%s)", r->z.avail_in,
+				where(h, off, w, sizeof(w)));
+	if (zrc == Z_STREAM_END && r->z.avail_out)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZLIB record inflates to %u bytes, its "
+				"decoded_len (offset %llu) says %u (%s)", decoded - r->z.avail_out,
+				(unsigned long long)off + 8, decoded, where(h, off, w, sizeof(w)));
+	if (zrc != Z_STREAM_END)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZLIB record does not inflate to its "
+				"decoded_len (offset %llu) of %u bytes: %s (%s)",
+				(unsigned long long)off + 8, decoded,
+				zrc == Z_BUF_ERROR && !r->z.avail_out ? "more data or truncated"
+				: "invalid DEFLATE data", where(h, off, w, sizeof(w)));
+	return SSM_OK;
+}
+
+/* The END record against what the unit's records held. */
+static int check_end(ssm_handle *h, const uint8_t *endp, uint64_t off)
+{
+	struct ssm_reader *r = &h->r;
+	uint64_t dlen = le64_get(endp);
+	char w[128];
+
+	where(h, off, w, sizeof(w));
+	if (!ssm_crc_ok(le32_get(endp + 8), r->unit_crc))
+		return ssm_fail(h, SSM_ERR_CRC, "END record: unit_crc (offset %llu) mismatch: "
+				"records missing, reordered or damaged (%s)",
+				(unsigned long long)off + 24, w);
+	if (le32_get(endp + 12) != r->unit_recs)
+		return ssm_fail(h, SSM_ERR_FORMAT, "END record: record_count (offset %llu) is %u, "
+				"the unit has %u data records (%s)", (unsigned long long)off + 28,
+				le32_get(endp + 12), r->unit_recs, w);
+	if (dlen != r->unit_decoded)
+		return ssm_fail(h, SSM_ERR_FORMAT, "END record: data_len (offset %llu) is %llu, "
+				"the unit's records decode to %llu bytes (%s)",
+				(unsigned long long)off + 16, (unsigned long long)dlen,
+				(unsigned long long)r->unit_decoded, w);
+	if (r->unit_data_len != SSMF_DATA_LEN_UNKNOWN && r->unit_data_len != dlen)
+		return ssm_fail(h, SSM_ERR_FORMAT, "unit header: data_len (offset %llu) is %llu, "
+				"the unit's records decode to %llu bytes (%s)",
+				(unsigned long long)r->unit_off + SSMF_UNIT_DATA_LEN_OFF,
+				(unsigned long long)r->unit_data_len, (unsigned long long)dlen, w);
 	return SSM_OK;
 }
 
@@ -202,15 +328,15 @@ static int next_record(ssm_handle *h)
 {
 	struct ssm_reader *r = &h->r;
 	uint8_t hd[SSMF_REC_HDR], endp[SSMF_END_PAYLOAD];
-	uint64_t off = r->off;
-	uint32_t stored, decoded, pcrc = 0;
+	uint64_t off = r->off, limit;
+	uint32_t stored, decoded, pcrc = 0, full;
 	uint8_t type, *dst;
 	char w[128];
 	int rc;
 
 	if (r->unit_end_seen)
 		return SSM_OK;
-	rc = rd(h, hd, sizeof(hd), "record header");
+	rc = ssm_r_read(h, hd, sizeof(hd), "record header");
 	if (rc)
 		return rc;
 	type = hd[0];
@@ -223,7 +349,7 @@ static int next_record(ssm_handle *h)
 		dst = r->rbuf;
 		break;
 	case SSMF_REC_ZLIB:
-		if (!stored || stored > r->zbuf_size || !decoded || decoded > SSMF_REC_MAX)
+		if (!stored || stored > SSMF_ZLIB_STORED_MAX || !decoded || decoded > SSMF_REC_MAX)
 			goto bad_len;
 		dst = r->zbuf;
 		break;
@@ -238,14 +364,29 @@ static int next_record(ssm_handle *h)
 		dst = endp;
 		break;
 	default:
-		return ssm_fail(h, SSM_ERR_FORMAT, "unknown record type 0x%02x (%s)", type,
-				where(h, off, w, sizeof(w)));
+		return ssm_fail(h, SSM_ERR_FORMAT, "record type (offset %llu) 0x%02x is unknown "
+				"(%s)", (unsigned long long)off, type, where(h, off, w, sizeof(w)));
 	}
-	if (hd[1] || hd[2] || hd[3])
-		return ssm_fail(h, SSM_ERR_FORMAT, "record has reserved bits set (%s)",
+	if (hd[1])
+		return must_be_zero(h, where(h, off, w, sizeof(w)), "record flags", off + 1, hd[1]);
+	if (le16_get(hd + 2))
+		return must_be_zero(h, where(h, off, w, sizeof(w)), "record reserved", off + 2,
+				    le16_get(hd + 2));
+	/* Bounds on the unit as a whole, before reading the payload: no
+	 * more data than the header's data_len (where known), no count or
+	 * sum that wraps. */
+	limit = r->unit_data_len == SSMF_DATA_LEN_UNKNOWN ? UINT64_MAX - 1 : r->unit_data_len;
+	if (type != SSMF_REC_END && decoded > limit - r->unit_decoded)
+		return ssm_fail(h, SSM_ERR_FORMAT, "record decoded_len (offset %llu) %u takes the "
+				"unit past its data_len %llu (unit header offset %llu) (%s)",
+				(unsigned long long)off + 8, decoded, (unsigned long long)limit,
+				(unsigned long long)r->unit_off + SSMF_UNIT_DATA_LEN_OFF,
 				where(h, off, w, sizeof(w)));
+	if (type != SSMF_REC_END && r->unit_recs == UINT32_MAX)
+		return ssm_fail(h, SSM_ERR_FORMAT, "more than %u data records in one unit (%s)",
+				UINT32_MAX, where(h, off, w, sizeof(w)));
 	if (stored) {
-		rc = rd(h, dst, stored, "record");
+		rc = ssm_r_read(h, dst, stored, "record");
 		if (rc)
 			return rc;
 		pcrc = ssm_crc_of(dst, stored);
@@ -253,27 +394,23 @@ static int next_record(ssm_handle *h)
 	if (!ssm_crc_ok(le32_get(hd + 12), ssm_crc_cat(ssm_crc_of(hd, 12), pcrc, stored)))
 		return ssm_fail(h, SSM_ERR_CRC, "record damaged: CRC mismatch (%s)",
 				where(h, off, w, sizeof(w)));
+	full = ssm_crc_cat(ssm_crc_of(hd, sizeof(hd)), pcrc, stored);
 	if (type == SSMF_REC_END) {
 		/* The unit CRC covers what came before this record. */
-		uint64_t dlen = le64_get(endp);
-
-		if (!ssm_crc_ok(le32_get(endp + 8), r->unit_crc))
-			return ssm_fail(h, SSM_ERR_CRC, "unit CRC mismatch: records missing or "
-					"reordered (%s)", where(h, off, w, sizeof(w)));
-		if (le32_get(endp + 12) != r->unit_recs ||
-		    (r->unit_data_len != SSMF_DATA_LEN_UNKNOWN && r->unit_data_len != dlen))
-			return ssm_fail(h, SSM_ERR_FORMAT, "unit end record disagrees with the "
-					"data seen (%s)", where(h, off, w, sizeof(w)));
-		r->unit_data_len = dlen;
+		rc = check_end(h, endp, off);
+		if (rc)
+			return rc;
 		r->unit_end_seen = true;
-		r->file_crc = ssm_crc_cat(r->file_crc, ssm_crc_cat(ssm_crc_of(hd, sizeof(hd)), pcrc, stored),
-				      sizeof(hd) + stored);
+		r->unit_data_len = r->unit_decoded;
+		r->file_crc = ssm_crc_cat(r->file_crc, full, sizeof(hd) + stored);
 		r->rec_type = type;
 		r->rec_len = r->rec_pos = 0;
+		r->rec_off = off;
 		return SSM_OK;
 	}
-	account(r, ssm_crc_cat(ssm_crc_of(hd, sizeof(hd)), pcrc, stored), sizeof(hd) + (uint64_t)stored);
+	account(r, full, sizeof(hd) + (uint64_t)stored);
 	r->unit_recs++;
+	r->unit_decoded += decoded;
 	if (type == SSMF_REC_ZLIB) {
 		rc = inflate_rec(h, stored, decoded, off);
 		if (rc)
@@ -286,8 +423,9 @@ static int next_record(ssm_handle *h)
 	return SSM_OK;
 
 bad_len:
-	return ssm_fail(h, SSM_ERR_FORMAT, "record type 0x%02x has impossible lengths "
-			"(stored %u, decoded %u) (%s)", type, stored, decoded,
+	return ssm_fail(h, SSM_ERR_FORMAT, "record type 0x%02x has impossible lengths: "
+			"stored_len (offset %llu) %u, decoded_len (offset %llu) %u (%s)", type,
+			(unsigned long long)off + 4, stored, (unsigned long long)off + 8, decoded,
 			where(h, off, w, sizeof(w)));
 }
 
@@ -383,121 +521,4 @@ int ssm_r_unit_end(ssm_handle *h)
 	}
 	r->in_unit = false;
 	return SSM_OK;
-}
-
-int ssm_r_parse_dir(ssm_handle *h, const uint8_t *buf, size_t len, uint32_t count)
-{
-	size_t pos = 0;
-
-	free(h->dir);
-	h->dir = NULL;
-	h->dir_count = 0;
-	if (count > len / SSMF_DIR_ENTRY_FIXED)
-		return ssm_fail(h, SSM_ERR_FORMAT, "directory claims %u entries in %zu bytes",
-				count, len);
-	h->dir = calloc(count ? count : 1, sizeof(*h->dir));
-	if (!h->dir)
-		return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for the directory");
-	for (uint32_t i = 0; i < count; i++) {
-		ssm_unit_info *ui = &h->dir[i].info;
-		uint32_t nl;
-
-		if (len - pos < SSMF_DIR_ENTRY_FIXED)
-			goto bad;
-		nl = le32_get(buf + pos + 32);
-		if (nl == 0 || nl > SSM_NAME_MAX || len - pos - SSMF_DIR_ENTRY_FIXED < nl)
-			goto bad;
-		ui->offset = le64_get(buf + pos);
-		ui->data_len = le64_get(buf + pos + 8);
-		ui->instance = le32_get(buf + pos + 16);
-		ui->version = le32_get(buf + pos + 20);
-		ui->pass = le32_get(buf + pos + 24);
-		ui->flags = le32_get(buf + pos + 28);
-		memcpy(ui->name, buf + pos + SSMF_DIR_ENTRY_FIXED, nl);
-		ui->name[nl] = 0;
-		pos += SSMF_DIR_ENTRY_FIXED + nl;
-		h->dir_count = i + 1;
-	}
-	if (pos != len)
-		goto bad;
-	return SSM_OK;
-bad:
-	return ssm_fail(h, SSM_ERR_FORMAT, "directory entry %u is malformed", h->dir_count);
-}
-
-/* Directory and footer, read sequentially after the terminator.  dir_seen
- * lists the unit records actually met, to cross-check the directory. */
-int ssm_r_finish(ssm_handle *h)
-{
-	struct ssm_reader *r = &h->r;
-	uint8_t dh[SSMF_DIR_HDR], foot[SSMF_FOOTER_SIZE], crcb[4];
-	uint64_t dir_off = r->off, len = 0;
-	uint32_t count, dcrc;
-	uint8_t *buf = NULL;
-	int rc;
-
-	rc = rd(h, dh, sizeof(dh), "directory");
-	if (rc)
-		return rc;
-	if (memcmp(dh, SSMF_DIR_MAGIC, 8))
-		return ssm_fail(h, SSM_ERR_FORMAT, "expected the directory at offset %llu",
-				(unsigned long long)dir_off);
-	count = le32_get(dh + 8);
-	if (count != h->dir_count)
-		return ssm_fail(h, SSM_ERR_FORMAT, "directory at offset %llu lists %u unit "
-				"records, the stream held %u", (unsigned long long)dir_off,
-				count, h->dir_count);
-	for (uint32_t i = 0; i < count; i++)
-		len += SSMF_DIR_ENTRY_FIXED + strlen(h->dir[i].info.name);
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for the directory");
-	rc = len ? rd(h, buf, len, "directory") : SSM_OK;
-	if (!rc)
-		rc = rd(h, crcb, 4, "directory");
-	if (rc)
-		goto out;
-	dcrc = ssm_crc_of(dh, sizeof(dh));
-	if (len)
-		dcrc = (uint32_t)crc32(dcrc, buf, (uInt)len);
-	if (!ssm_crc_ok(le32_get(crcb), dcrc)) {
-		rc = ssm_fail(h, SSM_ERR_CRC, "directory at offset %llu damaged (CRC mismatch)",
-			      (unsigned long long)dir_off);
-		goto out;
-	}
-	for (uint32_t i = 0, pos = 0; i < count; i++) {
-		const ssm_unit_info *ui = &h->dir[i].info;
-		size_t nl = strlen(ui->name);
-
-		if (le64_get(buf + pos) != ui->offset || le64_get(buf + pos + 8) != ui->data_len ||
-		    le32_get(buf + pos + 16) != ui->instance ||
-		    le32_get(buf + pos + 20) != ui->version ||
-		    le32_get(buf + pos + 24) != ui->pass || le32_get(buf + pos + 32) != nl ||
-		    memcmp(buf + pos + SSMF_DIR_ENTRY_FIXED, ui->name, nl)) {
-			rc = ssm_fail(h, SSM_ERR_FORMAT, "directory entry %u does not match "
-				      "unit '%s' at offset %llu", i, ui->name,
-				      (unsigned long long)ui->offset);
-			goto out;
-		}
-		pos += (uint32_t)(SSMF_DIR_ENTRY_FIXED + nl);
-	}
-	r->file_crc = ssm_crc_cat(r->file_crc, dcrc, sizeof(dh) + len);
-	r->file_crc = (uint32_t)crc32(r->file_crc, crcb, 4);
-	rc = rd(h, foot, sizeof(foot), "footer");
-	if (rc)
-		goto out;
-	if (memcmp(foot, SSMF_FOOTER_MAGIC, 8) || !ssm_crc_ok(le32_get(foot + 28), ssm_crc_of(foot, 28))) {
-		rc = ssm_fail(h, SSM_ERR_CRC, "footer at offset %llu damaged",
-			      (unsigned long long)(r->off - sizeof(foot)));
-		goto out;
-	}
-	if (le64_get(foot + 8) != dir_off || le32_get(foot + 16) != count) {
-		rc = ssm_fail(h, SSM_ERR_FORMAT, "footer does not point at the directory");
-		goto out;
-	}
-	if (!ssm_crc_ok(le32_get(foot + 24), r->file_crc))
-		rc = ssm_fail(h, SSM_ERR_CRC, "whole-file CRC mismatch: the file is damaged");
-out:
-	free(buf);
-	return rc;
 }
