@@ -88,13 +88,14 @@ static int load_units(ssm_handle *h, bool skip_all)
 			if (rc) {
 				char pos[128];
 
-				/* Only takes if the callback left no message. */
-				ssm_r_pos(h, pos, sizeof(pos));
+				/* Only takes if the callback left no message; the
+				 * note says where a non-sticky refusal was. */
+				if (h->note_rc != rc || !h->note[0])
+					snprintf(h->note, sizeof(h->note), "%s (%s)", ssm_strerror(rc),
+						 ssm_r_pos(h, pos, sizeof(pos)));
 				ssm_fail(h, rc, "unit '%s' instance %u: load_exec (saved version %u, "
-					 "pass %u) failed: %s (%s)", u->name, u->instance,
-					 r->unit_version, r->unit_pass,
-					 h->note_rc == rc && h->note[0] ? h->note : ssm_strerror(rc),
-					 pos);
+					 "pass %u) failed: %s", u->name, u->instance,
+					 r->unit_version, r->unit_pass, h->note);
 				break;
 			}
 		}

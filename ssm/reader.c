@@ -46,11 +46,11 @@ void ssm_r_free(struct ssm_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Where we are, for messages: "unit 'x' instance 0, offset N". */
+/* Where we are, for messages: "in unit 'x' instance 0, at offset N". */
 static const char *where(ssm_handle *h, uint64_t off, char *buf, size_t len)
 {
 	if (h->r.in_unit)
-		snprintf(buf, len, "unit '%s' instance %u at offset %llu", h->r.unit_name,
+		snprintf(buf, len, "in unit '%s' instance %u, at offset %llu", h->r.unit_name,
 			 h->r.unit_instance, (unsigned long long)off);
 	else
 		snprintf(buf, len, "offset %llu", (unsigned long long)off);
@@ -378,7 +378,7 @@ static int next_record(ssm_handle *h)
 	limit = r->unit_data_len == SSMF_DATA_LEN_UNKNOWN ? UINT64_MAX - 1 : r->unit_data_len;
 	if (type != SSMF_REC_END && decoded > limit - r->unit_decoded)
 		return ssm_fail(h, SSM_ERR_FORMAT, "record decoded_len (offset %llu) %u takes the "
-				"unit past its data_len %llu (unit header offset %llu) (%s)",
+				"unit past the data_len %llu of its header (offset %llu) (%s)",
 				(unsigned long long)off + 8, decoded, (unsigned long long)limit,
 				(unsigned long long)r->unit_off + SSMF_UNIT_DATA_LEN_OFF,
 				where(h, off, w, sizeof(w)));
