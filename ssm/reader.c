@@ -102,8 +102,8 @@ static void account(struct ssm_reader *r, uint32_t crc, uint64_t len)
 		r->unit_crc = ssm_crc_cat(r->unit_crc, crc, len);
 }
 
-/* Bytes [from, to) of the 32-byte build id: printable ASCII, then only NUL
- * padding.  Returns the index of the first bad byte, or -1. */
+/* The 32-byte build id is printable ASCII (0x20..0x7E), then only NUL
+ * padding.  Returns the index of the first byte breaking that, or -1. */
 static int bad_build_id_byte(const uint8_t *id)
 {
 	int i = 0;
