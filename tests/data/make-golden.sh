@@ -10,7 +10,7 @@
 # files, and add a row to docs/compat.md.
 #
 # Usage: tests/data/make-golden.sh [-b BUILD] NAME...
-#   NAME is one of the recipes below (plain, live, serial-input) optionally
+#   NAME is one of the recipes below (plain, live, serial-input, zlib) optionally
 #   suffixed "-TAG" (plain-v2 = the plain recipe, saved by today's code).
 #
 # For each NAME it writes, in tests/data/:
@@ -73,7 +73,7 @@ unit_versions() {
 
 make_one() {
 	local name=$1 recipe='' r tmp extra=() n
-	for r in serial-input plain live; do
+	for r in serial-input plain live zlib; do
 		case $name in "$r" | "$r"-*) recipe=$r; break ;; esac
 	done
 	for f in sav before expect info; do
@@ -83,7 +83,8 @@ make_one() {
 	plain) ;;
 	live) extra=(--live) ;;
 	serial-input) ;;
-	*) die "'$name' names no recipe (plain, live, serial-input)" ;;
+	zlib) ;;      # a plain save, then every record recompressed (below)
+	*) die "'$name' names no recipe (plain, live, serial-input, zlib)" ;;
 	esac
 	tmp=$(mktemp -d) || die "mktemp failed"
 	trap 'rm -rf "$tmp"' RETURN
@@ -104,6 +105,14 @@ make_one() {
 			</dev/null >/dev/null 2>save.err || die "$name: save failed: $(cat save.err)"
 	fi
 	[ -s s.sav ] || die "$name: no state file: $(cat save.err)"
+	if [ "$recipe" = zlib ]; then
+		# vmm has no compression switch: the same units' data, saved
+		# again by libssm at zlib level 6 (tests/data/recompress.c).
+		cc -std=c11 -D_GNU_SOURCE -O2 -I"$root" -o recompress "$root/tests/data/recompress.c" \
+			"$build/libssm.a" -lz || die "$name: cannot build recompress"
+		./recompress s.sav z.sav 6 || die "$name: recompress failed"
+		mv z.sav s.sav
+	fi
 	n=$(grep -acE '^step [0-9]+ sum 0x[0-9a-f]{8} ticks [0-9]+$' console.txt || true)
 	[ "$n" -ge 10 ] && [ "$n" -le $((STEPS - 100)) ] || die "$name: the save landed at step $n, not part-way"
 	timeout 60 "$vmm" --restore s.sav --serial file:after.txt </dev/null >/dev/null 2>restore.err ||
@@ -124,6 +133,7 @@ make_one() {
 		echo "saved with: vmm --kernel kernel.elf --mem $MEM --cmdline '$CMD'" \
 			"$([ "$recipe" = serial-input ] && echo "--serial stdio (input '$INPUT' at 0.3 s)" || echo "--serial file:console.txt")" \
 			"--save s.sav --save-after $AFTER ${extra[*]}"
+		[ "$recipe" != zlib ] || echo "then: recompress s.sav z.sav 6 (tests/data/recompress.c, libssm of the same commit)"
 		echo "save landed after step $n of $STEPS"
 		echo "units (name version):"
 		unit_versions s.sav | sed 's/^/  /'

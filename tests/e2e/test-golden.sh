@@ -8,7 +8,7 @@
 
 DATA=$(cd "$(dirname "$0")/../data" && pwd)
 # Golden files are only ever added (docs/compat.md): these must be there.
-REQUIRED="plain live serial-input"
+REQUIRED="plain live serial-input zlib"
 
 have_kvm() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
