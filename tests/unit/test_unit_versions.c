@@ -9,6 +9,7 @@
  * declared ranges with stand-in sources that save their real state under
  * the versions just outside the range. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,12 @@ static int gadget_round_trip(struct gadget_src *src, uint32_t version, struct ga
 
 static const struct gadget untouched = { 0xdead, 0xbe, 0xef };
 
+/* Field by field: struct copies need not copy the padding. */
+static bool is_untouched(const struct gadget *g)
+{
+	return g->a == untouched.a && g->b == untouched.b && g->c == untouched.c;
+}
+
 Test(unit_versions, new_loader_reads_old_layout_with_default)
 {
 	struct gadget_src src = { { 0x11223344, 0x5566, 0x99999999 }, gadget_v1 };
@@ -147,7 +154,7 @@ Test(unit_versions, old_file_needs_its_own_table)
 	int rc = gadget_round_trip(&src, 1, &dst, msg, sizeof msg);
 
 	cr_assert_neq(rc, SSM_OK, "a version-1 file read with the version-2 table loaded");
-	cr_assert_eq(memcmp(&dst.g, &untouched, sizeof untouched), 0);
+	cr_assert(is_untouched(&dst.g));
 }
 
 Test(unit_versions, outside_the_range_is_refused_by_name)
@@ -175,8 +182,7 @@ Test(unit_versions, outside_the_range_is_refused_by_name)
 		cr_assert(strstr(msg, "gadget: "), "case %zu: '%s' does not name the unit", i, msg);
 		cr_assert(strstr(msg, cases[i].range), "case %zu: '%s' lacks '%s'", i, msg,
 			  cases[i].range);
-		cr_assert_eq(memcmp(&dst.g, &untouched, sizeof untouched), 0,
-			     "case %zu: a refused version changed the state", i);
+		cr_assert(is_untouched(&dst.g), "case %zu: a refused version changed the state", i);
 	}
 }
 
