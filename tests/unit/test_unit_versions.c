@@ -88,21 +88,14 @@ static int gadget_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass
 static const ssm_callbacks gadget_src_cb = { .save_exec = gadget_save };
 static const ssm_callbacks gadget_dst_cb = { .load_exec = gadget_load };
 
-/* Save src as unit "gadget" version `version`, load it into dst; returns the
- * load status, the message in msg. */
-static int gadget_round_trip(struct gadget_src *src, uint32_t version, struct gadget_dst *dst,
-			     char *msg, size_t msglen)
+/* Save registry a, load the stream into registry b, destroy both; returns
+ * the load status, its message in msg. */
+static int transfer(ssm *a, ssm *b, char *msg, size_t msglen)
 {
-	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
 	void *buf;
 	size_t len;
 	int rc;
 
-	cr_assert(a && b);
-	cr_assert_eq(ssm_register_external(a, "gadget", 0, version, 16, NULL, 0, &gadget_src_cb,
-					   src), SSM_OK);
-	cr_assert_eq(ssm_register_external(b, "gadget", 0, dst->max, 16, NULL, 0, &gadget_dst_cb,
-					   dst), SSM_OK);
 	cr_assert_eq(tu_save(a, NULL, true, &buf, &len), SSM_OK, "%s", ssm_last_error(a));
 	rc = tu_load(b, buf, len, NULL);
 	snprintf(msg, msglen, "%s", ssm_last_error(b));
@@ -110,6 +103,21 @@ static int gadget_round_trip(struct gadget_src *src, uint32_t version, struct ga
 	ssm_destroy(a);
 	ssm_destroy(b);
 	return rc;
+}
+
+/* Save src as unit "gadget" version `version`, load it into dst; returns the
+ * load status, the message in msg. */
+static int gadget_round_trip(struct gadget_src *src, uint32_t version, struct gadget_dst *dst,
+			     char *msg, size_t msglen)
+{
+	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
+
+	cr_assert(a && b);
+	cr_assert_eq(ssm_register_external(a, "gadget", 0, version, 16, NULL, 0, &gadget_src_cb,
+					   src), SSM_OK);
+	cr_assert_eq(ssm_register_external(b, "gadget", 0, dst->max, 16, NULL, 0, &gadget_dst_cb,
+					   dst), SSM_OK);
+	return transfer(a, b, msg, msglen);
 }
 
 static const struct gadget untouched = { 0xdead, 0xbe, 0xef };
@@ -120,28 +128,30 @@ static bool is_untouched(const struct gadget *g)
 	return g->a == untouched.a && g->b == untouched.b && g->c == untouched.c;
 }
 
-Test(unit_versions, new_loader_reads_old_layout_with_default)
+/* The new build loads both layouts; a version-1 file has no c: the default. */
+Test(unit_versions, new_loader_reads_every_layout_in_its_range)
 {
-	struct gadget_src src = { { 0x11223344, 0x5566, 0x99999999 }, gadget_v1 };
-	struct gadget_dst dst = { untouched, GADGET_VERSION_MIN, GADGET_VERSION, false };
-	char msg[512];
-	int rc = gadget_round_trip(&src, 1, &dst, msg, sizeof msg);
+	static const struct {
+		uint32_t saved;
+		const ssm_field *fields;
+		uint32_t want_c;
+	} cases[] = {
+		{ 1, gadget_v1, GADGET_C_DEFAULT },
+		{ 2, gadget_v2, 0x778899aa },
+	};
 
-	cr_assert_eq(rc, SSM_OK, "rc %d: %s", rc, msg);
-	cr_assert_eq(dst.g.a, 0x11223344);
-	cr_assert_eq(dst.g.b, 0x5566);
-	cr_assert_eq(dst.g.c, GADGET_C_DEFAULT, "a version-1 file has no c: the default");
-}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct gadget_src src = { { 0x11223344, 0x5566, 0x778899aa }, cases[i].fields };
+		struct gadget_dst dst = { untouched, GADGET_VERSION_MIN, GADGET_VERSION, false };
+		char msg[512];
+		int rc = gadget_round_trip(&src, cases[i].saved, &dst, msg, sizeof msg);
 
-Test(unit_versions, new_loader_reads_current_layout)
-{
-	struct gadget_src src = { { 0x11223344, 0x5566, 0x778899aa }, gadget_v2 };
-	struct gadget_dst dst = { untouched, GADGET_VERSION_MIN, GADGET_VERSION, false };
-	char msg[512];
-	int rc = gadget_round_trip(&src, 2, &dst, msg, sizeof msg);
-
-	cr_assert_eq(rc, SSM_OK, "rc %d: %s", rc, msg);
-	cr_assert_eq(dst.g.c, 0x778899aa);
+		cr_assert_eq(rc, SSM_OK, "version %u: rc %d: %s", cases[i].saved, rc, msg);
+		cr_assert_eq(dst.g.a, 0x11223344);
+		cr_assert_eq(dst.g.b, 0x5566);
+		cr_assert_eq(dst.g.c, cases[i].want_c, "version %u: c = %#x", cases[i].saved,
+			     dst.g.c);
+	}
 }
 
 /* What the range is for: a loader that reads every version with the newest
@@ -289,20 +299,15 @@ static int dev_load_as(const struct dev_case *d, struct body *b, uint32_t versio
 {
 	static const ssm_callbacks cb = { .save_exec = body_save };
 	ssm *a = ssm_create(NULL), *r = ssm_create(NULL);
-	void *dev = d->make(), *buf;
-	size_t len;
+	void *dev = d->make();
 	int rc;
 
+	cr_assert(a && r);
 	cr_assert_eq(ssm_register_external(a, d->unit, 0, version, b->len, NULL, 0, &cb, b),
 		     SSM_OK);
 	cr_assert_eq(d->reg(r, dev), SSM_OK);
-	cr_assert_eq(tu_save(a, NULL, true, &buf, &len), SSM_OK);
-	rc = tu_load(r, buf, len, NULL);
-	snprintf(msg, msglen, "%s", ssm_last_error(r));
-	free(buf);
+	rc = transfer(a, r, msg, msglen);
 	free(dev);
-	ssm_destroy(a);
-	ssm_destroy(r);
 	return rc;
 }
 
@@ -377,19 +382,11 @@ static int id_round_trip(uint32_t version, uint32_t width, char *msg, size_t msg
 	static const ssm_callbacks dst_cb = { .load_exec = id_check };
 	uint32_t v[2] = { version, width };
 	ssm *a = ssm_create(NULL), *b = ssm_create(NULL);
-	void *buf;
-	size_t len;
-	int rc;
 
+	cr_assert(a && b);
 	cr_assert_eq(ssm_register_external(a, "thing", 0, 1, 16, NULL, 0, &src_cb, v), SSM_OK);
 	cr_assert_eq(ssm_register_external(b, "thing", 0, 1, 16, NULL, 0, &dst_cb, NULL), SSM_OK);
-	cr_assert_eq(tu_save(a, NULL, true, &buf, &len), SSM_OK);
-	rc = tu_load(b, buf, len, NULL);
-	snprintf(msg, msglen, "%s", ssm_last_error(b));
-	free(buf);
-	ssm_destroy(a);
-	ssm_destroy(b);
-	return rc;
+	return transfer(a, b, msg, msglen);
 }
 
 Test(unit_versions, identity_version_accepts_the_declared_range)
