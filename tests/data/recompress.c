@@ -1,12 +1,14 @@
-/* recompress.c - write a copy of a non-live state file with ZLIB records.
+/* recompress.c - write a copy of a non-live state file, saved again.
  *
- * Used once by make-golden.sh to make the compressed golden file (vmm has
- * no compression switch).  Each unit's decoded bytes are read with the
- * public API and saved again, unchanged, by a stand-in unit of the same
- * name, instance, version and flags, with compression on: a loader sees
- * the same data, carried in compressed records.
+ * Each unit's decoded bytes are read with the public API and saved again,
+ * unchanged, by a stand-in unit of the same name, instance, version and
+ * flags, at zlib level LEVEL: a loader sees the same data, carried in
+ * compressed records.  make-golden.sh made the compressed golden file with
+ * it (vmm has no compression switch).  With UNIT:VERSION that unit is saved
+ * under another version, its data unchanged: test-golden.sh checks with it
+ * that every unit refuses the versions outside its declared range.
  *
- * Usage: recompress IN OUT LEVEL      (LEVEL 1..9)
+ * Usage: recompress IN OUT LEVEL [UNIT:VERSION]      (LEVEL 0..9)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +38,16 @@ int main(int argc, char **argv)
 	ssm_save_opts o = { 0 };
 	struct blob *blobs = NULL;
 	ssm *reg = ssm_create(NULL);
+	const char *relabel = argc == 5 ? argv[4] : NULL, *colon = NULL;
 	uint32_t i, n = 0;
 	int rc;
 
-	if (argc != 4 || atoi(argv[3]) < 1 || atoi(argv[3]) > 9) {
-		fprintf(stderr, "usage: recompress IN OUT LEVEL(1..9)\n");
+	if (relabel)
+		colon = strrchr(relabel, ':');
+	if (argc < 4 || argc > 5 || atoi(argv[3]) < 0 || atoi(argv[3]) > 9 ||
+	    (relabel && (!colon || colon == relabel || !colon[1]))) {
+		fprintf(stderr, "usage: recompress IN OUT LEVEL(0..9) [UNIT:VERSION]\n");
+		ssm_destroy(reg);
 		return 2;
 	}
 	o.compression = atoi(argv[3]);
@@ -69,6 +76,9 @@ int main(int argc, char **argv)
 		}
 		if (!rc)
 			rc = ssm_get_mem(h, blobs[i].buf, blobs[i].len);
+		if (!rc && colon && strlen(ui.name) == (size_t)(colon - relabel) &&
+		    !memcmp(ui.name, relabel, strlen(ui.name)))
+			ui.version = (uint32_t)strtoul(colon + 1, NULL, 10);
 		if (!rc)
 			rc = ssm_register_external(reg, ui.name, ui.instance, ui.version,
 						   blobs[i].len, NULL, ui.flags, &cb, &blobs[i]);

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 DATA=$(cd "$(dirname "$0")/../data" && pwd)
+ROOT=$(cd "$DATA/../.." && pwd)
 # Golden files are only ever added (docs/compat.md): these must be there.
 REQUIRED="plain live serial-input zlib"
 
@@ -62,12 +63,53 @@ t_golden_set() {
 	done
 }
 
+# Every unit refuses versions outside its declared range, by name, and that
+# range still holds the version the golden file has: plain.sav saved again
+# (tests/data/recompress.c) with one unit relabelled 0 or 999999, its data
+# unchanged.
+t_golden_versions() {
+	local lib unit fver v lo hi line n=0
+	if ! have_kvm; then
+		echo "*** test-golden: SKIPPED unit version ranges: no usable /dev/kvm ***" >&2
+		skip "no usable /dev/kvm: unit version ranges NOT checked"
+		return 0
+	fi
+	lib=$(dirname "$VMM")/libssm.a
+	if ! cc -std=c11 -D_GNU_SOURCE -O1 -I"$ROOT" -o recompress "$DATA/recompress.c" "$lib" -lz \
+		2>cc.err; then
+		fail "cannot build tests/data/recompress.c against $lib"
+		show cc.err
+		return 1
+	fi
+	while read -r unit fver; do
+		for v in 0 999999; do
+			./recompress "$DATA/plain.sav" v.sav 0 "$unit:$v" 2>re.err ||
+				{ fail "recompress $unit:$v failed"; show re.err; return 1; }
+			vmm "v-$unit-$v" --restore v.sav --serial none
+			expect_rc "v-$unit-$v" 1 || return 1
+			one_vmm_line "v-$unit-$v" "$unit: unit version $v not supported \(loads [0-9]+\.\.[0-9]+\)" ||
+				return 1
+			line=$(grep -oE 'loads [0-9]+\.\.[0-9]+' "v-$unit-$v.err")
+			lo=${line#loads }
+			hi=${lo#*..}
+			lo=${lo%%..*}
+			if [ "$fver" -lt "$lo" ] || [ "$fver" -gt "$hi" ]; then
+				fail "$unit loads $lo..$hi: the golden files' version $fver fell out of its range"
+				return 1
+			fi
+			n=$((n + 1))
+		done
+	done < <(sed -n 's/^  \([a-z-]*\) \([0-9]*\)$/\1 \2/p' "$DATA/plain.info")
+	[ "$n" -ge 14 ] || fail "checked $n unit versions, expected 2 for each of 7 units (plain.info)"
+}
+
 # run_test takes a function without arguments: the name goes in GOLDEN.
 t_golden_current() {
 	t_golden "$GOLDEN"
 }
 
 run_test golden_set_complete t_golden_set
+run_test golden_unit_version_ranges t_golden_versions
 for sav in "$DATA"/*.sav; do
 	[ -e "$sav" ] || continue
 	name=$(basename "$sav" .sav)
