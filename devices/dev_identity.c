@@ -37,15 +37,25 @@ int dev_identity_check(const struct dev_identity *id, ssm_handle *h)
 					  id->article, id->model);
 	}
 	for (size_t i = 0; i < id->nparams; i++) {
+		const struct dev_id_param *p = &id->params[i];
+		uint32_t lo;
+
 		rc = ssm_get_u32(h, &v);
 		if (rc != SSM_OK)
 			return rc;
-		if (v != id->params[i].value)
+		lo = p->oldest ? p->oldest : p->value;
+		if (v >= lo && v <= p->value)
+			continue;
+		if (p->oldest)
 			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s: %s mismatch: "
 						  "stream describes %s %s with %s %u, this VM "
-						  "has %u", id->unit, id->params[i].name,
-						  id->article, id->model, id->params[i].name, v,
-						  id->params[i].value);
+						  "has %u (loads %u..%u)", id->unit, p->name,
+						  id->article, id->model, p->name, v, p->value, lo,
+						  p->value);
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s: %s mismatch: "
+					  "stream describes %s %s with %s %u, this VM "
+					  "has %u", id->unit, p->name, id->article, id->model,
+					  p->name, v, p->value);
 	}
 	return SSM_OK;
 }

@@ -18,6 +18,7 @@
 struct dev_id_param {
 	const char *name;
 	uint32_t value;
+	uint32_t oldest;   /* non-zero: oldest..value accepted (a version range) */
 };
 
 struct dev_identity {

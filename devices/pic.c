@@ -421,7 +421,7 @@ _Static_assert(sizeof(struct pic_state) == 2 * 17, "pic_state has padding");
 			       sizeof ((struct pic_state *)0)->chip[0]))
 
 static const struct dev_id_param pic_id_params[] = {
-	{ "version", PIC_SSM_VERSION },
+	{ "version", PIC_SSM_VERSION, PIC_SSM_VERSION_MIN },
 	{ "chips", PIC_NCHIPS },
 	{ "cascade_ir", PIC_CASCADE_IRQ },
 };
@@ -456,10 +456,9 @@ static int pic_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	unsigned i;
 	int rc;
 
-	if (version != PIC_SSM_VERSION)
-		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION,
-					  "pic: unit version %u not supported (have %u)",
-					  version, PIC_SSM_VERSION);
+	rc = ssm_check_unit_version(h, "pic", version, PIC_SSM_VERSION_MIN, PIC_SSM_VERSION);
+	if (rc != SSM_OK)
+		return rc;
 	if (pass != SSM_PASS_FINAL)
 		return dev_identity_check(&pic_identity, h);
 	memset(&tmp, 0, sizeof tmp);

@@ -62,7 +62,10 @@
 #define PIC_ELCR_MASK_SLAVE  0xde
 
 #define PIC_CASCADE_IRQ  2
+/* Saved-state layout this build writes, and the oldest it still loads: the
+ * unit loads versions PIC_SSM_VERSION_MIN..PIC_SSM_VERSION (docs/compat.md). */
 #define PIC_SSM_VERSION  1
+#define PIC_SSM_VERSION_MIN 1
 #define PIC_SSM_MODEL    "8259A-pair"  /* identity sent in live pass 0 */
 
 /* ---- State --------------------------------------------------------------- */

@@ -654,7 +654,7 @@ _Static_assert(sizeof(struct pit_state) == 3 * 40 + 8, "pit_state changed: updat
  * existed refuse a live stream at it ("unexpected live pass 0"). */
 
 static const struct dev_id_param pit_id_params[] = {
-	{ "version", PIT_SSM_VERSION },
+	{ "version", PIT_SSM_VERSION, PIT_SSM_VERSION_MIN },
 	{ "channels", PIT_CHANNELS },
 	{ "clock_hz", PIT_FREQ_HZ },
 };
@@ -695,10 +695,9 @@ static int pit_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	unsigned i;
 	int rc;
 
-	if (version != PIT_SSM_VERSION)
-		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION,
-					  "pit: unit version %u not supported (have %u)",
-					  version, PIT_SSM_VERSION);
+	rc = ssm_check_unit_version(h, "pit", version, PIT_SSM_VERSION_MIN, PIT_SSM_VERSION);
+	if (rc != SSM_OK)
+		return rc;
 	if (pass != SSM_PASS_FINAL)
 		return dev_identity_check(&pit_identity, h);
 	memset(&tmp, 0, sizeof tmp);

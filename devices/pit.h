@@ -82,7 +82,10 @@
 #define PIT_CE_HELD      3      /* gate low in mode 0/2/3/4: frozen */
 
 #define PIT_MAX_LAG_NS  100000000ull  /* 100 ms */
+/* Saved-state layout this build writes, and the oldest it still loads: the
+ * unit loads versions PIT_SSM_VERSION_MIN..PIT_SSM_VERSION (docs/compat.md). */
 #define PIT_SSM_VERSION 1
+#define PIT_SSM_VERSION_MIN 1
 #define PIT_SSM_MODEL "8254"   /* identity sent in live pass 0 */
 
 /* ---- State --------------------------------------------------------------- */

@@ -417,7 +417,7 @@ _Static_assert(sizeof(struct serial_state) == SERIAL_FIFO_SIZE + 15,
  * existed refuse a live stream at it ("unexpected live pass 0"). */
 
 static const struct dev_id_param serial_id_params[] = {
-	{ "version", SERIAL_SSM_VERSION },
+	{ "version", SERIAL_SSM_VERSION, SERIAL_SSM_VERSION_MIN },
 	{ "fifo_size", SERIAL_FIFO_SIZE },
 };
 
@@ -450,10 +450,10 @@ static int serial_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t
 	char why[96];
 	int rc;
 
-	if (version != SERIAL_SSM_VERSION)
-		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION,
-					  "serial: unit version %u not supported (have %u)",
-					  version, SERIAL_SSM_VERSION);
+	rc = ssm_check_unit_version(h, "serial", version, SERIAL_SSM_VERSION_MIN,
+				    SERIAL_SSM_VERSION);
+	if (rc != SSM_OK)
+		return rc;
 	if (pass != SSM_PASS_FINAL)
 		return dev_identity_check(&serial_identity, h);
 	memset(&tmp, 0, sizeof tmp);

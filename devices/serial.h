@@ -98,7 +98,10 @@
 #define SERIAL_MSR_LINES 0xf0
 
 #define SERIAL_FIFO_SIZE 16
+/* Saved-state layout this build writes, and the oldest it still loads: the
+ * unit loads versions SERIAL_SSM_VERSION_MIN..SERIAL_SSM_VERSION (docs/compat.md). */
 #define SERIAL_SSM_VERSION 1
+#define SERIAL_SSM_VERSION_MIN 1
 #define SERIAL_SSM_MODEL "16550A"  /* identity sent in live pass 0 */
 
 /* ---- State --------------------------------------------------------------- */

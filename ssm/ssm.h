@@ -323,6 +323,11 @@ int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* True once ssm_cancel() has been called for this operation. */
 bool ssm_handle_cancelled(const ssm_handle *h);
+/* For load_exec: SSM_OK if min <= version <= max, the range of saved versions
+ * the unit declares it loads; otherwise records "UNIT: unit version V not
+ * supported (loads MIN..MAX)" and returns SSM_ERR_UNIT_VERSION. */
+int ssm_check_unit_version(ssm_handle *h, const char *unit, uint32_t version, uint32_t min,
+			   uint32_t max);
 
 /* ---- Typed primitives ------------------------------------------------------ */
 

@@ -325,10 +325,9 @@ int cpu_state_load(int vm_fd, int vcpu_fd, ssm_handle *h, uint32_t version)
 	uint32_t xs_len;
 	int rc;
 
-	if (version > CPU_STATE_VERSION)
-		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION, "cpu: saved version %u is "
-					  "newer than this program's %u", version,
-					  CPU_STATE_VERSION);
+	rc = ssm_check_unit_version(h, "cpu", version, CPU_STATE_VERSION_MIN, CPU_STATE_VERSION);
+	if (rc)
+		return rc;
 	memset(&regs, 0, sizeof(regs));
 	memset(&sregs, 0, sizeof(sregs));
 	memset(&xcrs, 0, sizeof(xcrs));

@@ -7,6 +7,7 @@
 #include "ssm/ssm.h"
 
 #define CPU_STATE_VERSION 1
+#define CPU_STATE_VERSION_MIN 1 /* oldest saved version cpu loads (docs/compat.md) */
 
 /* Put the vCPU's registers, FPU/XSAVE, XCRs, MSRs, events, MP state and the
  * VM's kvmclock into h.  The vCPU must be stopped (outside KVM_RUN). */

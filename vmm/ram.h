@@ -15,6 +15,7 @@
 #include "ssm/ssm.h"
 
 #define RAM_VERSION 1
+#define RAM_VERSION_MIN 1       /* oldest saved version ram loads (docs/compat.md) */
 #define RAM_MAX_STATS 64
 
 struct machine;

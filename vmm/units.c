@@ -19,8 +19,11 @@
 #include "vmm/ram.h"
 #include "vmm/units.h"
 
+/* Each unit loads saved versions _MIN.._VERSION (docs/compat.md). */
 #define MACHINE_VERSION 1
+#define MACHINE_VERSION_MIN 1
 #define BACKEND_VERSION 1
+#define BACKEND_VERSION_MIN 1
 
 /* ---- machine (external) ---------------------------------------------------
  * u64 ram_size, str cmdline, str kernel path, u64 kernel size, u32 kernel
@@ -50,12 +53,10 @@ static int get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 {
 	int rc;
 
-	if (version > MACHINE_VERSION)
-		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION, "machine: saved version %u is "
-					  "newer than this program's %u", version,
-					  MACHINE_VERSION);
 	memset(c, 0, sizeof(*c));
-	rc = ssm_get_u64(h, &c->ram_size);
+	rc = ssm_check_unit_version(h, "machine", version, MACHINE_VERSION_MIN, MACHINE_VERSION);
+	if (!rc)
+		rc = ssm_get_u64(h, &c->ram_size);
 	if (!rc)
 		rc = ssm_get_str(h, c->cmdline, sizeof(c->cmdline), NULL);
 	if (!rc)
@@ -296,11 +297,10 @@ static int backend_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 	int rc;
 
 	(void)pass;
-	if (version > BACKEND_VERSION)
-		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION, "serial-backend: saved "
-					  "version %u is newer than this program's %u",
-					  version, BACKEND_VERSION);
-	rc = ssm_get_u8(h, &kind);
+	rc = ssm_check_unit_version(h, "serial-backend", version, BACKEND_VERSION_MIN,
+				    BACKEND_VERSION);
+	if (!rc)
+		rc = ssm_get_u8(h, &kind);
 	if (!rc)
 		rc = ssm_get_str(h, spec, sizeof(spec), NULL);
 	if (!rc)
