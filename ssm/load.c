@@ -15,11 +15,26 @@ static struct ssm_unit *find(ssm *s, const char *name, uint32_t instance)
 	return NULL;
 }
 
-/* Remember each unit record met, to check the directory against. */
+/* Remember each unit record met, to check the directory against.  A unit
+ * has at most one record per pass and none after its final pass: a doubled
+ * record would run a unit's load_exec twice on one state. */
 static int seen_add(ssm_handle *h)
 {
 	const struct ssm_reader *r = &h->r;
 	ssm_unit_info *ui;
+
+	for (uint32_t i = 0; i < h->dir_count; i++) {
+		const ssm_unit_info *o = &h->dir[i].info;
+
+		if (o->instance != r->unit_instance || strcmp(o->name, r->unit_name) ||
+		    (o->pass != r->unit_pass && o->pass != SSM_PASS_FINAL))
+			continue;
+		return ssm_fail(h, SSM_ERR_FORMAT, "unit '%s' instance %u (offset %llu): %s "
+				"(the earlier record is at offset %llu)", r->unit_name,
+				r->unit_instance, (unsigned long long)r->unit_off,
+				o->pass == r->unit_pass ? "a second record of the same pass" :
+				"a record after its final pass", (unsigned long long)o->offset);
+	}
 
 	if ((h->dir_count & (h->dir_count - 1)) == 0) {
 		size_t cap = h->dir_count ? (size_t)h->dir_count * 2 : 8;

@@ -371,7 +371,7 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 		return -1;
 	/* The console opens last: raw mode is in force only once nothing
 	 * else can fail before the loop runs. */
-	if (serial_backend_open(&m->backend, cfg->serial, cfg->serial_append))
+	if (serial_backend_open(&m->backend, cfg->serial))
 		return -1;
 	if (vcpu_start(&m->vcpu))
 		return -1;
@@ -388,9 +388,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 
 int machine_boot(struct machine *m)
 {
-	if (units_kernel_facts(m->cfg.kernel, &m->kernel_size, &m->kernel_crc))
-		m->kernel_size = m->kernel_crc = 0;   /* boot_setup reports why */
-	return boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline);
+	return boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline, &m->kernel_size,
+			  &m->kernel_crc);
 }
 
 void machine_start(struct machine *m)

@@ -310,9 +310,9 @@ static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	int rc;
 
 	(void)pass;
-	if (version > RAM_VERSION)
+	if (version == 0 || version > RAM_VERSION)
 		return ssm_set_load_error(h, SSM_ERR_UNIT_VERSION, "ram: saved version %u is "
-					  "newer than this program's %u", version, RAM_VERSION);
+					  "not one this program loads (1 to %u)", version, RAM_VERSION);
 	if (!m->built)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
 					  "machine configuration");
