@@ -371,7 +371,7 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 		return -1;
 	/* The console opens last: raw mode is in force only once nothing
 	 * else can fail before the loop runs. */
-	if (serial_backend_open(&m->backend, cfg->serial))
+	if (serial_backend_open(&m->backend, cfg->serial, cfg->serial_append))
 		return -1;
 	if (vcpu_start(&m->vcpu))
 		return -1;

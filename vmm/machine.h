@@ -44,6 +44,7 @@ struct machine_config {
 	uint64_t ram_size;              /* bytes, KVM_RAM_MIN..KVM_RAM_MAX */
 	const char *cmdline;            /* kernel command line */
 	const char *serial;             /* --serial spec (serial_backend.h) */
+	bool serial_append;             /* restore: continue a file: log */
 };
 
 struct machine {

@@ -169,8 +169,10 @@ int main(int argc, char **argv)
 		cfg.ram_size = sc->ram_size;
 		cfg.cmdline = sc->cmdline;
 		cfg.kernel = sc->kernel;
-		/* The console is this host's choice (--serial, default stdio);
-		 * the spec stored in the file is never opened. */
+		/* The console is this host's choice (--serial, default stdio):
+		 * the spec stored in the file is never opened.  A file named
+		 * again continues its log. */
+		cfg.serial_append = c.serial_set;
 	} else if (!cfg.kernel && !c.incoming) {
 		kernel_alloc = default_kernel();
 		if (!kernel_alloc) {

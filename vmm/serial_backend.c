@@ -93,7 +93,7 @@ int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
 	return 0;
 }
 
-int serial_backend_open(struct serial_backend *sb, const char *spec)
+int serial_backend_open(struct serial_backend *sb, const char *spec, bool append)
 {
 	const char *path;
 
@@ -120,7 +120,8 @@ int serial_backend_open(struct serial_backend *sb, const char *spec)
 			return -1;
 		break;
 	case SERIAL_BACKEND_FILE:
-		sb->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		sb->out_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
+				  (append ? O_APPEND : O_TRUNC), 0644);
 		if (sb->out_fd < 0) {
 			fprintf(stderr, "vmm: --serial file:%s: %s\n", path, strerror(errno));
 			return -1;

@@ -136,6 +136,7 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 	/* The console is this host's choice; the stream's spec is never
 	 * opened. */
 	cfg.serial = m->serial_override ? m->serial_override : "stdio";
+	cfg.serial_append = false;
 	if (machine_build(m, &cfg))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "machine: cannot build the VM "
 					  "described by the stream (the reason is in this "

@@ -2,8 +2,8 @@
 # Bounded, interruptible input: a kernel or state file that is not a regular
 # file (/dev/zero, /dev/urandom, a FIFO) or is absurdly big is refused at
 # once, before it is read and without blocking in open(); SIGTERM and Ctrl-C
-# stop a restore that is busy loading a big state file within a fraction of
-# a second.
+# stop a restore that is busy loading a big state file, or a destination
+# waiting for a migration, within a fraction of a second.
 . "$(dirname "$0")/lib.sh"
 
 TOOL=$(dirname "$VMM")/tests/tools/ssm_units
@@ -114,8 +114,22 @@ stop_restore() {
 t_sigterm_restore() { stop_restore TERM 143; }
 t_sigint_restore()  { stop_restore INT 130; }
 
+# Waiting for a migration that never comes: SIGTERM ends the wait at once.
+t_sigterm_incoming_wait() {
+	local port t0 ms
+	port=$(free_port 47350) || { fail "no free port"; return 1; }
+	bg_incoming in "$port" --serial none || return 1
+	t0=$(now_ms)
+	bg_kill in TERM || { fail "vmm --incoming exited before the signal"; show in.err; return 1; }
+	bg_wait in
+	ms=$(($(now_ms) - t0))
+	[ "$RC" -eq 143 ] || { fail "exit status $RC after SIGTERM while waiting, expected 143"; show in.err; return 1; }
+	[ "$ms" -lt 1000 ] || fail "vmm --incoming took $ms ms to stop after SIGTERM"
+}
+
 run_test kernel_not_regular_refused_fast t_kernel_devices
 run_test kernel_sparse_5g_refused_fast t_kernel_sparse_5g
 run_test restore_not_regular_refused_without_blocking t_restore_not_regular
 run_test sigterm_during_restore_load t_sigterm_restore
 run_test sigint_during_restore_load t_sigint_restore
+run_test sigterm_while_waiting_for_migration t_sigterm_incoming_wait
