@@ -195,3 +195,10 @@ int ssm_cancel(ssm *s)
 	atomic_store(&s->cancel, 1);
 	return SSM_OK;
 }
+
+bool ssm_unit_loaded(ssm *s, const char *name, uint32_t instance)
+{
+	const struct ssm_unit *u = s && name ? find_unit(s, name, instance) : NULL;
+
+	return u && u->loaded;
+}

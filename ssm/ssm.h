@@ -164,6 +164,11 @@ const char *ssm_cb_kind_name(ssm_cb_kind k);   /* "live_prep", ... */
  * byte offset, ...).  Valid until the next operation; "" if none. */
 const char *ssm_last_error(const ssm *s);
 
+/* After ssm_load on s (until the next operation): whether unit (name,
+ * instance) is registered and got at least one record from the stream.
+ * For callers that require units the format leaves optional. */
+bool ssm_unit_loaded(ssm *s, const char *name, uint32_t instance);
+
 /* Ask the save or load running on s (in another thread) to stop; it returns
  * SSM_ERR_CANCELLED soon.  Safe from any thread.  SSM_ERR_BAD_STATE if none. */
 int ssm_cancel(ssm *s);
@@ -193,11 +198,15 @@ typedef struct ssm_stream {
 /* Built-in backends.  Each fills *out; the operation that uses the stream
  * closes it (ssm_save/ssm_load/ssm_close), or call ssm_stream_close(). */
 
-/* File for writing: data goes to "PATH.tmp-XXXXXX" in the same directory;
- * close(ok) fsyncs and renames it over PATH, close(!ok) unlinks it, so PATH
- * never holds a half-written file. */
+/* File for writing, mode 0600: data goes to an anonymous file in PATH's
+ * directory (O_TMPFILE; elsewhere to "PATH.tmp-XXXXXX"); close(ok) fsyncs
+ * it and renames it over PATH, close(!ok) drops it, so PATH never holds a
+ * half-written file.  Temp files of killed writers are removed by the next
+ * create for PATH. */
 int ssm_stream_file_create(ssm_stream *out, const char *path);
-/* File for reading (seekable). */
+/* File for reading (seekable): a regular file only.  Opening never blocks;
+ * a FIFO or device is refused with SSM_ERR_NOT_SUPPORTED before any read
+ * (use ssm_stream_fd for those on purpose). */
 int ssm_stream_file_open(ssm_stream *out, const char *path);
 /* Existing fd (file, pipe, stdout); not closed by close() unless own_fd. */
 int ssm_stream_fd(ssm_stream *out, int fd, bool own_fd);

@@ -1,13 +1,26 @@
 /* stream_file.c - buffered file streams.
  *
- * The writer never touches PATH until the data is durable: it writes a
- * sibling temp file and renames it into place on a successful close, so a
- * crash or a failed save leaves whatever PATH held before.
+ * The writer never touches PATH until the data is durable, and a crash at
+ * any moment leaves PATH as it was or complete, and nothing else:
+ *
+ *  - Where the filesystem has O_TMPFILE the data goes to an anonymous inode
+ *    in PATH's directory: killed while writing, the kernel frees it.  On
+ *    commit it is fsynced, linked to a unique sibling "PATH.tmp-XXXXXX" and
+ *    renamed over PATH (linkat cannot replace a name).  Only a crash in the
+ *    microseconds between link and rename leaves that name behind.
+ *  - Elsewhere the data goes to "PATH.tmp-XXXXXX" directly.
+ *
+ * Either way the writer holds an flock on its temp file for its whole
+ * life, and every new writer for PATH first removes the PATH.tmp-XXXXXX
+ * files whose lock nobody holds: those of writers that died.  State files
+ * hold all of guest RAM, so they are created 0600.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,12 +32,18 @@
 #define TMP_SUFFIX ".tmp-"
 #define TMP_RAND_LEN 6
 #define TMP_ATTEMPTS 100
+#define FILE_MODE 0600
+
+static const char tmp_chars[] =
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 struct file_writer {
 	int fd;
 	int err;             /* sticky */
+	bool anon;           /* fd is an O_TMPFILE inode with no name yet */
 	char *path;
-	char *tmp;
+	char *tmp;           /* PATH.tmp-XXXXXX; a name on disk unless anon */
+	size_t tmp_prefix;   /* strlen(path) + strlen(TMP_SUFFIX) */
 	uint64_t base;       /* file offset of buf[0] */
 	uint64_t end;        /* highest offset written so far */
 	size_t len;          /* bytes in buf */
@@ -204,19 +223,65 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
+/* Fill the XXXXXX of fw->tmp.  Uniqueness, not secrecy, is what matters
+ * (O_EXCL / linkat's EEXIST guarantee it), so a clock stands in when the
+ * kernel has no randomness yet. */
+static void tmp_randomize(struct file_writer *fw, int attempt)
+{
+	unsigned char rnd[TMP_RAND_LEN];
+	int i;
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts;
+		uint64_t x;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
+		    (uint64_t)getpid() ^ ((uint64_t)attempt << 32);
+		for (i = 0; i < TMP_RAND_LEN; i++, x >>= 8)
+			rnd[i] = (unsigned char)x;
+	}
+	for (i = 0; i < TMP_RAND_LEN; i++)
+		fw->tmp[fw->tmp_prefix + i] = tmp_chars[rnd[i] % (sizeof(tmp_chars) - 1)];
+}
+
+/* Give the anonymous inode the name fw->tmp.  AT_EMPTY_PATH needs
+ * CAP_DAC_READ_SEARCH; the /proc/self/fd link works for everyone. */
+static int link_anon(struct file_writer *fw)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fw->fd);
+	for (int attempt = 0; attempt < TMP_ATTEMPTS; attempt++) {
+		tmp_randomize(fw, attempt);
+		if (linkat(fw->fd, "", AT_FDCWD, fw->tmp, AT_EMPTY_PATH) == 0 ||
+		    linkat(AT_FDCWD, proc, AT_FDCWD, fw->tmp, AT_SYMLINK_FOLLOW) == 0) {
+			fw->anon = false;
+			return SSM_OK;
+		}
+		if (errno != EEXIST)
+			return ssm_stream_errno(errno);
+	}
+	return SSM_ERR_IO;
+}
+
 static int fw_commit(struct file_writer *fw)
 {
-	int rc, fd = fw->fd;
+	int rc;
 
 	rc = fw_flush(fw);
 	if (rc)
 		return rc;
-	if (fsync(fd) < 0)
+	/* fsync also reports the write-back errors NFS keeps for close. */
+	if (fsync(fw->fd) < 0)
 		return ssm_stream_errno(errno);
-	fw->fd = -1;
-	/* NFS and friends may report write-back errors only here. */
-	if (close(fd) < 0 && errno != EINTR)
-		return ssm_stream_errno(errno);
+	if (fw->anon) {
+		rc = link_anon(fw);
+		if (rc)
+			return rc;
+	}
+	/* The lock is still held: a concurrent writer's clean-up leaves the
+	 * name alone until it is gone by this rename. */
 	if (rename(fw->tmp, fw->path) < 0)
 		return ssm_stream_errno(errno);
 	/* PATH now holds the complete data; the temp name is gone. */
@@ -239,10 +304,11 @@ static int fw_close(void *user, bool ok)
 
 	if (ok)
 		rc = fw_commit(fw);
+	/* Unlink before close: the lock keeps others' clean-up away meanwhile. */
+	if (fw->tmp && !fw->anon && unlink(fw->tmp) < 0 && !rc && errno != ENOENT)
+		rc = ssm_stream_errno(errno);
 	if (fw->fd >= 0)
 		close(fw->fd);
-	if (fw->tmp && unlink(fw->tmp) < 0 && !rc && errno != ENOENT)
-		rc = ssm_stream_errno(errno);
 	fw_free(fw);
 	return rc;
 }
@@ -257,40 +323,112 @@ static const ssm_stream_ops file_writer_ops = {
 	.close = fw_close,
 };
 
-/* Like mkstemp, but open(2) applies the umask to 0644 the way it would for
- * PATH itself; mkstemp's fixed 0600 would make the saved file unreadable to
- * the group after the rename. */
-static int open_tmp(char *tmp, size_t prefix_len)
+/* Is name (in PATH's directory) one of PATH's temp names? */
+static bool is_tmp_name(const char *name, const char *base, size_t base_len)
 {
-	static const char chars[] =
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char rnd[TMP_RAND_LEN];
-	int attempt, i, fd;
+	size_t sl = sizeof(TMP_SUFFIX) - 1;
 
-	for (attempt = 0; attempt < TMP_ATTEMPTS; attempt++) {
-		if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
-			/* Early boot or old kernel: uniqueness, not secrecy,
-			 * is what matters, and O_EXCL guarantees it. */
-			struct timespec ts;
-			uint64_t x;
+	if (strncmp(name, base, base_len) || strncmp(name + base_len, TMP_SUFFIX, sl))
+		return false;
+	name += base_len + sl;
+	if (strlen(name) != TMP_RAND_LEN)
+		return false;
+	return strspn(name, tmp_chars) == TMP_RAND_LEN;
+}
 
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
-			    (uint64_t)getpid() ^ ((uint64_t)attempt << 32);
-			for (i = 0; i < TMP_RAND_LEN; i++, x >>= 8)
-				rnd[i] = (unsigned char)x;
-		}
-		for (i = 0; i < TMP_RAND_LEN; i++)
-			tmp[prefix_len + i] = chars[rnd[i] % (sizeof(chars) - 1)];
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd >= 0 || errno != EEXIST)
+/* Remove PATH's temp files that nobody holds locked: left by writers that
+ * were killed (or by versions before the lock, which cannot be told from
+ * dead ones).  Best effort: a failure here never fails the save. */
+static void clean_dead_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t base_len = strlen(base);
+	char *dir = dir_of(path);
+	struct dirent *e;
+	int dfd;
+	DIR *d;
+
+	if (!dir)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat a, b;
+		int fd;
+
+		if (!is_tmp_name(e->d_name, base, base_len))
+			continue;
+		fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+			    O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* Only a regular file that is still this name and whose lock is
+		 * free: a live writer holds its lock until its name is gone. */
+		if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    fstatat(dfd, e->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			unlinkat(dfd, e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* A named temp file, created 0600 (before umask) and locked.  A clean-up
+ * running between our open and our flock may take the unlocked file: then
+ * the name no longer leads to our inode, and we try another. */
+static int open_named(struct file_writer *fw)
+{
+	for (int attempt = 0; attempt < TMP_ATTEMPTS; attempt++) {
+		struct stat a, b;
+		int fd;
+
+		tmp_randomize(fw, attempt);
+		fd = open(fw->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 &&
+		    stat(fw->tmp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 			return fd;
+		close(fd);
 	}
 	errno = EEXIST;
 	return -1;
 }
 
-int ssm_stream_file_create(ssm_stream *out, const char *path)
+/* An anonymous inode in PATH's directory, or -1 if the filesystem (or
+ * kernel) has no O_TMPFILE or /proc is missing to link it later. */
+static int open_anon(const char *path)
+{
+	char *dir;
+	int fd;
+
+	if (access("/proc/self/fd", X_OK) < 0)
+		return -1;
+	dir = dir_of(path);
+	if (!dir)
+		return -1;
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, FILE_MODE);
+	free(dir);
+	/* Nobody else can reach this inode yet: the lock cannot fail. */
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int ssm_stream_file_create_how(ssm_stream *out, const char *path, bool allow_anon)
 {
 	struct file_writer *fw;
 	size_t plen;
@@ -316,10 +454,17 @@ int ssm_stream_file_create(ssm_stream *out, const char *path)
 	}
 	memcpy(fw->tmp, path, plen);
 	memcpy(fw->tmp + plen, TMP_SUFFIX, sizeof(TMP_SUFFIX) - 1);
-	plen += sizeof(TMP_SUFFIX) - 1;
-	fw->tmp[plen + TMP_RAND_LEN] = '\0';
+	fw->tmp_prefix = plen + sizeof(TMP_SUFFIX) - 1;
+	memset(fw->tmp + fw->tmp_prefix, 'X', TMP_RAND_LEN);
+	fw->tmp[fw->tmp_prefix + TMP_RAND_LEN] = '\0';
 
-	fw->fd = open_tmp(fw->tmp, plen);
+	clean_dead_tmp(path);
+	if (allow_anon) {
+		fw->fd = open_anon(path);
+		fw->anon = fw->fd >= 0;
+	}
+	if (fw->fd < 0)
+		fw->fd = open_named(fw);
 	if (fw->fd < 0) {
 		rc = ssm_stream_errno(errno);
 		goto err_free;
@@ -329,8 +474,18 @@ int ssm_stream_file_create(ssm_stream *out, const char *path)
 	return SSM_OK;
 
 err_free:
-	fw_free(fw);
+	{
+		int e = errno;   /* callers may report strerror(errno) */
+
+		fw_free(fw);
+		errno = e;
+	}
 	return rc;
+}
+
+int ssm_stream_file_create(ssm_stream *out, const char *path)
+{
+	return ssm_stream_file_create_how(out, path, true);
 }
 
 /* ---- Reader ------------------------------------------------------------- */
@@ -477,7 +632,8 @@ int ssm_stream_file_open(ssm_stream *out, const char *path)
 	if (!path)
 		return SSM_ERR_INVALID_ARG;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return ssm_stream_errno(errno);
 	if (fstat(fd, &st) < 0) {
@@ -490,14 +646,23 @@ int ssm_stream_file_open(ssm_stream *out, const char *path)
 		rc = SSM_ERR_IO;
 		goto err_close;
 	}
+	/* A FIFO or a device may never end and has no size to bound the
+	 * reads by; such input goes through ssm_stream_fd() on purpose. */
+	if (!S_ISREG(st.st_mode)) {
+		errno = 0;
+		rc = SSM_ERR_NOT_SUPPORTED;
+		goto err_close;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		rc = ssm_stream_errno(errno);
+		goto err_close;
+	}
 	fr = calloc(1, sizeof(*fr) + SSM_STREAM_BUFSZ);
 	if (!fr) {
 		rc = SSM_ERR_NOMEM;
 		goto err_close;
 	}
 	fr->fd = fd;
-	/* A FIFO (e.g. a shell process substitution) reads fine; only seeking
-	 * is refused later. */
 	cur = lseek(fd, 0, SEEK_CUR);
 	fr->off = cur > 0 ? (uint64_t)cur : 0;
 	out->ops = &file_reader_ops;

@@ -45,4 +45,8 @@ static inline int ssm_stream_regular_size(int fd, uint64_t *size)
 	return SSM_OK;
 }
 
+/* ssm_stream_file_create, but allow_anon false always takes the named
+ * temp file that filesystems without O_TMPFILE get (for tests). */
+int ssm_stream_file_create_how(ssm_stream *out, const char *path, bool allow_anon);
+
 #endif /* SSM_STREAM_PRIV_H */

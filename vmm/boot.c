@@ -11,9 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "guest/bootinfo.h"
+#include "vmm/stop.h"
 
 #define ELF_MAX_SIZE   (64u << 20)      /* refuse absurd files early */
+#define READ_CHUNK     (4u << 20)       /* between stop-signal checks */
 #define PAGE_2M        (2ull << 20)
 #define PTE_P          0x1ull
 #define PTE_RW         0x2ull
@@ -37,21 +41,34 @@
 #define SEL_DATA       0x10
 #define SEL_TSS        0x18
 
-static int read_file(const char *path, uint8_t **buf, size_t *len)
+/* Open the kernel without blocking (a FIFO would wait for a writer in
+ * open) and refuse what is not a regular file of 1 byte to max before a
+ * single byte is read: /dev/zero or a FIFO never end, a sparse 5 GiB file
+ * would take seconds.  The read stops early for a pending stop signal. */
+int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 {
 	struct stat st;
 	size_t done = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	*buf = NULL;
+	*len = 0;
+	if (max > ELF_MAX_SIZE)
+		max = ELF_MAX_SIZE;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		fprintf(stderr, "vmm: kernel %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > ELF_MAX_SIZE) {
-		fprintf(stderr, "vmm: kernel %s: not a regular file of 1 byte to %u MiB\n",
-			path, ELF_MAX_SIZE >> 20);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "vmm: kernel %s: not a regular file\n", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size <= 0 || (uint64_t)st.st_size > max) {
+		fprintf(stderr, "vmm: kernel %s: %lld bytes, need 1 byte to %llu KiB (at most "
+			"%u MiB and no more than RAM)\n", path, (long long)st.st_size,
+			(unsigned long long)(max >> 10), ELF_MAX_SIZE >> 20);
 		close(fd);
 		return -1;
 	}
@@ -63,20 +80,40 @@ static int read_file(const char *path, uint8_t **buf, size_t *len)
 		return -1;
 	}
 	while (done < *len) {
-		ssize_t n = read(fd, *buf + done, *len - done);
+		size_t want = *len - done < READ_CHUNK ? *len - done : READ_CHUNK;
+		ssize_t n = read(fd, *buf + done, want);
+		int sig = stop_signal_pending();
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			fprintf(stderr, "vmm: kernel %s: read failed: %s\n", path,
-				n < 0 ? strerror(errno) : "file shrank");
+		if (sig || n <= 0) {
+			if (sig)
+				fprintf(stderr, "vmm: kernel %s: reading stopped by %s\n", path,
+					strsignal(sig));
+			else
+				fprintf(stderr, "vmm: kernel %s: read failed: %s\n", path,
+					n < 0 ? strerror(errno) : "file shrank");
 			free(*buf);
+			*buf = NULL;
 			close(fd);
 			return -1;
 		}
 		done += (size_t)n;
 	}
 	close(fd);
+	return 0;
+}
+
+int boot_kernel_facts(const char *path, uint64_t max, uint64_t *size, uint32_t *crc)
+{
+	uint8_t *img;
+	size_t len;
+
+	if (boot_read_kernel(path, max, &img, &len))
+		return -1;
+	*size = len;
+	*crc = (uint32_t)crc32(crc32(0, NULL, 0), img, (uInt)len);
+	free(img);
 	return 0;
 }
 
@@ -222,7 +259,8 @@ static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
 	return kvm_set_regs(vm, &r);
 }
 
-int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline)
+int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
+	       uint64_t *kernel_size, uint32_t *kernel_crc)
 {
 	size_t cmdline_len = strlen(cmdline);
 	struct bootinfo bi;
@@ -244,8 +282,10 @@ int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline)
 			KVM_RAM_MIN >> 20, KVM_RAM_MAX >> 20);
 		return -1;
 	}
-	if (read_file(path, &img, &len))
+	if (boot_read_kernel(path, vm->ram_size, &img, &len))
 		return -1;
+	*kernel_size = len;
+	*kernel_crc = (uint32_t)crc32(crc32(0, NULL, 0), img, (uInt)len);
 	rc = load_elf(vm, path, img, len, &entry);
 	free(img);
 	if (rc)

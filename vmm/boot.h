@@ -33,8 +33,18 @@
 
 /* Load the ELF64 kernel at path into vm's RAM (PT_LOAD segments at their
  * physical addresses, bss zeroed), build page tables, GDT and boot-info
- * block with cmdline, and set the vCPU's registers to enter the kernel.
- * Prints one line naming the file and the problem on failure, returns -1. */
-int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline);
+ * block with cmdline (at most BOOT_CMDLINE_MAX bytes), and set the vCPU's
+ * registers to enter the kernel; the file's size and CRC32 go to
+ * kernel_size/kernel_crc.  Prints one line naming the file and the problem
+ * on failure, returns -1. */
+int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
+	       uint64_t *kernel_size, uint32_t *kernel_crc);
+
+/* Read a whole kernel file into *buf (malloc'd): only a regular file of
+ * 1 byte to min(max, 64 MiB), checked before reading; opening never blocks
+ * and a pending stop signal ends the read.  -1 after one printed line. */
+int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len);
+/* Size and CRC32 of the kernel file at path (boot_read_kernel rules). */
+int boot_kernel_facts(const char *path, uint64_t max, uint64_t *size, uint32_t *crc);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/boot.h"
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
@@ -22,15 +23,17 @@ static void usage(FILE *f)
 		"                       next to the vmm binary)\n"
 		"  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M;\n"
 		"                       a multiple of 1M from 4M to 3G)\n"
-		"  --cmdline STR        kernel command line; the test kernel takes\n"
-		"                       steps=N mem=SIZE pages=N rate=MBPS\n"
-		"  --serial BACKEND     COM1: stdio (default), file:PATH or none\n"
+		"  --cmdline STR        kernel command line, at most 4095 bytes; the test\n"
+		"                       kernel takes steps=N mem=SIZE pages=N rate=MBPS\n"
+		"  --serial BACKEND     COM1: stdio (default), file:PATH or none; also on\n"
+		"                       --restore and --incoming (a state file never\n"
+		"                       chooses the console)\n"
 		"  --save FILE          on Ctrl-C or SIGTERM (or --save-after), suspend\n"
 		"                       the VM to FILE and exit 0\n"
 		"  --save-after TIME    suspend after TIME of running, e.g. 2s, 500ms\n"
 		"  --restore FILE       resume the VM saved in FILE; the machine comes\n"
 		"                       from the file (--mem, --cmdline, --kernel may\n"
-		"                       only repeat it; --serial picks a new host side)\n"
+		"                       only repeat it); a regular file only\n"
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
@@ -216,6 +219,12 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			c->mem_arg = optarg;
 			break;
 		case OPT_CMDLINE:
+			/* The one limit: what boot places and the machine unit keeps. */
+			if (strlen(optarg) > BOOT_CMDLINE_MAX) {
+				fprintf(stderr, "vmm: --cmdline: %zu bytes, the limit is %u (try "
+					"--help)\n", strlen(optarg), BOOT_CMDLINE_MAX);
+				return EXIT_USAGE;
+			}
 			c->cfg.cmdline = optarg;
 			c->cmdline_set = true;
 			break;

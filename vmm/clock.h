@@ -10,9 +10,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Largest virtual time a restore accepts: 2^62 ns, about 146 years of
+ * guest running time.  Anything above is a forged file, and would push
+ * timer deadlines to the end of time. */
+#define VCLOCK_MAX_NS (1ull << 62)
+
 struct vclock {
-	int64_t offset_ns;      /* host - virtual while running */
-	uint64_t frozen_ns;     /* virtual time while stopped */
+	uint64_t start_host_ns; /* host time of the last start (running) */
+	uint64_t start_virt_ns; /* virtual time then; while stopped: now */
 	bool running;
 };
 
@@ -20,7 +25,7 @@ struct vclock {
 uint64_t host_now_ns(void);
 
 /* A stopped clock reading start_ns (0 for a fresh VM, the saved value on
- * restore). */
+ * restore, <= VCLOCK_MAX_NS).  Readings saturate instead of wrapping. */
 void vclock_init(struct vclock *c, uint64_t start_ns);
 /* Current virtual time; constant while stopped. */
 uint64_t vclock_now(const struct vclock *c);

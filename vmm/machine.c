@@ -388,9 +388,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 
 int machine_boot(struct machine *m)
 {
-	if (units_kernel_facts(m->cfg.kernel, &m->kernel_size, &m->kernel_crc))
-		m->kernel_size = m->kernel_crc = 0;   /* boot_setup reports why */
-	return boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline);
+	return boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline, &m->kernel_size,
+			  &m->kernel_crc);
 }
 
 void machine_start(struct machine *m)

@@ -3,12 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/boot.h"
 #include "vmm/cli.h"
 #include "vmm/clock.h"
 #include "vmm/machine.h"
 #include "vmm/snapshot.h"
+#include "vmm/stop.h"
 #include "vmm/units.h"
 
 /* The default kernel sits beside the binary: build/vmm and
@@ -38,6 +41,7 @@ static char *default_kernel(void)
 static int check_restore_flags(const struct saved_config *sc, const struct machine_config *cfg,
 			       const char *mem_arg, bool kernel_set, bool cmdline_set)
 {
+	struct stat st;
 	uint64_t size;
 	uint32_t crc;
 
@@ -51,7 +55,11 @@ static int check_restore_flags(const struct saved_config *sc, const struct machi
 			cfg->cmdline, sc->cmdline);
 		return EXIT_USAGE;
 	}
-	if (kernel_set && (units_kernel_facts(cfg->kernel, &size, &crc) ||
+	/* A wrong file is refused by its type or size before a byte of it is
+	 * read; the saved size bounds the read of the checksum. */
+	if (kernel_set && (stat(cfg->kernel, &st) < 0 || !S_ISREG(st.st_mode) ||
+			   (uint64_t)st.st_size != sc->kernel_size ||
+			   boot_kernel_facts(cfg->kernel, sc->kernel_size, &size, &crc) ||
 			   size != sc->kernel_size || crc != sc->kernel_crc)) {
 		fprintf(stderr, "vmm: --kernel %s is not the kernel the saved machine booted "
 			"(%s, %llu bytes, CRC32 %08x)\n", cfg->kernel, sc->kernel,
@@ -108,8 +116,12 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		}
 	} else {
 		if (prepare(m, c, cfg, sc)) {
+			int sig = stop_signal_pending();
+
 			machine_destroy(m);
-			return MACHINE_EXIT_ERROR;
+			/* Stopped by a signal before the guest ran: say so the
+			 * way the main loop would have. */
+			return sig ? 128 + sig : MACHINE_EXIT_ERROR;
 		}
 		machine_start(m);
 	}
@@ -157,10 +169,10 @@ int main(int argc, char **argv)
 		cfg.ram_size = sc->ram_size;
 		cfg.cmdline = sc->cmdline;
 		cfg.kernel = sc->kernel;
-		if (!c.serial_set) {
-			cfg.serial = sc->serial;
-			cfg.serial_append = true;
-		}
+		/* The console is this host's choice (--serial, default stdio):
+		 * the spec stored in the file is never opened.  A file named
+		 * again continues its log. */
+		cfg.serial_append = c.serial_set;
 	} else if (!cfg.kernel && !c.incoming) {
 		kernel_alloc = default_kernel();
 		if (!kernel_alloc) {

@@ -14,6 +14,7 @@
 
 #include "vmm/clock.h"
 #include "vmm/machine.h"
+#include "vmm/units.h"
 #include "vmm/migrate.h"
 
 #define IO_TIMEOUT_S 30            /* a silent peer fails the migration */
@@ -409,8 +410,12 @@ int migrate_incoming(struct machine *m, const char *spec)
 	rc = ssm_stream_socket(&st, fd, false);
 	if (!rc)
 		rc = ssm_load(m->ssm, st, &lo);
+	why[0] = 0;     /* a stream lacking a unit is refused before RUNNING */
+	if (!rc && m->built)
+		rc = units_check_complete(m, why, sizeof(why));
 	if (rc || !m->built) {
-		const char *msg = ssm_last_error(m->ssm)[0] ? ssm_last_error(m->ssm) :
+		const char *msg = why[0] ? why :
+				  ssm_last_error(m->ssm)[0] ? ssm_last_error(m->ssm) :
 				  ssm_strerror(rc ? rc : SSM_ERR_FORMAT);
 
 		reply(fd, "ERROR", msg);

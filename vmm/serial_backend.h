@@ -42,9 +42,10 @@ struct serial_backend {
 /* Check a --serial argument without opening anything; 0 if valid. */
 int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
 			 const char **path);
-/* Open the backend named by spec; a file is appended to when append is set
- * (a restored VM continues its console log) and truncated otherwise.
- * Prints and returns -1 on failure. */
+/* Open the backend named by spec (always the user's --serial or the
+ * default, never a spec read from a state file); a file is appended to
+ * when append is set (a restored VM continues the log it is given) and
+ * truncated otherwise.  Prints and returns -1 on failure. */
 int serial_backend_open(struct serial_backend *sb, const char *spec, bool append);
 /* Flush output, restore the terminal, close what was opened. */
 void serial_backend_close(struct serial_backend *sb);

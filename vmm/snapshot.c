@@ -7,6 +7,8 @@
 #include "vmm/clock.h"
 #include "vmm/machine.h"
 #include "vmm/snapshot.h"
+#include "vmm/stop.h"
+#include "vmm/units.h"
 
 static void trace_cb(void *user, const char *unit, uint32_t instance, ssm_flavour flavour,
 		     ssm_cb_kind kind, uint32_t pass)
@@ -78,17 +80,27 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		o.progress = progress_cb;
 		o.progress_user = "restoring";
 	}
+	errno = 0;
 	rc = ssm_stream_file_open(&st, path);
+	if (!rc)
+		/* Loading gigabytes takes a while: Ctrl-C must not wait. */
+		rc = stop_guard_stream(&st);
 	if (rc) {
-		snprintf(msg, msglen, "cannot open %s: %s", path, ssm_strerror(rc));
+		snprintf(msg, msglen, "cannot open %s: %s", path,
+			 rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
+			 errno ? strerror(errno) : ssm_strerror(rc));
 		return rc;
 	}
 	/* The new vCPU thread parks itself on start; wait until it has, so
 	 * the cpu unit's ioctls never race with it. */
 	machine_pause(m);
 	rc = ssm_load(m->ssm, st, &o);
-	if (rc)
+	if (rc == SSM_ERR_CANCELLED && stop_signal_pending())
+		snprintf(msg, msglen, "stopped by %s", strsignal(stop_signal_pending()));
+	else if (rc)
 		snprintf(msg, msglen, "%s", ssm_last_error(m->ssm)[0] ?
 			 ssm_last_error(m->ssm) : ssm_strerror(rc));
+	else
+		rc = units_check_complete(m, msg, msglen);
 	return rc;
 }

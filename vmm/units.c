@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "vmm/cpu_state.h"
 #include <stdlib.h>
 
+#include "vmm/clock.h"
 #include "vmm/machine.h"
 #include "vmm/ram.h"
 #include "vmm/units.h"
@@ -28,7 +28,9 @@
 /* ---- machine (external) ---------------------------------------------------
  * u64 ram_size, str cmdline, str kernel path, u64 kernel size, u32 kernel
  * CRC32, str serial spec, u64 virtual clock ns.  The kernel file itself is
- * not needed to restore: its loaded image is part of guest RAM. */
+ * not needed to restore: its loaded image is part of guest RAM.  The kernel
+ * path and the serial spec are information only: nothing stored in a file
+ * ever opens a host path (the console is the restoring host's --serial). */
 
 static int put_config(ssm_handle *h, const struct saved_config *c)
 {
@@ -49,6 +51,19 @@ static int put_config(ssm_handle *h, const struct saved_config *c)
 	return rc;
 }
 
+/* A string field that does not fit is refused naming the field. */
+static int get_str_field(ssm_handle *h, const char *field, char *buf, size_t size)
+{
+	uint64_t off = ssm_handle_offset(h);
+	int rc = ssm_get_str(h, buf, size, NULL);
+
+	if (rc == SSM_ERR_STRING_TOO_LONG)
+		return ssm_set_load_error(h, rc, "machine: field %s at offset %llu is longer "
+					  "than %zu bytes", field, (unsigned long long)off,
+					  size - 1);
+	return rc;
+}
+
 static int get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 {
 	int rc;
@@ -58,22 +73,28 @@ static int get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 	if (!rc)
 		rc = ssm_get_u64(h, &c->ram_size);
 	if (!rc)
-		rc = ssm_get_str(h, c->cmdline, sizeof(c->cmdline), NULL);
+		rc = get_str_field(h, "cmdline", c->cmdline, sizeof(c->cmdline));
 	if (!rc)
-		rc = ssm_get_str(h, c->kernel, sizeof(c->kernel), NULL);
+		rc = get_str_field(h, "kernel", c->kernel, sizeof(c->kernel));
 	if (!rc)
 		rc = ssm_get_u64(h, &c->kernel_size);
 	if (!rc)
 		rc = ssm_get_u32(h, &c->kernel_crc);
 	if (!rc)
-		rc = ssm_get_str(h, c->serial, sizeof(c->serial), NULL);
+		rc = get_str_field(h, "serial", c->serial, sizeof(c->serial));
 	if (!rc)
 		rc = ssm_get_u64(h, &c->clock_ns);
 	if (!rc && (c->ram_size < KVM_RAM_MIN || c->ram_size > KVM_RAM_MAX ||
 		    c->ram_size % (1u << 20)))
-		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: RAM size %llu is not "
-					"a multiple of 1M from 4M to 3G",
+		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field ram_size %llu is "
+					"not a multiple of 1M from 4M to 3G",
 					(unsigned long long)c->ram_size);
+	/* A clock at the end of time never fires the guest's timer again. */
+	if (!rc && c->clock_ns > VCLOCK_MAX_NS)
+		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field clock_ns %llu "
+					"is beyond %llu (146 years of running)",
+					(unsigned long long)c->clock_ns,
+					(unsigned long long)VCLOCK_MAX_NS);
 	return rc;
 }
 
@@ -110,8 +131,10 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 	cfg.ram_size = c->ram_size;
 	cfg.cmdline = m->loaded_cfg->cmdline;
 	cfg.kernel = m->loaded_cfg->kernel;
-	cfg.serial = m->serial_override ? m->serial_override : m->loaded_cfg->serial;
-	cfg.serial_append = !m->serial_override;
+	/* The console is this host's choice; the stream's spec is never
+	 * opened. */
+	cfg.serial = m->serial_override ? m->serial_override : "stdio";
+	cfg.serial_append = false;
 	if (machine_build(m, &cfg))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "machine: cannot build the VM "
 					  "described by the stream (the reason is in this "
@@ -164,13 +187,30 @@ static int vote_once(void *ctx, ssm_handle *h, uint32_t pass)
 	return SSM_VOTE_DONE_DONT_CALL_AGAIN;
 }
 
-/* A file without a machine unit cannot describe the VM it holds. */
+/* A file without a machine unit cannot describe the VM it holds.  Every
+ * unit's load_exec has run by now: the PIT's counters, rebased onto the
+ * restored clock, must not start after it (a timer that began in the
+ * future would not fire when the guest expects). */
 static int machine_load_done(void *ctx, ssm_handle *h)
 {
-	(void)ctx;
-	if (ssm_handle_status(h) == SSM_OK && !ssm_handle_unit_loaded(h))
+	struct machine *m = ctx;
+	uint64_t now;
+
+	if (ssm_handle_status(h) != SSM_OK)
+		return SSM_OK;
+	if (!ssm_handle_unit_loaded(h))
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the state holds no "
 					  "machine configuration");
+	now = machine_clock_ns(m);
+	for (unsigned i = 0; i < PIT_CHANNELS; i++) {
+		const struct pit_channel *c = &m->pit.st.ch[i];
+
+		if (c->ce_state == PIT_CE_RUNNING && c->count_load_time > now)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field clock_ns "
+						  "%llu is before pit channel %u's count_load_time "
+						  "%llu", (unsigned long long)now, i,
+						  (unsigned long long)c->count_load_time);
+	}
 	return SSM_OK;
 }
 
@@ -303,6 +343,9 @@ static int backend_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 		rc = ssm_get_u8(h, &kind);
 	if (!rc)
 		rc = ssm_get_str(h, spec, sizeof(spec), NULL);
+	if (rc == SSM_ERR_STRING_TOO_LONG)
+		return ssm_set_load_error(h, rc, "serial-backend: field spec is longer than "
+					  "%zu bytes", sizeof(spec) - 1);
 	if (!rc)
 		rc = ssm_get_u32(h, &n);
 	if (rc)
@@ -393,7 +436,8 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
 	errno = 0;
 	rc = ssm_stream_file_open(&st, path);
 	if (rc) {
-		snprintf(msg, msglen, "%s", errno ? strerror(errno) : ssm_strerror(rc));
+		snprintf(msg, msglen, "%s", rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
+			 errno ? strerror(errno) : ssm_strerror(rc));
 		return rc;
 	}
 	rc = ssm_open(st, &h);
@@ -408,24 +452,22 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
 	return rc;
 }
 
-int units_kernel_facts(const char *path, uint64_t *size, uint32_t *crc)
-{
-	uint8_t buf[65536];
-	uLong c = crc32(0, NULL, 0);
-	uint64_t total = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+/* ---- completeness ----------------------------------------------------------
+ * A VM restored without one of these would run on reset devices, panic
+ * (no PIC), triple-fault (no RAM) or lose console output. */
 
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		c = crc32(c, buf, (uInt)n);
-		total += (uint64_t)n;
-	}
-	close(fd);
-	if (n < 0)
-		return -1;
-	*size = total;
-	*crc = (uint32_t)c;
-	return 0;
+static const char *const mandatory_units[] = {
+	"machine", "pic", "pit", "serial", "ram", "cpu", "serial-backend",
+};
+
+int units_check_complete(struct machine *m, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < sizeof(mandatory_units) / sizeof(mandatory_units[0]); i++)
+		if (!ssm_unit_loaded(m->ssm, mandatory_units[i], 0)) {
+			snprintf(msg, msglen, "the state holds no '%s' unit (instance 0); every "
+				 "one of machine, pic, pit, serial, ram, cpu and serial-backend "
+				 "is needed", mandatory_units[i]);
+			return SSM_ERR_FORMAT;
+		}
+	return SSM_OK;
 }

@@ -12,13 +12,16 @@
 #ifndef VMM_UNITS_H
 #define VMM_UNITS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ssm/ssm.h"
+#include "vmm/boot.h"
 
 struct machine;
 
-#define UNITS_CMDLINE_MAX 1024
+/* The whole command line boot accepts (BOOT_CMDLINE_MAX) is kept. */
+#define UNITS_CMDLINE_MAX (BOOT_CMDLINE_MAX + 1)
 #define UNITS_PATH_MAX 4096
 
 /* What the machine unit records. */
@@ -28,8 +31,10 @@ struct saved_config {
 	char kernel[UNITS_PATH_MAX];      /* path at boot, for information */
 	uint64_t kernel_size;
 	uint32_t kernel_crc;              /* CRC32 of the kernel file at boot */
-	char serial[UNITS_PATH_MAX];      /* --serial spec at save */
-	uint64_t clock_ns;                /* virtual clock at save */
+	char serial[UNITS_PATH_MAX];      /* --serial spec at save, information
+					     only: never opened */
+	uint64_t clock_ns;                /* virtual clock at save, checked
+					     <= VCLOCK_MAX_NS */
 };
 
 /* Register every unit of m with reg (m->ssm).  SSM_OK or the first error. */
@@ -39,7 +44,10 @@ int units_register(struct machine *m, ssm *reg);
  * anything else.  On failure returns an ssm_err and fills msg. */
 int units_read_config(const char *path, struct saved_config *cfg, char *msg, size_t msglen);
 
-/* Size and CRC32 of a kernel file, for the machine unit.  -1 if unreadable. */
-int units_kernel_facts(const char *path, uint64_t *size, uint32_t *crc);
+/* After a successful ssm_load into m->ssm: SSM_OK if every mandatory unit
+ * (machine, pic, pit, serial, ram, cpu, serial-backend) got its data, else
+ * SSM_ERR_FORMAT with one line naming the missing unit in msg.  Call it
+ * before the guest runs (restore) or is confirmed (incoming migration). */
+int units_check_complete(struct machine *m, char *msg, size_t msglen);
 
 #endif

@@ -1,9 +1,14 @@
 /* test_stream_file.c - the file stream backend: atomic create/replace via a
- * temp file, discard, seek and patch, random I/O against a model, errors. */
+ * temp file (anonymous or named, locked, 0600), clean-up of dead writers'
+ * temp files, discard, seek and patch, random I/O against a model, errors,
+ * refusal of non-regular input. */
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 #include <unistd.h>
 
 #include "ssm/ssm.h"
+#include "ssm/stream_priv.h"
 #include "stream_helpers.h"
 
 /* Entries in dir; the name of the only/last one goes to name. */
@@ -40,6 +46,32 @@ static void spit(const char *path, const void *data, size_t len)
 	cr_assert_not_null(f);
 	cr_assert_eq(fwrite(data, 1, len, f), len);
 	cr_assert_eq(fclose(f), 0);
+}
+
+/* Does tdir's filesystem give anonymous temp files (O_TMPFILE)? */
+static bool has_tmpfile(void)
+{
+	int fd = open(tdir, O_TMPFILE | O_WRONLY, 0600);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return access("/proc/self/fd", X_OK) == 0;
+}
+
+/* Entries while a save is being written: none with an anonymous temp
+ * file, else exactly one "state.sav.tmp-XXXXXX", which the writer holds
+ * locked. */
+static void expect_writing_entries(int others)
+{
+	char name[300];
+	int n = dir_entries(tdir, name, sizeof(name));
+
+	if (has_tmpfile()) {
+		cr_assert_eq(n, others, "anonymous temp: %d entries, last %s", n, name);
+		return;
+	}
+	cr_assert_eq(n, others + 1);
 }
 
 TestSuite(file, .init = tdir_make, .fini = tdir_remove);
@@ -71,17 +103,15 @@ Test(file, roundtrip)
 
 Test(file, discard_leaves_nothing)
 {
-	char path[128], name[300];
+	char path[128];
 	unsigned char *data = pattern(BIG, 2);
 	ssm_stream st;
 
 	snprintf(path, sizeof(path), "%s/state.sav", tdir);
 	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
 	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
-	/* While writing only the temp file exists, next to PATH. */
-	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
-	cr_assert_eq(strncmp(name, "state.sav.tmp-", 14), 0, "temp is %s", name);
-	cr_assert_eq(strlen(name), 14 + 6);
+	/* While writing PATH does not exist yet. */
+	expect_writing_entries(0);
 	cr_assert_eq(access(path, F_OK), -1);
 
 	cr_assert_eq(ssm_stream_close(&st, false), SSM_OK);
@@ -105,25 +135,119 @@ Test(file, replace_is_atomic)
 	struct stat sb;
 	ssm_stream st;
 
-	umask(027);
+	umask(022);
 	snprintf(path, sizeof(path), "%s/state.sav", tdir);
 	spit(path, old, sizeof(old));
 
 	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
 	/* Large enough to have reached the disk, yet PATH is untouched. */
 	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
-	cr_assert_eq(dir_entries(tdir, NULL, 0), 2);
+	expect_writing_entries(1);
 	expect_file(path, old, sizeof(old));
 
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
 	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
 	cr_assert_str_eq(name, "state.sav");
 	expect_file(path, data, BIG);
-	/* 0644 filtered by the umask, not mkstemp's 0600. */
+	/* All of guest RAM: owner only, whatever the umask lets through. */
 	cr_assert_eq(stat(path, &sb), 0);
-	cr_assert_eq(sb.st_mode & 0777, 0640, "mode %o", sb.st_mode & 0777);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
 
 	free(data);
+}
+
+/* Filesystems without O_TMPFILE: a named temp file, locked while it lives,
+ * which another writer's clean-up leaves alone. */
+Test(file, named_temp_is_locked_and_kept_while_alive)
+{
+	char path[128], name[300], tmp[400];
+	unsigned char *data = pattern(BIG, 4);
+	ssm_stream st, st2;
+	struct stat sb;
+	int fd;
+
+	umask(022);
+	snprintf(path, sizeof(path), "%s/state.sav", tdir);
+	cr_assert_eq(ssm_stream_file_create_how(&st, path, false), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, data, BIG), SSM_OK);
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+	cr_assert_eq(strncmp(name, "state.sav.tmp-", 14), 0, "temp is %s", name);
+	cr_assert_eq(strlen(name), 14 + 6);
+	snprintf(tmp, sizeof(tmp), "%s/%s", tdir, name);
+	cr_assert_eq(stat(tmp, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+	fd = open(tmp, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), -1, "the live writer holds no lock");
+	cr_assert_eq(errno, EWOULDBLOCK);
+	close(fd);
+
+	/* A second writer for PATH starts (and cleans up) meanwhile. */
+	cr_assert_eq(ssm_stream_file_create_how(&st2, path, false), SSM_OK);
+	cr_assert_eq(ssm_stream_close(&st2, false), SSM_OK);
+	cr_assert_eq(access(tmp, F_OK), 0, "a live writer's temp file was removed");
+
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+	cr_assert_str_eq(name, "state.sav");
+	expect_file(path, data, BIG);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+	free(data);
+}
+
+/* What killed writers leave (unlocked PATH.tmp-XXXXXX) goes at the next
+ * save for PATH; a locked one, other names and other files' temps stay. */
+Test(file, next_save_removes_dead_temp_files)
+{
+	static const char *const keep[] = {
+		"state.sav.tmp-Live01", "state.sav.tmp-abc", "state.sav.tmp-abcdefg",
+		"state.sav.tmp-ab.def", "other.sav.tmp-Dead01", "state.sav",
+	};
+	char path[128], p[300];
+	ssm_stream st;
+	int lfd;
+
+	snprintf(path, sizeof(path), "%s/state.sav", tdir);
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", tdir, keep[i]);
+		spit(p, "x", 1);
+	}
+	snprintf(p, sizeof(p), "%s/state.sav.tmp-Dead01", tdir);
+	spit(p, "dead", 4);
+	snprintf(p, sizeof(p), "%s/state.sav.tmp-Dead02", tdir);
+	spit(p, "dead", 4);
+	snprintf(p, sizeof(p), "%s/state.sav.tmp-Live01", tdir);
+	lfd = open(p, O_RDONLY);
+	cr_assert_geq(lfd, 0);
+	cr_assert_eq(flock(lfd, LOCK_EX), 0);
+
+	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_OK);
+	cr_assert_eq(st.ops->write(st.user, "new", 3), SSM_OK);
+	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
+	close(lfd);
+
+	cr_assert_eq(dir_entries(tdir, NULL, 0), (int)(sizeof(keep) / sizeof(keep[0])));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", tdir, keep[i]);
+		cr_assert_eq(access(p, F_OK), 0, "%s was removed", keep[i]);
+	}
+	expect_file(path, "new", 3);
+}
+
+/* A FIFO or device has no end to bound reads by: refused at open, which
+ * must not block waiting for a FIFO's writer. */
+Test(file, reader_refuses_non_regular_without_blocking, .timeout = 10)
+{
+	char path[128];
+	ssm_stream st;
+
+	snprintf(path, sizeof(path), "%s/fifo", tdir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(ssm_stream_file_open(&st, path), SSM_ERR_NOT_SUPPORTED);
+	cr_assert_null(st.ops);
+	cr_assert_eq(ssm_stream_file_open(&st, "/dev/zero"), SSM_ERR_NOT_SUPPORTED);
+	cr_assert_null(st.ops);
 }
 
 Test(file, seek_overwrite)
