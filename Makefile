@@ -32,7 +32,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz clean deps deps-run deps-test deps-bench
+.PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
 all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST)) $(TOOL_BIN)
 
 deps-run:
@@ -104,28 +104,91 @@ test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=8
 	@scripts/run-e2e.sh $(BUILD)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
 
-# Coverage-guided fuzzing of the loader (clang's libFuzzer).  FUZZ_SECONDS
-# bounds the run; the corpus is seeded with real state files.
-FUZZ_SECONDS ?= 30
-FUZZ_DIR := build-fuzz
-fuzz: deps-test
-	@mkdir -p $(FUZZ_DIR)/corpus
-	clang $(CFLAGS_BASE) -O1 -g -fsanitize=fuzzer,address,undefined -o $(FUZZ_DIR)/fuzz_load \
-	  tests/fuzz/fuzz_load.c $(SSM_SRC) $(LDLIBS)
-	$(CC) $(CFLAGS_BASE) -o $(FUZZ_DIR)/make_corpus tests/fuzz/make_corpus.c $(SSM_SRC) $(LDLIBS)
-	$(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/corpus
-	@$(FUZZ_DIR)/fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
-	  -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus \
-	  >$(FUZZ_DIR)/fuzz.log 2>&1; rc=$$?; grep -E '^(Done|stat::number_of_executed|==.*ERROR|SUMMARY)' \
-	  $(FUZZ_DIR)/fuzz.log; if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_DIR)/fuzz.log; \
-	  echo "fuzz: FAILED (crash input saved under $(FUZZ_DIR)/)"; exit 1; fi; echo "fuzz: no crash in $(FUZZ_SECONDS) s"
+# Coverage-guided fuzzing (clang's libFuzzer) of every loader: one harness
+# per unit, one for a whole-file restore, one for libssm alone.  They link
+# the real ssm/, devices/ and vmm/ code (not main.c) built with
+# FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (CRCs not checked, so mutations
+# reach the loaders) over a fake /dev/kvm that applies KVM's checks
+# (tests/fuzz/fake_kvm*.c).  Seeds are real saves (make_seeds); every input
+# under tests/fuzz/regress/HARNESS/ is replayed first.  FUZZ_SECONDS is per
+# harness.  See docs/security.md, "## fuzz".
+FUZZ_SECONDS ?= 8
+FUZZ_DIR   := build-fuzz
+FUZZ_UNITS := machine cpu ram pic pit serial serial-backend
+FUZZ_HARNESSES := $(FUZZ_UNITS) restore ssm
+FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer \
+	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fno-sanitize-recover=all
+FUZZ_SAN   := -fsanitize=address,undefined
+FUZZ_LIB_SRC := $(SSM_SRC) $(DEV_SRC) $(filter-out vmm/main.c,$(VMM_SRC)) \
+	tests/fuzz/fake_kvm.c tests/fuzz/fake_kvm_vcpu.c tests/fuzz/fuzz_common.c
+FUZZ_OBJ   := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BINS  := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz-%)
+
+# The save side (writer, CRC, memory stream) is not a loader: no coverage
+# instrumentation there, which would only slow every run down.
+FUZZ_NOCOV := ssm/writer.c ssm/crc32.c ssm/save.c ssm/stream_mem.c
+fuzz_cov = $(if $(filter $(FUZZ_NOCOV),$(1)),,-fsanitize=fuzzer-no-link)
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) $(call fuzz_cov,$<) -c $< -o $@
+
+$(FUZZ_UNITS:%=$(FUZZ_DIR)/fuzz-%): $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
+	  $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/make_seeds: tests/fuzz/make_seeds.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/make_corpus: tests/fuzz/make_corpus.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus
+
+# The same harnesses without ASan (UBSan only), several times faster, for
+# long campaigns (`make fuzz-long`); their corpus is then replayed under
+# the ASan build, so memory errors on what they found are still caught.
+FUZZ_FAST_OBJ  := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/fast-obj/%.o)
+FUZZ_FAST_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fast/fuzz-%)
+$(FUZZ_DIR)/fast-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined $(call fuzz_cov,$<) -c $< -o $@
+$(FUZZ_UNITS:%=$(FUZZ_DIR)/fast/fuzz-%): $(FUZZ_DIR)/fast/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_FAST_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
+	  $(FUZZ_FAST_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/fast/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_FAST_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/fast/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_FAST_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(LDLIBS)
+
+# Seeds: the VMM's save path on the fake KVM (reset and booted guest, plain
+# and live), plus any FUZZ_STATE_FILES (e.g. saves by the real vmm).
+FUZZ_STATE_FILES ?=
+fuzz-seeds: fuzz-bins $(GUEST)
+	@rm -rf $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/seeds/ssm
+	@$(FUZZ_DIR)/make_seeds $(GUEST) $(FUZZ_DIR)/seeds $(FUZZ_STATE_FILES)
+	@$(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/seeds/ssm
+
+fuzz: deps-test fuzz-seeds
+	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+# Outside CI: FUZZ_ROUNDS rounds of FUZZ_SLICE seconds per harness, one
+# harness at a time, nice'd; then the corpora replayed under ASan.
+FUZZ_ROUNDS ?= 4
+FUZZ_SLICE  ?= 300
+fuzz-long: fuzz-seeds $(FUZZ_FAST_BINS)
+	@tests/fuzz/long-fuzz.sh $(FUZZ_DIR) $(FUZZ_ROUNDS) $(FUZZ_SLICE) $(FUZZ_HARNESSES)
 
 bench: deps-bench all $(BENCH_BIN)
 	@scripts/run-bench.sh $(BUILD)
@@ -133,4 +196,4 @@ bench: deps-bench all $(BENCH_BIN)
 clean:
 	rm -rf build build-asan build-clang build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
