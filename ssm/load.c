@@ -322,15 +322,29 @@ int ssm_seek(ssm_handle *h, const char *name, uint32_t instance, uint32_t *versi
 				name, instance);
 	if (seek_to(h, ui->offset) || ssm_r_unit_begin(h, &end))
 		return h->status;
-	if (end || strcmp(h->r.unit_name, name) || h->r.unit_instance != instance ||
-	    h->r.unit_pass != ui->pass || h->r.unit_version != ui->version ||
-	    h->r.unit_flags != ui->flags ||
-	    (h->r.unit_data_len != SSMF_DATA_LEN_UNKNOWN && h->r.unit_data_len != ui->data_len)) {
+	if (end || strcmp(h->r.unit_name, name) || h->r.unit_instance != instance) {
 		h->r.in_unit = false;
 		return ssm_fail(h, SSM_ERR_FORMAT, "directory entry for unit '%s' instance %u "
-				"points at offset %llu, whose unit header differs from it "
-				"(name, instance, pass, version, flags or data_len)", name,
-				instance, (unsigned long long)ui->offset);
+				"points at offset %llu, which holds another unit", name, instance,
+				(unsigned long long)ui->offset);
+	}
+	{
+		const uint64_t hv[] = { h->r.unit_flags, h->r.unit_version, h->r.unit_pass,
+					h->r.unit_data_len };
+		const uint64_t dv[] = { ui->flags, ui->version, ui->pass, ui->data_len };
+		static const char *const names[] = { "flags", "version", "pass", "data_len" };
+		static const uint8_t at[] = { 12, 20, 24, SSMF_UNIT_DATA_LEN_OFF };
+
+		for (int k = 0; k < 4; k++) {
+			if (hv[k] == dv[k] || (k == 3 && hv[k] == SSMF_DATA_LEN_UNKNOWN))
+				continue;
+			h->r.in_unit = false;
+			return ssm_fail(h, SSM_ERR_FORMAT, "unit '%s' instance %u at offset %llu: "
+					"%s (offset %llu) is %llu, its directory entry says %llu",
+					name, instance, (unsigned long long)ui->offset, names[k],
+					(unsigned long long)ui->offset + at[k],
+					(unsigned long long)hv[k], (unsigned long long)dv[k]);
+		}
 	}
 	/* A header written to a pipe says "unknown"; the directory knows, and
 	 * the records are held to it. */

@@ -392,8 +392,8 @@ static int next_record(ssm_handle *h)
 		pcrc = ssm_crc_of(dst, stored);
 	}
 	if (!ssm_crc_ok(le32_get(hd + 12), ssm_crc_cat(ssm_crc_of(hd, 12), pcrc, stored)))
-		return ssm_fail(h, SSM_ERR_CRC, "record damaged: CRC mismatch (%s)",
-				where(h, off, w, sizeof(w)));
+		return ssm_fail(h, SSM_ERR_CRC, "record damaged: CRC mismatch at offset %llu (%s)",
+				(unsigned long long)off + 12, where(h, off, w, sizeof(w)));
 	full = ssm_crc_cat(ssm_crc_of(hd, sizeof(hd)), pcrc, stored);
 	if (type == SSMF_REC_END) {
 		/* The unit CRC covers what came before this record. */

@@ -321,13 +321,15 @@ uint32_t ssm_handle_max_passes(const ssm_handle *h);
 bool ssm_handle_unit_loaded(const ssm_handle *h);
 /* Host facts of the stream being loaded (or of this host when saving). */
 unsigned ssm_handle_host_bits(const ssm_handle *h);
-/* Decoded bytes of the current unit not yet read (load only). */
+/* Decoded bytes of the current unit not yet read (load only); UINT64_MAX
+ * while that is unknown (a stream written to a pipe, before its END). */
 uint64_t ssm_handle_remaining(const ssm_handle *h);
 /* Bytes written to the stream so far, data still in the record buffer
  * included (save) / bytes read (load). */
 uint64_t ssm_handle_offset(const ssm_handle *h);
 /* Record a detailed load error for the current unit; returns rc, so a
- * callback can `return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "...")`. */
+ * callback can `return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "...")`.
+ * libssm adds the unit, the struct field being got and the read position. */
 int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* True once ssm_cancel() has been called for this operation. */

@@ -570,8 +570,9 @@ Test(damage, foreign_major_version_is_refused)
 	state_fini(&st);
 }
 
-/* Trailing bytes after the footer are not part of a valid file. */
-Test(damage, trailing_garbage_fails_validate)
+/* Trailing bytes after the footer are not part of a valid file: validate
+ * and load refuse them alike. */
+Test(damage, trailing_garbage_fails_validate_and_load)
 {
 	struct state st;
 	uint8_t *copy;
@@ -581,8 +582,10 @@ Test(damage, trailing_garbage_fails_validate)
 	copy = tu_xmalloc(st.len + 5);
 	memcpy(copy, st.img, st.len);
 	memset(copy + st.len, 0x42, 5);
-	cr_assert_lt(tu_validate(copy, st.len + 5, msg, sizeof(msg)), 0);
-	cr_assert_str_neq(msg, "");
+	cr_assert_eq(tu_validate(copy, st.len + 5, msg, sizeof(msg)), SSM_ERR_FORMAT);
+	cr_assert_not_null(strstr(msg, "trailing"), "%s", msg);
+	cr_assert_eq(tu_load(st.s, copy, st.len + 5, NULL), SSM_ERR_FORMAT);
+	cr_assert_str_eq(ssm_last_error(st.s), msg);
 	free(copy);
 	state_fini(&st);
 }

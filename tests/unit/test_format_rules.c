@@ -188,6 +188,26 @@ static void open_refused(const uint8_t *img, size_t len, int rc, const char *fie
 	ssm_close(h);
 }
 
+#define NO_PATCH SIZE_MAX
+
+/* A copy of the good file with u32 v1 at a1 (and v2 at a2 unless NO_PATCH)
+ * and every CRC fixed must be refused with rc, naming field at offset off,
+ * by load and validate, and by open when open_off is not NO_PATCH. */
+static void refused32(struct fx *f, size_t a1, uint32_t v1, size_t a2, uint32_t v2, int rc,
+		      const char *field, size_t off, size_t open_off)
+{
+	uint8_t *c = fx_copy(f);
+
+	le32_put(c + a1, v1);
+	if (a2 != NO_PATCH)
+		le32_put(c + a2, v2);
+	cf_fix(c, f->len);
+	refused(f, c, f->len, rc, field, off);
+	if (open_off != NO_PATCH)
+		open_refused(c, f->len, rc, field, open_off);
+	free(c);
+}
+
 /* ---- File header ------------------------------------------------------------ */
 
 Test(format_rules, file_header_reserved_and_flags_must_be_zero)
@@ -248,19 +268,14 @@ Test(format_rules, build_id_is_printable_ascii_then_nul_padding)
 Test(format_rules, unit_flags_other_than_optional_are_refused)
 {
 	struct fx f;
-	uint8_t *c;
 	size_t u;
 
 	fx_init(&f, true, 0);
 	u = f.l.unit[1];
-	c = fx_copy(&f);
-	le32_put(c + u + 12, 0x2);
-	le32_put(c + f.l.entry[1] + 28, 0x2);   /* the directory agrees */
-	cf_fix(c, f.len);
-	refused(&f, c, f.len, SSM_ERR_FORMAT, "flags", u + 12);
-	open_refused(c, f.len, SSM_ERR_FORMAT, "flags", f.l.entry[1] + 28);
+	/* The directory agrees with the header. */
+	refused32(&f, u + 12, 0x2, f.l.entry[1] + 28, 0x2, SSM_ERR_FORMAT, "flags", u + 12,
+		  f.l.entry[1] + 28);
 	cr_assert_not_null(strstr(ssm_last_error(f.s), "unit 'ab'"));
-	free(c);
 	fx_fini(&f);
 }
 
@@ -290,21 +305,12 @@ Test(format_rules, directory_flags_must_match_the_unit)
 Test(format_rules, directory_and_footer_reserved_must_be_zero)
 {
 	struct fx f;
-	uint8_t *c;
 
 	fx_init(&f, true, 0);
-	c = fx_copy(&f);
-	le32_put(c + f.l.dir + 12, 1);
-	cf_fix(c, f.len);
-	refused(&f, c, f.len, SSM_ERR_FORMAT, "reserved", f.l.dir + 12);
-	open_refused(c, f.len, SSM_ERR_FORMAT, "reserved", f.l.dir + 12);
-	free(c);
-	c = fx_copy(&f);
-	le32_put(c + f.l.footer + 20, 0x100);
-	cf_fix(c, f.len);
-	refused(&f, c, f.len, SSM_ERR_FORMAT, "reserved", f.l.footer + 20);
-	open_refused(c, f.len, SSM_ERR_FORMAT, "reserved", f.l.footer + 20);
-	free(c);
+	refused32(&f, f.l.dir + 12, 1, NO_PATCH, 0, SSM_ERR_FORMAT, "reserved", f.l.dir + 12,
+		  f.l.dir + 12);
+	refused32(&f, f.l.footer + 20, 0x100, NO_PATCH, 0, SSM_ERR_FORMAT, "reserved",
+		  f.l.footer + 20, f.l.footer + 20);
 	fx_fini(&f);
 }
 
