@@ -10,7 +10,8 @@
 # files, and add a row to docs/compat.md.
 #
 # Usage: tests/data/make-golden.sh [-b BUILD] NAME...
-#   NAME is one of the recipes below (plain, live, serial-input, zlib) optionally
+#   NAME is one of the recipes below (plain, live, serial-input,
+#   serial-pending, zlib) optionally
 #   suffixed "-TAG" (plain-v2 = the plain recipe, saved by today's code).
 #
 # For each NAME it writes, in tests/data/:
@@ -71,40 +72,74 @@ unit_versions() {
 	done | sort -u
 }
 
+# serial_rx_count FILE: bytes in the UART's receive FIFO in the file's
+# serial unit: its first data record (RAW, 16-byte header) holds the struct
+# begin marker (u32), rx_fifo[16], rx_head, rx_count (devices/serial.c).
+serial_rx_count() {
+	local f=$1 off hl
+	for off in $(LC_ALL=C grep -obUaP '\x89SSMUnit' "$f" | cut -d: -f1); do
+		[ "$(od -An -tu4 -j $((off + 28)) -N4 "$f" | tr -d ' ')" = 6 ] || continue
+		[ "$(dd if="$f" bs=1 skip=$((off + 40)) count=6 2>/dev/null)" = serial ] || continue
+		hl=$(od -An -tu4 -j $((off + 8)) -N4 "$f" | tr -d ' ')
+		od -An -tu1 -j $((off + hl + 16 + 21)) -N1 "$f" | tr -d ' '
+		return 0
+	done
+	echo 0
+}
+
+# save_run RECIPE: one saving run into s.sav and console.txt.
+save_run() {
+	local vm=(timeout 60 "$vmm" --kernel kernel.elf --mem "$MEM" --cmdline "$CMD"
+		  --save s.sav --save-after "$AFTER")
+	rm -f s.sav
+	case $1 in
+	serial-input)
+		# Input typed 0.3 s in: the guest echoes it between two step
+		# lines, long before the save; the UART state saved is the one
+		# after it took input.
+		{ sleep 0.3; printf "$INPUT"; } | "${vm[@]}" --serial stdio >console.txt 2>save.err ;;
+	serial-pending)
+		# A CR every millisecond from 0.3 s on: now and then the save
+		# lands while the guest has not read the last one yet.
+		{ sleep 0.3; while printf '\r' 2>/dev/null; do sleep 0.001; done; } |
+			"${vm[@]}" --serial stdio >console.txt 2>save.err ;;
+	live)
+		"${vm[@]}" --live --serial file:console.txt </dev/null >/dev/null 2>save.err ;;
+	*)
+		"${vm[@]}" --serial file:console.txt </dev/null >/dev/null 2>save.err ;;
+	esac
+}
+
+# restore_run OUT: restore s.sav, guest output to OUT.
+restore_run() {
+	timeout 60 "$vmm" --restore s.sav --serial "file:$1" </dev/null >/dev/null 2>restore.err ||
+		die "restore failed: $(cat restore.err)"
+}
+
 make_one() {
-	local name=$1 recipe='' r tmp extra=() n
-	for r in serial-input plain live zlib; do
+	local name=$1 recipe='' r tmp n try rx=0 how
+	for r in serial-input serial-pending plain live zlib; do
 		case $name in "$r" | "$r"-*) recipe=$r; break ;; esac
 	done
+	[ -n "$recipe" ] || die "'$name' names no recipe (plain, live, serial-input, serial-pending, zlib)"
 	for f in sav before expect info; do
 		[ ! -e "$out/$name.$f" ] || die "$out/$name.$f exists: golden files are never regenerated (pick a new name)"
 	done
-	case $recipe in
-	plain) ;;
-	live) extra=(--live) ;;
-	serial-input) ;;
-	zlib) ;;      # a plain save, then every record recompressed (below)
-	*) die "'$name' names no recipe (plain, live, serial-input, zlib)" ;;
-	esac
 	tmp=$(mktemp -d) || die "mktemp failed"
 	trap 'rm -rf "$tmp"' RETURN
 	cp "$kernel" "$tmp/kernel.elf"
 	cd "$tmp"
 	timeout 60 "$vmm" --kernel kernel.elf --mem "$MEM" --cmdline "$CMD" \
 		--serial file:ref.txt </dev/null >/dev/null 2>ref.err || die "$name: reference run failed: $(cat ref.err)"
-	if [ "$recipe" = serial-input ]; then
-		# Input typed 0.3 s in: the guest echoes it between two step
-		# lines, long before the save; the UART state saved is the one
-		# after it took input.
-		{ sleep 0.3; printf "$INPUT"; } | timeout 60 "$vmm" --kernel kernel.elf --mem "$MEM" \
-			--cmdline "$CMD" --serial stdio --save s.sav --save-after "$AFTER" \
-			>console.txt 2>save.err || die "$name: save failed: $(cat save.err)"
-	else
-		timeout 60 "$vmm" --kernel kernel.elf --mem "$MEM" --cmdline "$CMD" \
-			--serial file:console.txt --save s.sav --save-after "$AFTER" "${extra[@]}" \
-			</dev/null >/dev/null 2>save.err || die "$name: save failed: $(cat save.err)"
-	fi
+	for try in $(seq 1 40); do
+		save_run "$recipe" || die "$name: save failed: $(cat save.err)"
+		[ "$recipe" = serial-pending ] || break
+		rx=$(serial_rx_count s.sav)
+		[ "$rx" -eq 0 ] || break
+	done
 	[ -s s.sav ] || die "$name: no state file: $(cat save.err)"
+	[ "$recipe" != serial-pending ] || [ "$rx" -gt 0 ] ||
+		die "$name: in $try saves the receive FIFO was never caught holding a byte"
 	if [ "$recipe" = zlib ]; then
 		# vmm has no compression switch: the same units' data, saved
 		# again by libssm at zlib level 6 (tests/data/recompress.c).
@@ -115,24 +150,39 @@ make_one() {
 	fi
 	n=$(grep -acE '^step [0-9]+ sum 0x[0-9a-f]{8} ticks [0-9]+$' console.txt || true)
 	[ "$n" -ge 10 ] && [ "$n" -le $((STEPS - 100)) ] || die "$name: the save landed at step $n, not part-way"
-	timeout 60 "$vmm" --restore s.sav --serial file:after.txt </dev/null >/dev/null 2>restore.err ||
-		die "$name: restore failed: $(cat restore.err)"
+	restore_run after.txt
 	cat console.txt after.txt | strip_ticks >expect.txt
-	if [ "$recipe" = serial-input ]; then
+	case $recipe in
+	serial-input)
 		grep -aqx "$ECHO" expect.txt || die "$name: the echoed input is not in the transcript before the save"
 		grep -avx "$ECHO" expect.txt | cmp -s - <(strip_ticks ref.txt) ||
-			die "$name: restored transcript (echo aside) differs from the uninterrupted run"
-	else
+			die "$name: restored transcript (echo aside) differs from the uninterrupted run" ;;
+	serial-pending)
+		# Nothing is typed after the restore: an echo there is the byte
+		# the FIFO held.  Where it lands must not depend on timing.
+		grep -aqx $'\r' after.txt || die "$name: the byte pending in the FIFO was not echoed after the restore"
+		grep -avx $'\r' expect.txt | cmp -s - <(strip_ticks ref.txt) ||
+			die "$name: restored transcript (echoes aside) differs from the uninterrupted run"
+		for r in 1 2 3; do
+			restore_run again.txt
+			cat console.txt again.txt | strip_ticks | cmp -s - expect.txt ||
+				die "$name: a second restore put the echo elsewhere: not a fixed transcript"
+		done ;;
+	*)
 		cmp -s expect.txt <(strip_ticks ref.txt) ||
-			die "$name: restored transcript differs from the uninterrupted run"
-	fi
+			die "$name: restored transcript differs from the uninterrupted run" ;;
+	esac
+	case $recipe in
+	serial-input) how="--serial stdio (input '$INPUT' at 0.3 s)" ;;
+	serial-pending) how="--serial stdio (a CR every 1 ms from 0.3 s; attempt $try, $rx byte(s) in the RX FIFO at the save)" ;;
+	live) how="--serial file:console.txt --live" ;;
+	*) how="--serial file:console.txt" ;;
+	esac
 	{
 		echo "golden file $name.sav, made $(date -u +%Y-%m-%dT%H:%M:%SZ) by tests/data/make-golden.sh"
 		echo "recipe: $recipe"
 		echo "vmm: $("$vmm" --version 2>&1 | head -n1), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-		echo "saved with: vmm --kernel kernel.elf --mem $MEM --cmdline '$CMD'" \
-			"$([ "$recipe" = serial-input ] && echo "--serial stdio (input '$INPUT' at 0.3 s)" || echo "--serial file:console.txt")" \
-			"--save s.sav --save-after $AFTER ${extra[*]}"
+		echo "saved with: vmm --kernel kernel.elf --mem $MEM --cmdline '$CMD' $how --save s.sav --save-after $AFTER"
 		[ "$recipe" != zlib ] || echo "then: recompress s.sav z.sav 6 (tests/data/recompress.c, libssm of the same commit)"
 		echo "save landed after step $n of $STEPS"
 		echo "units (name version):"
