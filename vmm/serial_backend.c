@@ -120,10 +120,20 @@ int serial_backend_open(struct serial_backend *sb, const char *spec, bool append
 			return -1;
 		break;
 	case SERIAL_BACKEND_FILE:
-		sb->out_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
+		/* O_NONBLOCK: a FIFO nobody reads would block open() while
+		 * the stop signals are already blocked. */
+		sb->out_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
 				  (append ? O_APPEND : O_TRUNC), 0644);
 		if (sb->out_fd < 0) {
+			fprintf(stderr, "vmm: --serial file:%s: %s\n", path, errno == ENXIO ?
+				"a FIFO with no reader" : strerror(errno));
+			return -1;
+		}
+		/* Blocking writes from here on: a slow reader slows the guest. */
+		if (fcntl(sb->out_fd, F_SETFL, fcntl(sb->out_fd, F_GETFL) & ~O_NONBLOCK) < 0) {
 			fprintf(stderr, "vmm: --serial file:%s: %s\n", path, strerror(errno));
+			close(sb->out_fd);
+			sb->out_fd = -1;
 			return -1;
 		}
 		sb->own_out = true;

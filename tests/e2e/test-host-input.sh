@@ -114,6 +114,14 @@ stop_restore() {
 t_sigterm_restore() { stop_restore TERM 143; }
 t_sigint_restore()  { stop_restore INT 130; }
 
+# --serial file:FIFO with nobody reading: open() must not block (the stop
+# signals are already blocked then).
+t_serial_fifo() {
+	mkfifo out.fifo
+	quick serial "$FAST_MS" 'serial file:out\.fifo: a FIFO with no reader' \
+		--cmdline steps=5 --serial file:out.fifo
+}
+
 # Waiting for a migration that never comes: SIGTERM ends the wait at once.
 t_sigterm_incoming_wait() {
 	local port t0 ms
@@ -130,6 +138,7 @@ t_sigterm_incoming_wait() {
 run_test kernel_not_regular_refused_fast t_kernel_devices
 run_test kernel_sparse_5g_refused_fast t_kernel_sparse_5g
 run_test restore_not_regular_refused_without_blocking t_restore_not_regular
+run_test serial_fifo_without_reader_refused t_serial_fifo
 run_test sigterm_during_restore_load t_sigterm_restore
 run_test sigint_during_restore_load t_sigint_restore
 run_test sigterm_while_waiting_for_migration t_sigterm_incoming_wait
