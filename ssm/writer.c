@@ -70,8 +70,10 @@ int ssm_w_file_header(ssm_handle *h)
 	b[12] = (uint8_t)bits;
 	b[13] = 1; /* little-endian host */
 	le32_put(b + 16, 4096);
-	memcpy(b + 24, build, sizeof(build) - 1 < SSMF_BUILD_ID_SIZE ?
-	       sizeof(build) - 1 : SSMF_BUILD_ID_SIZE);
+	/* The format allows only printable ASCII here; a compiler's version
+	 * string is not ours to trust, so anything else becomes '?'. */
+	for (size_t i = 0; i < sizeof(build) - 1 && i < SSMF_BUILD_ID_SIZE; i++)
+		b[24 + i] = build[i] >= 0x20 && build[i] <= 0x7e ? (uint8_t)build[i] : '?';
 	le32_put(b + 60, ssm_crc_of(b, 60));
 	rc = ssm_st_write(h, b, sizeof(b));
 	if (rc)
