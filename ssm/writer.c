@@ -343,6 +343,11 @@ static int dir_add(ssm_handle *h, const uint8_t *uhdr)
 	size_t need = SSMF_DIR_ENTRY_FIXED + nl;
 	uint8_t *e;
 
+	/* Readers refuse a directory past SSMF_DIR_MAX: never write one. */
+	if (w->dir_len + need > SSMF_DIR_MAX - SSMF_DIR_HDR - 4)
+		return ssm_fail(h, SSM_ERR_INVALID_ARG, "unit record %u would make the "
+				"directory larger than %u bytes (too many live passes)",
+				w->dir_count, SSMF_DIR_MAX);
 	if (w->dir_len + need > w->dir_cap) {
 		size_t cap = w->dir_cap ? w->dir_cap * 2 : 1024;
 		uint8_t *d;
