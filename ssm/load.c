@@ -87,6 +87,7 @@ static int load_units(ssm_handle *h, bool skip_all)
 		} else {
 			rc = ssm_call(h, u, SSM_CB_LOAD_EXEC, r->unit_pass, r->unit_version);
 			u->loaded = true;
+			u->loaded_final |= r->unit_pass == SSM_PASS_FINAL;
 			if (!rc)
 				rc = h->status;
 			if (rc) {
