@@ -21,6 +21,7 @@ struct ssm_unit {
 	ssm_callbacks cb;
 	/* Per-operation state, reset at the start of every save/load. */
 	bool loaded;               /* load: at least one record reached load_exec */
+	bool loaded_final;         /* load: its final-pass record did */
 	bool live_done;            /* live: voted done-don't-call-again */
 };
 

@@ -196,9 +196,9 @@ int ssm_cancel(ssm *s)
 	return SSM_OK;
 }
 
-bool ssm_unit_loaded(ssm *s, const char *name, uint32_t instance)
+bool ssm_unit_final_loaded(ssm *s, const char *name, uint32_t instance)
 {
 	const struct ssm_unit *u = s && name ? find_unit(s, name, instance) : NULL;
 
-	return u && u->loaded;
+	return u && u->loaded_final;
 }

@@ -21,6 +21,7 @@ int ssm_op_begin(ssm *s)
 	s->last_error[0] = 0;
 	for (struct ssm_unit *u = s->units; u; u = u->next) {
 		u->loaded = false;
+		u->loaded_final = false;
 		u->live_done = false;
 	}
 	return SSM_OK;

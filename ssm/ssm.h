@@ -165,9 +165,10 @@ const char *ssm_cb_kind_name(ssm_cb_kind k);   /* "live_prep", ... */
 const char *ssm_last_error(const ssm *s);
 
 /* After ssm_load on s (until the next operation): whether unit (name,
- * instance) is registered and got at least one record from the stream.
+ * instance) is registered and got its final-pass record (SSM_PASS_FINAL),
+ * the one that carries its state; live-pass records alone do not count.
  * For callers that require units the format leaves optional. */
-bool ssm_unit_loaded(ssm *s, const char *name, uint32_t instance);
+bool ssm_unit_final_loaded(ssm *s, const char *name, uint32_t instance);
 
 /* Ask the save or load running on s (in another thread) to stop; it returns
  * SSM_ERR_CANCELLED soon.  Safe from any thread.  SSM_ERR_BAD_STATE if none. */

@@ -12,7 +12,7 @@
 int stop_signal_pending(void);
 
 /* Wrap *st so that its reads and writes fail with SSM_ERR_CANCELLED once a
- * stop signal is pending (checked every STOP_CHECK_BYTES).  On failure
+ * stop signal is pending (checked every MiB moved).  On failure
  * (SSM_ERR_NOMEM) *st is closed.  The wrapper owns and closes st. */
 int stop_guard_stream(ssm_stream *st);
 

@@ -463,10 +463,10 @@ static const char *const mandatory_units[] = {
 int units_check_complete(struct machine *m, char *msg, size_t msglen)
 {
 	for (size_t i = 0; i < sizeof(mandatory_units) / sizeof(mandatory_units[0]); i++)
-		if (!ssm_unit_loaded(m->ssm, mandatory_units[i], 0)) {
-			snprintf(msg, msglen, "the state holds no '%s' unit (instance 0); every "
-				 "one of machine, pic, pit, serial, ram, cpu and serial-backend "
-				 "is needed", mandatory_units[i]);
+		if (!ssm_unit_final_loaded(m->ssm, mandatory_units[i], 0)) {
+			snprintf(msg, msglen, "the state holds no '%s' unit (instance 0, final "
+				 "pass); every one of machine, pic, pit, serial, ram, cpu and "
+				 "serial-backend is needed", mandatory_units[i]);
 			return SSM_ERR_FORMAT;
 		}
 	return SSM_OK;

@@ -45,7 +45,8 @@ int units_register(struct machine *m, ssm *reg);
 int units_read_config(const char *path, struct saved_config *cfg, char *msg, size_t msglen);
 
 /* After a successful ssm_load into m->ssm: SSM_OK if every mandatory unit
- * (machine, pic, pit, serial, ram, cpu, serial-backend) got its data, else
+ * (machine, pic, pit, serial, ram, cpu, serial-backend) got its final-pass
+ * record (a live pass 0 identity alone leaves a device at reset), else
  * SSM_ERR_FORMAT with one line naming the missing unit in msg.  Call it
  * before the guest runs (restore) or is confirmed (incoming migration). */
 int units_check_complete(struct machine *m, char *msg, size_t msglen);

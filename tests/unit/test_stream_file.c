@@ -74,6 +74,20 @@ static void expect_writing_entries(int others)
 	cr_assert_eq(n, others + 1);
 }
 
+/* After a committed save: the directory holds only state.sav, with data,
+ * owner-only (all of guest RAM) whatever the umask lets through. */
+static void expect_only_saved(const char *path, const void *data, size_t len)
+{
+	char name[300];
+	struct stat sb;
+
+	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
+	cr_assert_str_eq(name, "state.sav");
+	expect_file(path, data, len);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+}
+
 TestSuite(file, .init = tdir_make, .fini = tdir_remove);
 
 Test(file, roundtrip)
@@ -130,9 +144,8 @@ Test(file, discard_leaves_nothing)
 Test(file, replace_is_atomic)
 {
 	static const char old[] = "old content that must survive until rename";
-	char path[128], name[300];
+	char path[128];
 	unsigned char *data = pattern(BIG, 3);
-	struct stat sb;
 	ssm_stream st;
 
 	umask(022);
@@ -146,12 +159,7 @@ Test(file, replace_is_atomic)
 	expect_file(path, old, sizeof(old));
 
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
-	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
-	cr_assert_str_eq(name, "state.sav");
-	expect_file(path, data, BIG);
-	/* All of guest RAM: owner only, whatever the umask lets through. */
-	cr_assert_eq(stat(path, &sb), 0);
-	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+	expect_only_saved(path, data, BIG);
 
 	free(data);
 }
@@ -188,11 +196,7 @@ Test(file, named_temp_is_locked_and_kept_while_alive)
 	cr_assert_eq(access(tmp, F_OK), 0, "a live writer's temp file was removed");
 
 	cr_assert_eq(ssm_stream_close(&st, true), SSM_OK);
-	cr_assert_eq(dir_entries(tdir, name, sizeof(name)), 1);
-	cr_assert_str_eq(name, "state.sav");
-	expect_file(path, data, BIG);
-	cr_assert_eq(stat(path, &sb), 0);
-	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+	expect_only_saved(path, data, BIG);
 	free(data);
 }
 

@@ -1,9 +1,11 @@
-/* test_load_doubled.c - a unit may not appear twice: a second record of the
- * same pass, or any record after its final pass, is refused by ssm_load and
- * ssm_validate (it would run a load_exec twice on one state).  The files
- * are rebuilt from a real save byte by byte with every CRC, the directory
- * and the footer recomputed, as an attacker would; the same rebuild without
- * the duplicate must load, so the crafting itself is checked. */
+/* test_load_passes.c - unit records and their passes on load: a second
+ * record of the same pass, or any record after the unit's final pass, is
+ * refused by ssm_load and ssm_validate (it would run a load_exec twice on
+ * one state); ssm_unit_final_loaded() tells a unit that got its final-pass
+ * record from one that got live passes only.  The files are rebuilt from a
+ * real save byte by byte with every CRC, the directory and the footer
+ * recomputed, as an attacker would; the same rebuild without a duplicate
+ * must load, so the crafting itself is checked. */
 #include <criterion/criterion.h>
 
 #include <stdint.h>
@@ -196,8 +198,10 @@ static uint8_t *saved(size_t *len)
 	return buf;
 }
 
-/* Load f into fresh units: returns the status, last error in msg. */
-static int load(const uint8_t *f, size_t len, struct tunit *a, char *msg, size_t msglen)
+/* Load f into fresh units: returns the status, last error in msg; whether
+ * alpha and beta got their final records in *fin (may be NULL). */
+static int load_fin(const uint8_t *f, size_t len, struct tunit *a, char *msg, size_t msglen,
+		    bool fin[2])
 {
 	struct tunit b = { 0 };
 	ssm *s = two_units(a, &b);
@@ -207,8 +211,18 @@ static int load(const uint8_t *f, size_t len, struct tunit *a, char *msg, size_t
 	cr_assert_eq(ssm_stream_mem_reader(&st, f, len), SSM_OK);
 	rc = ssm_load(s, st, NULL);
 	snprintf(msg, msglen, "%s", ssm_last_error(s));
+	if (fin) {
+		fin[0] = ssm_unit_final_loaded(s, "alpha", 0);
+		fin[1] = ssm_unit_final_loaded(s, "beta", 0);
+	}
+	cr_assert_not(ssm_unit_final_loaded(s, "gamma", 0), "an unregistered unit");
 	ssm_destroy(s);
 	return rc;
+}
+
+static int load(const uint8_t *f, size_t len, struct tunit *a, char *msg, size_t msglen)
+{
+	return load_fin(f, len, a, msg, msglen, NULL);
 }
 
 static int validate(const uint8_t *f, size_t len, char *msg, size_t msglen)
@@ -292,6 +306,7 @@ Test(doubled, live_passes_then_final_load)
 	struct span u[4];
 	struct tunit a = { 0 };
 	char msg[512];
+	bool fin[2];
 
 	cr_assert_eq(split_units(f, len, u, 4, &term), 2);
 	p0 = repass(f, u[0], 0);
@@ -303,8 +318,20 @@ Test(doubled, live_passes_then_final_load)
 	lens[0] = lens[1] = lens[2] = u[0].len;
 	lens[3] = u[1].len;
 	o = rebuild(f, term, recs, lens, 4, &out_len);
-	cr_assert_eq(load(o, out_len, &a, msg, sizeof(msg)), SSM_OK, "%s", msg);
+	cr_assert_eq(load_fin(o, out_len, &a, msg, sizeof(msg), fin), SSM_OK, "%s", msg);
 	cr_assert_eq(a.loads, 3);
+	cr_assert(fin[0] && fin[1]);
+	free(o);
+
+	/* Live passes without the final one: loaded, but not final. */
+	recs[2] = f + u[1].off;
+	lens[2] = u[1].len;
+	o = rebuild(f, term, recs, lens, 3, &out_len);
+	a.loads = 0;
+	cr_assert_eq(load_fin(o, out_len, &a, msg, sizeof(msg), fin), SSM_OK, "%s", msg);
+	cr_assert_eq(a.loads, 2);
+	cr_assert_not(fin[0], "alpha had live passes only");
+	cr_assert(fin[1]);
 	free(o);
 	free(p0);
 	free(p1);
