@@ -29,7 +29,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
+.PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz clean deps deps-run deps-test deps-bench
 all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST))
 
 deps-run:
@@ -112,6 +112,7 @@ asan:
 # (tests/fuzz/fake_kvm*.c).  Seeds are real saves (make_seeds); every input
 # under tests/fuzz/regress/HARNESS/ is replayed first.  FUZZ_SECONDS is per
 # harness.  See docs/security.md, "## fuzz".
+.PHONY: fuzz-bins fuzz-seeds fuzz-long
 FUZZ_SECONDS ?= 8
 FUZZ_DIR   := build-fuzz
 FUZZ_UNITS := machine cpu ram pic pit serial serial-backend
@@ -166,8 +167,9 @@ $(FUZZ_DIR)/fast/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_FAST_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(LDLIBS)
 
 # Seeds: the VMM's save path on the fake KVM (reset and booted guest, plain
-# and live), plus any FUZZ_STATE_FILES (e.g. saves by the real vmm).
-FUZZ_STATE_FILES ?=
+# and live), plus FUZZ_STATE_FILES: saves by the real vmm on /dev/kvm (by
+# default the golden files).
+FUZZ_STATE_FILES ?= $(wildcard tests/data/*.sav)
 fuzz-seeds: fuzz-bins $(GUEST)
 	@rm -rf $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/seeds/ssm
 	@$(FUZZ_DIR)/make_seeds $(GUEST) $(FUZZ_DIR)/seeds $(FUZZ_STATE_FILES)

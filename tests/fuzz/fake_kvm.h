@@ -41,7 +41,7 @@ struct fake_vcpu {
 	struct kvm_cpuid_entry2 cpuid[256];
 	uint32_t ncpuid;
 	uint32_t tsc_khz;
-	bool ran;                               /* KVM_RUN was called */
+	bool ran;                               /* KVM_RUN entered the guest */
 	struct kvm_run *run;                    /* the shared run page */
 };
 

@@ -118,3 +118,14 @@ void fz_write_file(const char *path, const void *buf, size_t len)
 		exit(1);
 	}
 }
+
+void fz_verbose(int rc, const char *msg)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("FUZZ_VERBOSE") && !strcmp(getenv("FUZZ_VERBOSE"), "1");
+	if (on)
+		fprintf(stderr, "fuzz: load %s%s%s\n", rc ? "refused: " : "succeeded",
+			rc ? msg : "", "");
+}

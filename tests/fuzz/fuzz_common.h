@@ -34,6 +34,10 @@ void fz_units_free(struct fz_unit *u, size_t n);
  * each with its name, instance and version).  SSM_OK or an error. */
 int fz_join(const struct fz_unit *u, size_t n, void **file, size_t *len);
 
+/* With FUZZ_VERBOSE=1 in the environment, print how a load ended (for
+ * triage: `FUZZ_VERBOSE=1 build-fuzz/fuzz-cpu INPUT`). */
+void fz_verbose(int rc, const char *msg);
+
 /* Write len bytes to path; exits on failure. */
 void fz_write_file(const char *path, const void *buf, size_t len);
 
