@@ -144,8 +144,10 @@ $(FUZZ_DIR)/make_seeds: tests/fuzz/make_seeds.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 $(FUZZ_DIR)/make_corpus: tests/fuzz/make_corpus.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/wrap_unit: tests/fuzz/wrap_unit.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
-fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/wrap_unit
 
 # The same harnesses without ASan (UBSan only), several times faster, for
 # long campaigns (`make fuzz-long`); their corpus is then replayed under

@@ -2,6 +2,7 @@
 #include "tests/fuzz/fuzz_common.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,19 @@ void fz_machine_up(struct machine *m, const char *kernel)
 		fprintf(stderr, "fuzz: cannot build the machine on the fake KVM\n");
 		exit(1);
 	}
+	fz_unblock_signals();
 	machine_pause(m);
+}
+
+void fz_unblock_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 size_t fz_split(const void *file, size_t len, struct fz_unit *u, size_t max)

@@ -25,6 +25,10 @@ struct fz_unit {
  * (the way a restore finds it).  kernel may be NULL.  Exits on failure. */
 void fz_machine_up(struct machine *m, const char *kernel);
 
+/* machine_init() blocks the stop signals for its signalfd, which nobody
+ * reads here: give them back to libFuzzer (Ctrl-C, timeouts). */
+void fz_unblock_signals(void);
+
 /* Take a state file apart: the final record of every unit, in file order.
  * Returns the unit count, 0 if the file does not open. */
 size_t fz_split(const void *file, size_t len, struct fz_unit *u, size_t max);

@@ -72,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct saved_config *sc;
 	struct machine m;
 	char msg[700];
+	int rc;
 
 	if (fd < 0) {
 		fd = memfd_create("fuzz-restore", MFD_CLOEXEC);
@@ -90,9 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(sc);
 		return 0;
 	}
-	if (build(&m, sc) == 0) {
-		int rc = snapshot_restore(&m, path, msg, sizeof(msg));
-
+	rc = build(&m, sc);
+	fz_unblock_signals();
+	if (rc == 0) {
+		rc = snapshot_restore(&m, path, msg, sizeof(msg));
 		fz_verbose(rc, msg);
 		if (rc == 0)
 			round_trip(&m);
