@@ -28,6 +28,12 @@ void fz_machine_up(struct machine *m, const char *kernel)
 	machine_pause(m);
 }
 
+void fz_start_stop(struct machine *m)
+{
+	machine_start(m);
+	machine_pause(m);
+}
+
 void fz_unblock_signals(void)
 {
 	sigset_t set;

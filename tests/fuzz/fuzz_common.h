@@ -25,6 +25,10 @@ struct fz_unit {
  * (the way a restore finds it).  kernel may be NULL.  Exits on failure. */
 void fz_machine_up(struct machine *m, const char *kernel);
 
+/* What follows a restore: machine_start() (clock, timer, vCPU), then
+ * machine_pause() so the machine can be saved or loaded again. */
+void fz_start_stop(struct machine *m);
+
 /* machine_init() blocks the stop signals for its signalfd, which nobody
  * reads here: give them back to libFuzzer (Ctrl-C, timeouts). */
 void fz_unblock_signals(void);

@@ -5,7 +5,8 @@
  * tear it down.  The input is the state file, put in a memfd and opened
  * by its /proc path, so the file stream code runs too.
  *
- * A restore that succeeds is saved again and the result must pass
+ * A restore that succeeds starts the machine as vmm does (clock and vCPU,
+ * which halts on the fake), pauses it, and is saved again and the result must pass
  * ssm_validate and load again: otherwise the restore kept state it cannot
  * write back, and the harness aborts.
  *
@@ -96,8 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		rc = snapshot_restore(&m, path, msg, sizeof(msg));
 		fz_verbose(rc, msg);
-		if (rc == 0)
+		if (rc == 0) {
+			fz_start_stop(&m);
 			round_trip(&m);
+		}
 	}
 	machine_destroy(&m);
 	free(sc);

@@ -9,7 +9,9 @@
  * on the fake KVM, built once.  Mutations thus reach the loader without
  * having to get past the framing, and the mandatory units are all there.
  *
- * After a load that succeeds the unit is saved again and that payload
+ * After a load that succeeds the machine runs for a moment, as a restored
+ * VM would (clock started, vCPU resumed: on the fake it halts), and is
+ * paused; then the unit is saved again and that payload
  * loaded once more: a loader that accepted a value it cannot save back in
  * a loadable form kept illegal state, and the harness aborts.  (The save
  * goes through a second registry of the same machine without the ram
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fake_kvm.h"
 #include "tests/fuzz/fuzz_common.h"
 #include "vmm/units.h"
 
@@ -134,8 +137,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	rc = load(file, len);
 	fz_verbose(rc, ssm_last_error(m.ssm));
-	if (rc == SSM_OK)
+	if (rc == SSM_OK) {
+		fz_start_stop(&m);
+		fake_kvm_forget_run();
 		round_trip();
+	}
 	free(file);
 	return 0;
 }
