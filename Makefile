@@ -146,8 +146,11 @@ $(FUZZ_DIR)/make_corpus: tests/fuzz/make_corpus.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 $(FUZZ_DIR)/wrap_unit: tests/fuzz/wrap_unit.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/fake_kvm_test: tests/fuzz/fake_kvm_test.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
-fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/wrap_unit
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/wrap_unit \
+	$(FUZZ_DIR)/fake_kvm_test
 
 # The same harnesses without ASan (UBSan only), several times faster, for
 # long campaigns (`make fuzz-long`); their corpus is then replayed under
@@ -178,6 +181,7 @@ fuzz-seeds: fuzz-bins $(GUEST)
 	@$(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/seeds/ssm
 
 fuzz: deps-test fuzz-seeds
+	@$(FUZZ_DIR)/fake_kvm_test
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 # Outside CI: FUZZ_ROUNDS rounds of FUZZ_SLICE seconds per harness, one
