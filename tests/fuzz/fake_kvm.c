@@ -321,13 +321,6 @@ static int vm_ioctl(unsigned long req, unsigned long arg)
 	}
 }
 
-void fake_kvm_forget_run(void)
-{
-	pthread_mutex_lock(&fake_lock);
-	vcpu.ran = false;
-	pthread_mutex_unlock(&fake_lock);
-}
-
 bool fake_kvm_exception_payload(void)
 {
 	return exception_payload;

@@ -52,10 +52,6 @@ int fake_kvm_reject(const char *ioctl_name, const char *fmt, ...)
 /* KVM_CAP_EXCEPTION_PAYLOAD was enabled on the VM. */
 bool fake_kvm_exception_payload(void);
 
-/* The harnesses reuse one vCPU for many loads: make it one that has never
- * run again (KVM refuses a new CPUID once a vCPU ran). */
-void fake_kvm_forget_run(void);
-
 /* The host's facts: supported CPUID and the MSR index list. */
 const struct kvm_cpuid_entry2 *fake_kvm_host_cpuid(uint32_t *n);
 const uint32_t *fake_kvm_msr_list(uint32_t *n);

@@ -5,10 +5,11 @@
  * tear it down.  The input is the state file, put in a memfd and opened
  * by its /proc path, so the file stream code runs too.
  *
- * A restore that succeeds starts the machine as vmm does (clock and vCPU,
- * which halts on the fake), pauses it, and is saved again and the result must pass
- * ssm_validate and load again: otherwise the restore kept state it cannot
- * write back, and the harness aborts.
+ * A restore that succeeds starts the machine as vmm does (clock, timer,
+ * vCPU, which halts at once on the fake) and pauses it; then it is saved
+ * and the result must pass ssm_validate and load into a new machine:
+ * otherwise the restore kept state it cannot write back, and the harness
+ * aborts.
  *
  * One limit is the harness's own: a file asking for more than 64 MiB of
  * guest RAM is skipped, to keep each run fast; the loaders themselves see
@@ -39,15 +40,17 @@ static int build(struct machine *m, const struct saved_config *sc)
 	return machine_create(m, &cfg);
 }
 
-/* What a restore left must save, validate and restore again (into the
- * same machine, which has not run: a load may go into it again). */
-static void round_trip(struct machine *m)
+/* What a restore left, once it ran, must save, validate and restore again
+ * into a new machine (a machine that ran takes no load). */
+static void round_trip(struct machine *m, const struct saved_config *sc)
 {
 	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	struct machine again;
 	char msg[256];
 	ssm_stream st;
 	void *file = NULL;
 	size_t len = 0;
+	int rc;
 
 	if (ssm_stream_mem_sink(&st, &file, &len) || ssm_save(m->ssm, st, &o)) {
 		fprintf(stderr, "fuzz: a restored state cannot be saved: %s\n",
@@ -58,11 +61,19 @@ static void round_trip(struct machine *m)
 		fprintf(stderr, "fuzz: a restored state saves as an invalid file: %s\n", msg);
 		abort();
 	}
-	if (ssm_stream_mem_reader(&st, file, len) || ssm_load(m->ssm, st, NULL)) {
-		fprintf(stderr, "fuzz: a restored state, saved again, does not restore: %s\n",
-			ssm_last_error(m->ssm));
+	rc = build(&again, sc);
+	fz_unblock_signals();
+	if (rc) {
+		fprintf(stderr, "fuzz: cannot build the machine a second time\n");
 		abort();
 	}
+	machine_pause(&again);
+	if (ssm_stream_mem_reader(&st, file, len) || ssm_load(again.ssm, st, NULL)) {
+		fprintf(stderr, "fuzz: a restored state, saved again, does not restore: %s\n",
+			ssm_last_error(again.ssm));
+		abort();
+	}
+	machine_destroy(&again);
 	free(file);
 }
 
@@ -99,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_verbose(rc, msg);
 		if (rc == 0) {
 			fz_start_stop(&m);
-			round_trip(&m);
+			round_trip(&m, sc);
 		}
 	}
 	machine_destroy(&m);
