@@ -197,4 +197,4 @@ bench: deps-bench all $(BENCH_BIN)
 clean:
 	rm -rf build build-asan build-clang build-fuzz
 
--include $(shell find $(BUILD) $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_DIR) -name '*.d' 2>/dev/null)
