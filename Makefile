@@ -119,6 +119,7 @@ asan:
 # (tests/fuzz/fake_kvm*.c).  Seeds are real saves (make_seeds); every input
 # under tests/fuzz/regress/HARNESS/ is replayed first.  FUZZ_SECONDS is per
 # harness.  See docs/security.md, "## fuzz".
+.PHONY: fuzz-bins fuzz-seeds fuzz-long
 FUZZ_SECONDS ?= 8
 FUZZ_DIR   := build-fuzz
 FUZZ_UNITS := machine cpu ram pic pit serial serial-backend
@@ -150,8 +151,13 @@ $(FUZZ_DIR)/make_seeds: tests/fuzz/make_seeds.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 $(FUZZ_DIR)/make_corpus: tests/fuzz/make_corpus.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/wrap_unit: tests/fuzz/wrap_unit.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+$(FUZZ_DIR)/fake_kvm_test: tests/fuzz/fake_kvm_test.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
-fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/wrap_unit \
+	$(FUZZ_DIR)/fake_kvm_test
 
 # The same harnesses without ASan (UBSan only), several times faster, for
 # long campaigns (`make fuzz-long`); their corpus is then replayed under
@@ -173,14 +179,16 @@ $(FUZZ_DIR)/fast/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_FAST_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(LDLIBS)
 
 # Seeds: the VMM's save path on the fake KVM (reset and booted guest, plain
-# and live), plus any FUZZ_STATE_FILES (e.g. saves by the real vmm).
-FUZZ_STATE_FILES ?=
+# and live), plus FUZZ_STATE_FILES: saves by the real vmm on /dev/kvm (by
+# default the golden files).
+FUZZ_STATE_FILES ?= $(wildcard tests/data/*.sav)
 fuzz-seeds: fuzz-bins $(GUEST)
 	@rm -rf $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/seeds/ssm
 	@$(FUZZ_DIR)/make_seeds $(GUEST) $(FUZZ_DIR)/seeds $(FUZZ_STATE_FILES)
 	@$(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/seeds/ssm
 
 fuzz: deps-test fuzz-seeds
+	@$(FUZZ_DIR)/fake_kvm_test
 	@tests/fuzz/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
 
 # Outside CI: FUZZ_ROUNDS rounds of FUZZ_SLICE seconds per harness, one
@@ -196,4 +204,4 @@ bench: deps-bench all $(BENCH_BIN)
 clean:
 	rm -rf build build-asan build-clang build-fuzz
 
--include $(shell find $(BUILD) $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_DIR) -name '*.d' 2>/dev/null)

@@ -1,5 +1,5 @@
 /* fake_kvm.c - /dev/kvm, the VM fd and the vCPU fd emulated (fake_kvm.h):
- * open() and ioctl() interposition, system and VM ioctls. */
+ * open()/openat() and ioctl() interposition, system and VM ioctls. */
 #include "tests/fuzz/fake_kvm.h"
 
 #include <errno.h>
@@ -122,24 +122,45 @@ static enum kind kind_of(int fd)
 	return K_NONE;
 }
 
-int open(const char *path, int flags, ...)
+static mode_t mode_arg(int flags, va_list ap)
 {
-	mode_t mode = 0;
+	return (flags & (O_CREAT | __O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+static int open_kvm(void)
+{
 	int fd;
 
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	if (strcmp(path, "/dev/kvm"))
-		return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 	pthread_mutex_lock(&fake_lock);
 	fd = new_fd(K_SYS, "fake-kvm", 0);
 	pthread_mutex_unlock(&fake_lock);
 	return fd;
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (!strcmp(path, "/dev/kvm"))
+		return open_kvm();
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (!strcmp(path, "/dev/kvm"))
+		return open_kvm();
+	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }
 
 static int fill_cpuid(struct kvm_cpuid2 *c)

@@ -1,9 +1,9 @@
 /* fake_kvm.h - /dev/kvm emulated in user space, for the fuzz harnesses.
  *
- * fake_kvm.c defines open() and ioctl(), which take precedence over libc's
- * at link time: open("/dev/kvm") returns a memfd that stands for the
- * device, and KVM ioctls on the fds it hands out are answered here.  Every
- * other path and fd goes to the kernel unchanged.
+ * fake_kvm.c defines open(), openat() and ioctl(), which take precedence
+ * over libc's at link time: opening "/dev/kvm" returns a memfd that
+ * stands for the device, and KVM ioctls on the fds it hands out are
+ * answered here.  Every other path and fd goes to the kernel unchanged.
  *
  * The SET ioctls apply the checks the real KVM applies (arch/x86/kvm/x86.c)
  * plus the architectural rules KVM leaves to VM entry.  A value that fails
@@ -41,7 +41,7 @@ struct fake_vcpu {
 	struct kvm_cpuid_entry2 cpuid[256];
 	uint32_t ncpuid;
 	uint32_t tsc_khz;
-	bool ran;                               /* KVM_RUN was called */
+	bool ran;                               /* KVM_RUN entered the guest */
 	struct kvm_run *run;                    /* the shared run page */
 };
 

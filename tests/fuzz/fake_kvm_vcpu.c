@@ -512,13 +512,14 @@ static int set_tsc_khz(struct fake_vcpu *v, unsigned long khz)
 
 static int run(struct fake_vcpu *v)
 {
-	v->ran = true;
+	/* KVM returns before any VM entry here, so the vCPU has not run. */
 	if (v->run->immediate_exit) {
 		v->run->exit_reason = KVM_EXIT_INTR;
 		errno = EINTR;
 		return -1;
 	}
-	/* No guest code runs here: the vCPU halts at once. */
+	/* No guest code runs here: the vCPU enters and halts at once. */
+	v->ran = true;
 	v->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include "tests/fuzz/fuzz_common.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,25 @@ void fz_machine_up(struct machine *m, const char *kernel)
 		fprintf(stderr, "fuzz: cannot build the machine on the fake KVM\n");
 		exit(1);
 	}
+	fz_unblock_signals();
 	machine_pause(m);
+}
+
+void fz_start_stop(struct machine *m)
+{
+	machine_start(m);
+	machine_pause(m);
+}
+
+void fz_unblock_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 size_t fz_split(const void *file, size_t len, struct fz_unit *u, size_t max)
@@ -117,4 +136,15 @@ void fz_write_file(const char *path, const void *buf, size_t len)
 		fprintf(stderr, "fuzz: cannot write %s\n", path);
 		exit(1);
 	}
+}
+
+void fz_verbose(int rc, const char *msg)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("FUZZ_VERBOSE") && !strcmp(getenv("FUZZ_VERBOSE"), "1");
+	if (on)
+		fprintf(stderr, "fuzz: load %s%s%s\n", rc ? "refused: " : "succeeded",
+			rc ? msg : "", "");
 }

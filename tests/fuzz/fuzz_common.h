@@ -25,6 +25,14 @@ struct fz_unit {
  * (the way a restore finds it).  kernel may be NULL.  Exits on failure. */
 void fz_machine_up(struct machine *m, const char *kernel);
 
+/* What follows a restore: machine_start() (clock, timer, vCPU), then
+ * machine_pause() so the machine can be saved or loaded again. */
+void fz_start_stop(struct machine *m);
+
+/* machine_init() blocks the stop signals for its signalfd, which nobody
+ * reads here: give them back to libFuzzer (Ctrl-C, timeouts). */
+void fz_unblock_signals(void);
+
 /* Take a state file apart: the final record of every unit, in file order.
  * Returns the unit count, 0 if the file does not open. */
 size_t fz_split(const void *file, size_t len, struct fz_unit *u, size_t max);
@@ -33,6 +41,10 @@ void fz_units_free(struct fz_unit *u, size_t n);
 /* Write a state file holding exactly these unit payloads (non-live save,
  * each with its name, instance and version).  SSM_OK or an error. */
 int fz_join(const struct fz_unit *u, size_t n, void **file, size_t *len);
+
+/* With FUZZ_VERBOSE=1 in the environment, print how a load ended (for
+ * triage: `FUZZ_VERBOSE=1 build-fuzz/fuzz-cpu INPUT`). */
+void fz_verbose(int rc, const char *msg);
 
 /* Write len bytes to path; exits on failure. */
 void fz_write_file(const char *path, const void *buf, size_t len);

@@ -5,9 +5,11 @@
  * tear it down.  The input is the state file, put in a memfd and opened
  * by its /proc path, so the file stream code runs too.
  *
- * A restore that succeeds is saved again and the result must pass
- * ssm_validate and load into a fresh machine: otherwise the restore kept
- * state it cannot write back, and the harness aborts.
+ * A restore that succeeds starts the machine as vmm does (clock, timer,
+ * vCPU, which halts at once on the fake) and pauses it; then it is saved
+ * and the result must pass ssm_validate and load into a new machine:
+ * otherwise the restore kept state it cannot write back, and the harness
+ * aborts.
  *
  * One limit is the harness's own: a file asking for more than 64 MiB of
  * guest RAM is skipped, to keep each run fast; the loaders themselves see
@@ -38,7 +40,8 @@ static int build(struct machine *m, const struct saved_config *sc)
 	return machine_create(m, &cfg);
 }
 
-/* What a restore left must save, validate and restore again. */
+/* What a restore left, once it ran, must save, validate and restore again
+ * into a new machine (a machine that ran takes no load). */
 static void round_trip(struct machine *m, const struct saved_config *sc)
 {
 	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
@@ -47,6 +50,7 @@ static void round_trip(struct machine *m, const struct saved_config *sc)
 	ssm_stream st;
 	void *file = NULL;
 	size_t len = 0;
+	int rc;
 
 	if (ssm_stream_mem_sink(&st, &file, &len) || ssm_save(m->ssm, st, &o)) {
 		fprintf(stderr, "fuzz: a restored state cannot be saved: %s\n",
@@ -57,7 +61,9 @@ static void round_trip(struct machine *m, const struct saved_config *sc)
 		fprintf(stderr, "fuzz: a restored state saves as an invalid file: %s\n", msg);
 		abort();
 	}
-	if (build(&again, sc)) {
+	rc = build(&again, sc);
+	fz_unblock_signals();
+	if (rc) {
 		fprintf(stderr, "fuzz: cannot build the machine a second time\n");
 		abort();
 	}
@@ -78,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct saved_config *sc;
 	struct machine m;
 	char msg[700];
+	int rc;
 
 	if (fd < 0) {
 		fd = memfd_create("fuzz-restore", MFD_CLOEXEC);
@@ -96,8 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(sc);
 		return 0;
 	}
-	if (build(&m, sc) == 0 && snapshot_restore(&m, path, msg, sizeof(msg)) == 0)
-		round_trip(&m, sc);
+	rc = build(&m, sc);
+	fz_unblock_signals();
+	if (rc == 0) {
+		rc = snapshot_restore(&m, path, msg, sizeof(msg));
+		fz_verbose(rc, msg);
+		if (rc == 0) {
+			fz_start_stop(&m);
+			round_trip(&m, sc);
+		}
+	}
 	machine_destroy(&m);
 	free(sc);
 	return 0;

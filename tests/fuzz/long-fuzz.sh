@@ -6,19 +6,21 @@
 # kept as DIR/long-HARNESS-*) and the campaign goes on.  Then the whole
 # corpus of every harness is replayed once under the ASan build.  Prints
 # executions per harness and the findings; exits 1 if there were any.
+# FUZZ_NICE (default 10) is the niceness of every run.
 set -u
 dir=$1 rounds=$2 slice=$3
 shift 3
 here=$(dirname "$0")
 findings=0
-for h in "$@"; do echo 0 >"$dir/long-$h.execs"; done
+# Executions add up over campaigns (remove DIR/long-*.execs to start over).
+for h in "$@"; do [ -s "$dir/long-$h.execs" ] || echo 0 >"$dir/long-$h.execs"; done
 r=0
 while [ $r -lt "$rounds" ]; do
 	r=$((r + 1))
 	for h in "$@"; do
 		log=$dir/long-$h.log
 		mkdir -p "$dir/corpus/$h" "$dir/seeds/$h"
-		nice -n 19 "$dir/fast/fuzz-$h" -max_total_time="$slice" -timeout=10 \
+		nice -n "${FUZZ_NICE:-10}" "$dir/fast/fuzz-$h" -max_total_time="$slice" -timeout=10 \
 			-rss_limit_mb=4096 -dict="$here/ssm.dict" -print_final_stats=1 \
 			-artifact_prefix="$dir/long-$h-" "$dir/corpus/$h" "$dir/seeds/$h" \
 			>"$log" 2>&1
@@ -38,7 +40,7 @@ total=0
 for h in "$@"; do
 	n=$(cat "$dir/long-$h.execs")
 	total=$((total + n))
-	if ! nice -n 19 "$dir/fuzz-$h" -runs=0 -rss_limit_mb=4096 "$dir/corpus/$h" \
+	if ! nice -n "${FUZZ_NICE:-10}" "$dir/fuzz-$h" -runs=0 -rss_limit_mb=4096 "$dir/corpus/$h" \
 		>"$dir/long-$h-replay.log" 2>&1; then
 		findings=$((findings + 1))
 		echo "long-fuzz: $h: the corpus fails under ASan:"

@@ -6,8 +6,9 @@
  * holds before its first instruction) on the fake KVM and saves it with
  * the VMM's own save path, plain and live (passes with identity records),
  * into OUTDIR/restore/.  Each STATE_FILE (e.g. a save by the real vmm on
- * /dev/kvm) is copied there too.  Every unit's payload of each of these
- * files goes to OUTDIR/<unit>/, the per-unit harnesses' input. */
+ * /dev/kvm: the golden files) goes there too, its RAM cut to a few pages
+ * if it is big.  Every unit's payload of each of these files goes to
+ * OUTDIR/<unit>/, the per-unit harnesses' input. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,28 +60,34 @@ static size_t ram_as_runs(const uint8_t *img, size_t len, uint8_t *out, size_t m
 /* file as a restore seed and its units as unit seeds, named tag. */
 static void emit(const char *tag, const void *file, size_t len)
 {
+	static uint8_t runs[5 * 4120];
 	struct fz_unit u[FZ_MAX_UNITS];
 	char path[4096];
-	size_t n = fz_split(file, len, u, FZ_MAX_UNITS);
+	size_t n = fz_split(file, len, u, FZ_MAX_UNITS), small_len;
+	void *small;
 
 	if (!n) {
 		fprintf(stderr, "make_seeds: %s is not a state file\n", tag);
 		exit(1);
 	}
-	snprintf(path, sizeof(path), "%s/restore/%s", outdir, tag);
-	fz_write_file(path, file, len);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", outdir, u[i].name);
 		mkdir_p(path);
 		snprintf(path, sizeof(path), "%s/%s/%s", outdir, u[i].name, tag);
 		if (!strcmp(u[i].name, "ram") && u[i].len > 65536) {
-			static uint8_t runs[5 * 4120];
-
-			fz_write_file(path, runs, ram_as_runs(u[i].data, u[i].len, runs,
-							      sizeof(runs)));
-			continue;
+			u[i].len = ram_as_runs(u[i].data, u[i].len, runs, sizeof(runs));
+			u[i].data = runs;
 		}
 		fz_write_file(path, u[i].data, u[i].len);
+	}
+	/* A big file (most of it RAM) would slow every restore run down: the
+	 * restore seed is the same units with RAM cut to a few pages. */
+	snprintf(path, sizeof(path), "%s/restore/%s", outdir, tag);
+	if (len > (256u << 10) && fz_join(u, n, &small, &small_len) == SSM_OK) {
+		fz_write_file(path, small, small_len);
+		free(small);
+	} else {
+		fz_write_file(path, file, len);
 	}
 	fz_units_free(u, n);
 }
