@@ -19,28 +19,6 @@
 #define IO_TIMEOUT_S 30            /* a silent peer fails the migration */
 #define ACK_TIMEOUT_MS 30000
 
-int migrate_parse_addr(const char *spec, char **buf, const char **host, const char **port)
-{
-	char *colon;
-
-	*buf = NULL;
-	if (strncmp(spec, "tcp:", 4))
-		return -1;
-	*buf = strdup(spec + 4);
-	if (!*buf)
-		return -1;
-	colon = strrchr(*buf, ':');
-	if (!colon || colon == *buf || !colon[1]) {
-		free(*buf);
-		*buf = NULL;
-		return -1;
-	}
-	*colon = 0;
-	*host = *buf;
-	*port = colon + 1;
-	return 0;
-}
-
 static void set_timeouts(int fd)
 {
 	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
