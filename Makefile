@@ -29,7 +29,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 # vmm objects that need neither KVM nor the rest of the VMM, for unit tests.
 LIBVMMCORE := $(BUILD)/libvmmcore.a
 VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate_addr.o \
-               serial_backend.o)
+               serial_backend.o vmlock.o)
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 

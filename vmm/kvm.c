@@ -121,12 +121,17 @@ int kvm_dirty_log_clear(struct kvm_vm *vm, uint64_t *bitmap)
 	return 0;
 }
 
+void kvm_vm_init(struct kvm_vm *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+}
+
 int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 {
 	int version, mmap_size;
 
-	memset(vm, 0, sizeof(*vm));
-	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	kvm_vm_init(vm);
 
 	vm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->sys_fd < 0) {

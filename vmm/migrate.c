@@ -297,7 +297,6 @@ void migrate_finish(struct machine *m)
 {
 	struct migration *mg = &m->mig;
 	uint64_t v;
-	int expected = -1;
 
 	(void)!read(mg->done_fd, &v, sizeof(v));
 	if (!mg->running)
@@ -305,9 +304,9 @@ void migrate_finish(struct machine *m)
 	pthread_join(mg->thread, NULL);
 	mg->running = false;
 	/* The last attempt decides: one that succeeds clears an earlier failure. */
-	m->save_failed = mg->result != 0;
+	machine_note_save_result(m, mg->result == 0);
 	if (mg->result == 0 && mg->vm_gone)
-		atomic_compare_exchange_strong(&m->exit_status, &expected, 0);
+		machine_end(m, 0);
 }
 
 void migrate_abort(struct machine *m)

@@ -276,7 +276,7 @@ static int ram_load_prep(void *ctx, ssm_handle *h)
 	struct machine *m = ctx;
 
 	m->ram_live.loaded_once = false;
-	if (m->built && (m->clock.running || atomic_load(&m->vcpu.req) == VCPU_REQ_RUN))
+	if (m->built && machine_has_started(m))
 		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "ram: can only load into a "
 					  "VM that has not run");
 	return SSM_OK;
