@@ -52,6 +52,11 @@ uint32_t dirty_next_run(const uint64_t *b, uint64_t npages, uint64_t *pos,
 	return len;
 }
 
+bool dirty_run_valid(uint64_t first, uint64_t n, uint64_t npages, uint32_t max_len)
+{
+	return n >= 1 && n <= max_len && first < npages && n <= npages - first;
+}
+
 enum dirty_verdict dirty_vote(const struct dirty_vote_in *in, struct dirty_vote_out *out)
 {
 	double ns = in->pass_ns ? (double)in->pass_ns : 1.0;

@@ -7,6 +7,7 @@
 #ifndef VMM_DIRTY_H
 #define VMM_DIRTY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,10 @@ uint64_t dirty_count(const uint64_t *b, size_t words);
  * in *first, and moves *pos past it. */
 uint32_t dirty_next_run(const uint64_t *b, uint64_t npages, uint64_t *pos,
 			uint32_t max_len, uint64_t *first);
+
+/* A page run read from a stream (first page, count) lies inside npages
+ * pages of RAM and holds 1..max_len pages; no sum can wrap. */
+bool dirty_run_valid(uint64_t first, uint64_t n, uint64_t npages, uint32_t max_len);
 
 enum dirty_verdict {
 	DIRTY_CONVERGED,           /* the dirty set fits in the downtime */

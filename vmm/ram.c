@@ -294,7 +294,11 @@ static int get_runs(struct machine *m, ssm_handle *h)
 			rc = ssm_get_u32(h, &n);
 		if (rc || n == 0)
 			return rc;
-		if (n > RUN_MAX_PAGES || first >= total || n > total - first)
+		if (n > RUN_MAX_PAGES)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page "
+						  "%llu holds %u pages, at most %u",
+						  (unsigned long long)first, n, RUN_MAX_PAGES);
+		if (!dirty_run_valid(first, n, total, RUN_MAX_PAGES))
 			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run %llu+%u "
 						  "outside the %llu pages of RAM",
 						  (unsigned long long)first, n,

@@ -146,6 +146,21 @@ Test(dirty, merge_keeps_every_read)
 	cr_assert_eq(dirty_count(pass_read, 4), 2);
 }
 
+/* A hostile stream's page runs: inside RAM, 1..max pages, no wrap. */
+Test(dirty, run_validity)
+{
+	cr_assert(dirty_run_valid(0, 1, 16384, 256));
+	cr_assert(dirty_run_valid(16128, 256, 16384, 256), "the last 256 pages");
+	cr_assert(dirty_run_valid(16383, 1, 16384, 256), "the last page");
+	cr_assert(!dirty_run_valid(0, 0, 16384, 256), "empty (the terminator is not a run)");
+	cr_assert(!dirty_run_valid(0, 257, 16384, 256), "longer than a record");
+	cr_assert(!dirty_run_valid(16384, 1, 16384, 256), "past the end");
+	cr_assert(!dirty_run_valid(16383, 2, 16384, 256), "runs off the end");
+	cr_assert(!dirty_run_valid(UINT64_MAX, 2, 16384, 256), "first + n wraps");
+	cr_assert(!dirty_run_valid(1, UINT64_MAX, 16384, UINT32_MAX), "n wraps");
+	cr_assert(!dirty_run_valid(0, 1, 0, 256), "no RAM");
+}
+
 Test(dirty, count)
 {
 	uint64_t b[3] = { ~0ull, 0x8000000000000001ull, 0 };
