@@ -389,7 +389,7 @@ void machine_set_stop_action(struct machine *m, const char *save_path, bool cont
 	m->save_path = save_path;
 	m->save_continue = cont;
 	m->save_after_ns = after_ns;
-	m->mig.o = *mig;
+	migrate_set_opts(&m->mig, mig);
 }
 
 int machine_keep_config(struct machine *m, const struct saved_config *c)
@@ -454,7 +454,7 @@ int machine_init(struct machine *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
-	m->mig.done_fd = -1;
+	migrate_init(&m->mig);
 	serial_backend_init(&m->backend);
 	kvm_vm_init(&m->kvm);
 	atomic_init(&m->exit_status, -1);
@@ -747,10 +747,7 @@ void machine_destroy(struct machine *m)
 		vm_lock_destroy(&m->vm_lock);
 	}
 	kvm_vm_destroy(&m->kvm);
-	migrate_abort(m);
-	if (m->mig.done_fd >= 0)
-		close(m->mig.done_fd);
-	m->mig.done_fd = -1;
+	migrate_destroy(m);
 	ram_live_free(m);
 	ssm_destroy(m->ssm);
 	m->ssm = NULL;

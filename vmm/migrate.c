@@ -320,6 +320,25 @@ void migrate_abort(struct machine *m)
 	mg->running = false;
 }
 
+void migrate_init(struct migration *mg)
+{
+	memset(mg, 0, sizeof(*mg));
+	mg->done_fd = -1;
+}
+
+void migrate_set_opts(struct migration *mg, const struct migrate_opts *o)
+{
+	mg->o = *o;
+}
+
+void migrate_destroy(struct machine *m)
+{
+	migrate_abort(m);
+	if (m->mig.done_fd >= 0)
+		close(m->mig.done_fd);
+	m->mig.done_fd = -1;
+}
+
 /* ---- destination ----------------------------------------------------------- */
 
 /* Send one line; false if the source cannot have received it. */
