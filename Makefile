@@ -29,6 +29,10 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 LIBSSM   := $(BUILD)/libssm.a
 LIBDEV   := $(BUILD)/libdevices.a
+# vmm objects that need neither KVM nor the rest of the VMM, for unit tests.
+LIBVMMCORE := $(BUILD)/libvmmcore.a
+VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate_addr.o \
+               serial_backend.o vmlock.o)
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
@@ -57,12 +61,15 @@ $(LIBDEV): $(DEV_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(LIBVMMCORE): $(VMMCORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
 $(VMM_BIN): $(VMM_OBJ) $(LIBDEV) $(LIBSSM)
 	$(CC) $(SAN) -o $@ $(VMM_OBJ) $(LIBDEV) $(LIBSSM) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBDEV) $(LIBSSM)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBVMMCORE) $(LIBDEV) $(LIBSSM)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDEV) $(LIBSSM) -lcriterion $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBDEV) $(LIBSSM) -lcriterion $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBSSM)
 	@mkdir -p $(dir $@)

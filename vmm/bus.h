@@ -3,8 +3,9 @@
  * Handlers get the offset inside their range, never the absolute port, so
  * a device does not know where the board put it.  Every device on this
  * board is 8 bits wide, so, like the ISA bus, a 16- or 32-bit access is
- * split into byte accesses at consecutive ports.  The bus does no locking;
- * the caller holds the VM lock around bus_io().
+ * split into byte accesses at consecutive ports.  The bus does no locking
+ * and knows nothing of threads: the machine calls bus_io() with the VM lock
+ * held and its handlers assert that (machine.c, locked()).
  */
 #ifndef VMM_BUS_H
 #define VMM_BUS_H

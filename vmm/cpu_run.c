@@ -253,6 +253,18 @@ void vcpu_pause(struct vcpu *v)
 	pthread_mutex_unlock(&v->mu);
 }
 
+bool vcpu_is_parked(struct vcpu *v)
+{
+	bool parked;
+
+	if (!v->inited)
+		return false;
+	pthread_mutex_lock(&v->mu);
+	parked = v->parked;
+	pthread_mutex_unlock(&v->mu);
+	return parked;
+}
+
 void vcpu_resume(struct vcpu *v)
 {
 	if (!v->started)

@@ -63,6 +63,8 @@ void vcpu_set_irq_line(struct vcpu *v, bool level);
  * vCPU state read with KVM_GET_* is consistent.  Returns once parked (or
  * if the thread already exited). */
 void vcpu_pause(struct vcpu *v);
+/* The thread is parked (vcpu_pause() returned and no resume since). */
+bool vcpu_is_parked(struct vcpu *v);
 /* Let a parked thread run again. */
 void vcpu_resume(struct vcpu *v);
 /* Ask the thread to exit, join it, release v; safe on a zeroed v. */

@@ -72,6 +72,21 @@ static int set_slot(struct kvm_vm *vm, uint32_t flags)
 	return 0;
 }
 
+/* Test hook (docs/architecture.md): VMM_NO_MANUAL_PROTECT=1 runs this VM
+ * the way a host without KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 would, where
+ * KVM_GET_DIRTY_LOG clears the log as it reads it, so the tests can show
+ * that path loses no page.  Read once, when the VM is created. */
+static bool manual_protect_wanted(void)
+{
+	const char *e = getenv("VMM_NO_MANUAL_PROTECT");
+
+	if (!e || strcmp(e, "1"))
+		return true;
+	fprintf(stderr, "vmm: VMM_NO_MANUAL_PROTECT=1: dirty log without manual protect "
+		"(test hook)\n");
+	return false;
+}
+
 int kvm_dirty_log_enable(struct kvm_vm *vm, bool on)
 {
 	return set_slot(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
@@ -106,12 +121,17 @@ int kvm_dirty_log_clear(struct kvm_vm *vm, uint64_t *bitmap)
 	return 0;
 }
 
+void kvm_vm_init(struct kvm_vm *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+}
+
 int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 {
 	int version, mmap_size;
 
-	memset(vm, 0, sizeof(*vm));
-	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	kvm_vm_init(vm);
 
 	vm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->sys_fd < 0) {
@@ -134,9 +154,10 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 	}
 	/* With manual protect, reading the dirty log does not re-protect the
 	 * pages; the migration clears exactly what it is about to send. */
-	vm->manual_protect = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &(struct kvm_enable_cap){
-		.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-		.args = { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } }) == 0;
+	vm->manual_protect = manual_protect_wanted() &&
+		ioctl(vm->vm_fd, KVM_ENABLE_CAP, &(struct kvm_enable_cap){
+			.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+			.args = { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } }) == 0;
 	/* Only needed for real mode on Intel; some KVM flavours do not
 	 * implement it, and this guest never leaves long mode. */
 	(void)ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);

@@ -31,6 +31,8 @@ struct kvm_vm {
 #define KVM_RAM_MAX (3ull << 30)
 #define KVM_RAM_MIN (4ull << 20)
 
+/* A VM with nothing acquired (kvm_vm_destroy does nothing). */
+void kvm_vm_init(struct kvm_vm *vm);
 /* Create the VM, its RAM (zeroed anonymous memory, slot 0 at GPA 0) and
  * vCPU 0 with the host's supported CPUID.  vm is fully set up or, on
  * failure, left with nothing to release. */
@@ -48,9 +50,13 @@ int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s);
 /* Dirty-page logging of guest RAM (live migration).  enable turns logging
  * on or off for the RAM slot.  fetch fills bitmap (one bit per 4 KiB page,
  * ram_size / 32768 bytes) with the pages written since they were last
- * cleared; with manual protect it does not clear them: clear re-arms
- * exactly the pages set in bitmap, before they are read.  -1 on failure
- * (printed).  Called with the VM's RAM layout fixed; any thread. */
+ * cleared.  With manual protect (vm->manual_protect) fetch leaves them set
+ * and clear re-arms exactly the pages set in bitmap, before they are read;
+ * without it fetch itself clears what it returns and clear does nothing, so
+ * a caller must keep every bitmap fetch returned until it sent those pages.
+ * VMM_NO_MANUAL_PROTECT=1 in the environment forces the second way (a test
+ * hook).  -1 on failure (printed).  Called with the VM's RAM layout fixed;
+ * any thread. */
 int kvm_dirty_log_enable(struct kvm_vm *vm, bool on);
 int kvm_dirty_log_fetch(struct kvm_vm *vm, uint64_t *bitmap);
 int kvm_dirty_log_clear(struct kvm_vm *vm, uint64_t *bitmap);

@@ -20,12 +20,49 @@
 /* Signals that stop the VM cleanly; read from a signalfd. */
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
 
-/* ---- IRQ routing (called with the VM lock held) ---- */
+/* ---- The VM lock ---- */
+
+void machine_lock(struct machine *m)
+{
+	vm_lock_take(&m->vm_lock, __func__);
+}
+
+void machine_unlock(struct machine *m)
+{
+	vm_lock_release(&m->vm_lock, __func__);
+}
+
+/* For the accessors the SSM callbacks use: whether a flow runs them under
+ * the VM lock or not, they read and write under it, and never deadlock. */
+static bool lock_unless_held(struct machine *m)
+{
+	if (vm_lock_held(&m->vm_lock))
+		return false;
+	machine_lock(m);
+	return true;
+}
+
+static void unlock_if(struct machine *m, bool taken)
+{
+	if (taken)
+		machine_unlock(m);
+}
+
+void machine_check_devices(struct machine *m, const char *fn)
+{
+	if (vm_lock_held(&m->vm_lock))
+		return;
+	if (!vm_lock_at_home(&m->vm_lock) || atomic_load(&m->vcpu_may_run))
+		vm_lock_violation(fn, "touches device state without the VM lock");
+}
+
+/* ---- IRQ routing (VM lock held, or the VM is being built or loaded) ---- */
 
 static void pic_output(void *opaque, int level)
 {
 	struct machine *m = opaque;
 
+	machine_assert_devices(m);
 	vcpu_set_irq_line(&m->vcpu, level != 0);
 }
 
@@ -33,6 +70,7 @@ static void pit_irq(void *opaque, int level)
 {
 	struct machine *m = opaque;
 
+	machine_assert_devices(m);
 	pic_set_irq(&m->pic, BOARD_PIT_IRQ, level);
 }
 
@@ -40,6 +78,7 @@ static void serial_irq(void *opaque, int level)
 {
 	struct machine *m = opaque;
 
+	machine_assert_devices(m);
 	pic_set_irq(&m->pic, BOARD_COM1_IRQ, level);
 }
 
@@ -55,6 +94,7 @@ static void serial_tx(void *opaque, uint8_t byte)
 {
 	struct machine *m = opaque;
 
+	machine_assert_locked(m);
 	serial_backend_put(&m->backend, byte);
 }
 
@@ -74,6 +114,7 @@ static void rearm_timer(struct machine *m)
 	struct itimerspec its;
 	uint64_t next = 0, host;
 
+	machine_assert_locked(m);
 	if (m->clock.running)
 		next = pit_next_event_ns(&m->pit, vclock_now(&m->clock));
 	if (next == UINT64_MAX)
@@ -100,6 +141,7 @@ static void rearm_timer(struct machine *m)
  * with it and the guest would lose a tick. */
 static bool tick_unacked(const struct machine *m)
 {
+	machine_assert_locked(m);
 	return m->pic.st.chip[0].irr & (1u << BOARD_PIT_IRQ);
 }
 
@@ -109,6 +151,7 @@ static bool tick_unacked(const struct machine *m)
  * PIT itself drops what is more than PIT_MAX_LAG_NS late. */
 static void timer_tick(struct machine *m)
 {
+	machine_assert_locked(m);
 	if (tick_unacked(m)) {
 		m->tick_deferred = true;
 		return;         /* timer stays disarmed until the acknowledge */
@@ -120,58 +163,67 @@ static void timer_tick(struct machine *m)
 
 /* ---- Port I/O handlers: devices see offsets, the board has the ports ---- */
 
-static uint8_t pic_master_read(void *dev, uint16_t off)
+/* Every handler runs from bus_io() under the VM lock (machine_pio). */
+static struct machine *locked(void *dev)
 {
 	struct machine *m = dev;
+
+	machine_assert_locked(m);
+	return m;
+}
+
+static uint8_t pic_master_read(void *dev, uint16_t off)
+{
+	struct machine *m = locked(dev);
 
 	return pic_read(&m->pic, 0, off);
 }
 
 static void pic_master_write(void *dev, uint16_t off, uint8_t val)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	pic_write(&m->pic, 0, off, val);
 }
 
 static uint8_t pic_slave_read(void *dev, uint16_t off)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	return pic_read(&m->pic, 1, off);
 }
 
 static void pic_slave_write(void *dev, uint16_t off, uint8_t val)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	pic_write(&m->pic, 1, off, val);
 }
 
 static uint8_t elcr_read(void *dev, uint16_t off)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	return pic_elcr_read(&m->pic, off);
 }
 
 static void elcr_write(void *dev, uint16_t off, uint8_t val)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	pic_elcr_write(&m->pic, off, val);
 }
 
 static uint8_t pit_port_read(void *dev, uint16_t off)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	return pit_read(&m->pit, off, vclock_now(&m->clock));
 }
 
 static void pit_port_write(void *dev, uint16_t off, uint8_t val)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	pit_write(&m->pit, off, val, vclock_now(&m->clock));
 	rearm_timer(m);
@@ -179,7 +231,7 @@ static void pit_port_write(void *dev, uint16_t off, uint8_t val)
 
 static uint8_t port61_read(void *dev, uint16_t off)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	(void)off;
 	return pit_speaker_read(&m->pit, vclock_now(&m->clock));
@@ -187,7 +239,7 @@ static uint8_t port61_read(void *dev, uint16_t off)
 
 static void port61_write(void *dev, uint16_t off, uint8_t val)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	(void)off;
 	pit_speaker_write(&m->pit, val, vclock_now(&m->clock));
@@ -196,7 +248,7 @@ static void port61_write(void *dev, uint16_t off, uint8_t val)
 
 static uint8_t com1_read(void *dev, uint16_t off)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 	uint8_t v;
 
 	v = serial_read(&m->serial, off);
@@ -210,7 +262,7 @@ static uint8_t com1_read(void *dev, uint16_t off)
 
 static void com1_write(void *dev, uint16_t off, uint8_t val)
 {
-	struct machine *m = dev;
+	struct machine *m = locked(dev);
 
 	serial_write(&m->serial, off, val);
 	/* An FCR write can reset the RX FIFO. */
@@ -222,11 +274,10 @@ static void com1_write(void *dev, uint16_t off, uint8_t val)
 
 static void poweroff_write(void *dev, uint16_t off, uint8_t val)
 {
-	struct machine *m = dev;
-	int expected = -1;
+	struct machine *m = locked(dev);
 
 	(void)off;
-	atomic_compare_exchange_strong(&m->exit_status, &expected, (int)val);
+	machine_end(m, (int)val);
 }
 
 static int wire_bus(struct machine *m)
@@ -259,7 +310,7 @@ int machine_pio(struct machine *m, uint16_t port, bool out, unsigned size,
 		fprintf(stderr, "vmm: port 0x%x: %u-byte access\n", port, size);
 		return MACHINE_EXIT_ERROR;
 	}
-	pthread_mutex_lock(&m->lock);
+	machine_lock(m);
 	for (unsigned i = 0; i < count; i++, data += size) {
 		uint32_t val = 0;
 
@@ -271,7 +322,7 @@ int machine_pio(struct machine *m, uint16_t port, bool out, unsigned size,
 	}
 	/* One host write per exit, not per byte. */
 	serial_backend_flush(&m->backend);
-	pthread_mutex_unlock(&m->lock);
+	machine_unlock(m);
 	return atomic_load(&m->exit_status);
 }
 
@@ -279,21 +330,88 @@ int machine_irq_ack(struct machine *m)
 {
 	int vec = -1;
 
-	pthread_mutex_lock(&m->lock);
+	machine_lock(m);
 	if (atomic_load(&m->vcpu.irq_line))
 		vec = pic_ack(&m->pic);
 	if (m->tick_deferred && m->clock.running && !tick_unacked(m))
 		timer_tick(m);
-	pthread_mutex_unlock(&m->lock);
+	machine_unlock(m);
 	return vec;
 }
 
 void machine_vcpu_exited(struct machine *m, int status)
 {
+	machine_end(m, status);
+	wake_main(m);
+}
+
+bool machine_end(struct machine *m, int status)
+{
 	int expected = -1;
 
-	atomic_compare_exchange_strong(&m->exit_status, &expected, status);
-	wake_main(m);
+	return atomic_compare_exchange_strong(&m->exit_status, &expected, status);
+}
+
+bool machine_has_started(struct machine *m)
+{
+	return atomic_load(&m->started_once);
+}
+
+void machine_set_kernel_facts(struct machine *m, uint64_t size, uint32_t crc)
+{
+	m->kernel_size = size;
+	m->kernel_crc = crc;
+}
+
+/* The cpu unit's callbacks run with the vCPU parked, with or without the
+ * VM lock depending on the flow; either way the state is read under it. */
+void machine_get_irq_state(struct machine *m, bool *line, bool *tick_deferred)
+{
+	bool take = lock_unless_held(m);
+
+	*line = atomic_load(&m->vcpu.irq_line);
+	*tick_deferred = m->tick_deferred;
+	unlock_if(m, take);
+}
+
+void machine_set_irq_state(struct machine *m, bool line, bool tick_deferred)
+{
+	bool take = lock_unless_held(m);
+
+	vcpu_set_irq_line(&m->vcpu, line);
+	m->tick_deferred = tick_deferred;
+	unlock_if(m, take);
+}
+
+void machine_set_stop_action(struct machine *m, const char *save_path, bool cont,
+			     uint64_t after_ns, const struct migrate_opts *mig)
+{
+	m->save_path = save_path;
+	m->save_continue = cont;
+	m->save_after_ns = after_ns;
+	migrate_set_opts(&m->mig, mig);
+}
+
+int machine_keep_config(struct machine *m, const struct saved_config *c)
+{
+	struct saved_config *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return -1;
+	*copy = *c;
+	free(m->loaded_cfg);
+	m->loaded_cfg = copy;
+	return 0;
+}
+
+void machine_set_serial_override(struct machine *m, const char *spec)
+{
+	m->serial_override = spec;
+}
+
+void machine_note_save_result(struct machine *m, bool ok)
+{
+	m->save_failed = !ok;
 }
 
 /* ---- Lifecycle ---- */
@@ -336,13 +454,14 @@ int machine_init(struct machine *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
-	m->mig.done_fd = -1;
-	m->backend.in_fd = m->backend.out_fd = -1;
-	m->kvm.sys_fd = m->kvm.vm_fd = m->kvm.vcpu_fd = -1;
+	migrate_init(&m->mig);
+	serial_backend_init(&m->backend);
+	kvm_vm_init(&m->kvm);
 	atomic_init(&m->exit_status, -1);
 
-	pthread_mutex_init(&m->lock, NULL);
-	m->lock_ready = true;
+	vm_lock_init(&m->vm_lock);
+	atomic_init(&m->vcpu_may_run, false);
+	atomic_init(&m->started_once, false);
 	if (open_host_fds(m))
 		return -1;
 	vclock_init(&m->clock, 0);
@@ -394,20 +513,23 @@ int machine_boot(struct machine *m)
 
 void machine_start(struct machine *m)
 {
-	pthread_mutex_lock(&m->lock);
+	machine_lock(m);
 	vclock_start(&m->clock);
 	rearm_timer(m);
-	pthread_mutex_unlock(&m->lock);
+	atomic_store(&m->started_once, true);
+	atomic_store(&m->vcpu_may_run, true);
+	machine_unlock(m);
 	vcpu_resume(&m->vcpu);
 }
 
 void machine_pause(struct machine *m)
 {
 	vcpu_pause(&m->vcpu);
-	pthread_mutex_lock(&m->lock);
+	atomic_store(&m->vcpu_may_run, false);
+	machine_lock(m);
 	vclock_stop(&m->clock);
 	rearm_timer(m);         /* a stopped clock disarms it */
-	pthread_mutex_unlock(&m->lock);
+	machine_unlock(m);
 }
 
 void machine_resume(struct machine *m)
@@ -417,19 +539,19 @@ void machine_resume(struct machine *m)
 
 uint64_t machine_clock_ns(struct machine *m)
 {
-	uint64_t ns;
+	bool take = lock_unless_held(m);
+	uint64_t ns = vclock_now(&m->clock);
 
-	pthread_mutex_lock(&m->lock);
-	ns = vclock_now(&m->clock);
-	pthread_mutex_unlock(&m->lock);
+	unlock_if(m, take);
 	return ns;
 }
 
 void machine_clock_restore(struct machine *m, uint64_t ns)
 {
-	pthread_mutex_lock(&m->lock);
+	bool take = lock_unless_held(m);
+
 	vclock_init(&m->clock, ns);
-	pthread_mutex_unlock(&m->lock);
+	unlock_if(m, take);
 }
 
 /* ---- Main loop ---- */
@@ -442,7 +564,6 @@ static bool has_stop_action(const struct machine *m)
 static void on_signal(struct machine *m)
 {
 	struct signalfd_siginfo si;
-	int expected = -1;
 
 	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		/* With --save or --migrate, Ctrl-C and SIGTERM (and SIGUSR1)
@@ -457,13 +578,11 @@ static void on_signal(struct machine *m)
 			m->save_requested = true;
 			continue;
 		}
-		if (atomic_compare_exchange_strong(&m->exit_status, &expected,
-						   128 + (int)si.ssi_signo))
+		if (machine_end(m, 128 + (int)si.ssi_signo))
 			/* On a console the guest's line may be half written. */
 			fprintf(stderr, "%svmm: %s, stopping\n",
 				isatty(STDERR_FILENO) ? "\r\n" : "",
 				strsignal((int)si.ssi_signo));
-		expected = -1;
 	}
 }
 
@@ -473,11 +592,11 @@ static void on_timer(struct machine *m)
 
 	if (read(m->timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;         /* EAGAIN: re-armed since it fired */
-	pthread_mutex_lock(&m->lock);
+	machine_lock(m);
 	m->timer_armed_ns = 0;  /* one-shot: it is disarmed now */
 	if (m->clock.running)
 		timer_tick(m);
-	pthread_mutex_unlock(&m->lock);
+	machine_unlock(m);
 }
 
 static void on_input(struct machine *m)
@@ -488,20 +607,20 @@ static void on_input(struct machine *m)
 
 	/* Read no more than the UART takes: the rest stays in the host's
 	 * buffer, which is the back-pressure. */
-	pthread_mutex_lock(&m->lock);
+	machine_lock(m);
 	room = serial_can_receive(&m->serial);
 	if (!room)
 		m->rx_blocked = true;
-	pthread_mutex_unlock(&m->lock);
+	machine_unlock(m);
 	if (!room)
 		return;
 	n = serial_backend_read(&m->backend, buf, room < sizeof(buf) ? room : sizeof(buf));
 	if (n <= 0)
 		return;
-	pthread_mutex_lock(&m->lock);
+	machine_lock(m);
 	serial_receive(&m->serial, buf, (size_t)n);
 	serial_rx_idle(&m->serial);
-	pthread_mutex_unlock(&m->lock);
+	machine_unlock(m);
 }
 
 /* Suspend to save_path: on success the VM ends (exit 0); on failure it
@@ -517,14 +636,14 @@ static void do_save(struct machine *m)
 	rc = snapshot_save(m, m->save_path, m->save_continue ? SSM_AFTER_CONTINUE :
 			   SSM_AFTER_DESTROY, msg, sizeof(msg));
 	if (rc) {
-		m->save_failed = true;
+		machine_note_save_result(m, false);
 		fprintf(stderr, "%svmm: saving to %s failed: %s; the VM keeps running "
 			"(Ctrl-C retries, SIGQUIT quits without saving)\n",
 			isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path, msg);
 		machine_resume(m);
 		return;
 	}
-	m->save_failed = false;
+	machine_note_save_result(m, true);
 	fprintf(stderr, "%svmm: saved to %s in %.3f s; resume with: vmm --restore %s\n",
 		isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path,
 		(double)(host_now_ns() - t0) / 1e9, m->save_path);
@@ -532,9 +651,7 @@ static void do_save(struct machine *m)
 		machine_resume(m);
 		return;
 	}
-	int expected = -1;
-
-	atomic_compare_exchange_strong(&m->exit_status, &expected, 0);
+	machine_end(m, 0);
 }
 
 static int arm_save_timer(struct machine *m)
@@ -574,9 +691,9 @@ int machine_run(struct machine *m)
 		uint64_t ev;
 		bool blocked;
 
-		pthread_mutex_lock(&m->lock);
+		machine_lock(m);
 		blocked = m->rx_blocked;
-		pthread_mutex_unlock(&m->lock);
+		machine_unlock(m);
 		if (!blocked)
 			pfd[3].fd = serial_backend_input_fd(&m->backend);
 
@@ -622,18 +739,14 @@ int machine_run(struct machine *m)
 void machine_destroy(struct machine *m)
 {
 	vcpu_stop(&m->vcpu);
-	if (m->lock_ready) {
-		pthread_mutex_lock(&m->lock);
+	if (m->vm_lock.ready) {
+		machine_lock(m);
 		serial_backend_close(&m->backend);
-		pthread_mutex_unlock(&m->lock);
-		pthread_mutex_destroy(&m->lock);
-		m->lock_ready = false;
+		machine_unlock(m);
+		vm_lock_destroy(&m->vm_lock);
 	}
 	kvm_vm_destroy(&m->kvm);
-	migrate_abort(m);
-	if (m->mig.done_fd >= 0)
-		close(m->mig.done_fd);
-	m->mig.done_fd = -1;
+	migrate_destroy(m);
 	ram_live_free(m);
 	ssm_destroy(m->ssm);
 	m->ssm = NULL;

@@ -13,9 +13,15 @@
  *   machine_destroy() release everything (safe after a failed create)
  *
  * Threads: the main thread runs machine_run(); the vCPU thread (cpu_run.c)
- * calls machine_pio() and machine_irq_ack().  `lock` (the VM lock) guards
- * everything under "guarded by lock" below; both threads take it around
- * device calls.  Host-side fds are owned by the main thread.
+ * calls machine_pio() and machine_irq_ack().  The VM lock guards everything
+ * under "guarded by the VM lock" below; it is taken only through
+ * machine_lock() / machine_unlock(), which record the holder, and the
+ * functions that need it check that their caller holds it (they abort
+ * naming themselves otherwise).  The devices' callbacks into the machine
+ * (interrupt lines) also accept the main thread while no vCPU runs:
+ * building, restoring or receiving a VM.  Host-side fds are owned by the
+ * main thread.  Other modules change machine fields only through the
+ * functions below.
  */
 #ifndef VMM_MACHINE_H
 #define VMM_MACHINE_H
@@ -36,6 +42,7 @@
 #include "vmm/migrate.h"
 #include "vmm/ram.h"
 #include "vmm/serial_backend.h"
+#include "vmm/vmlock.h"
 
 #define MACHINE_EXIT_ERROR 1            /* exit status after a VM failure */
 
@@ -57,10 +64,9 @@ struct machine {
 	int signal_fd;                  /* SIGINT/SIGTERM/SIGHUP/SIGQUIT */
 	int timer_fd;                   /* next PIT event, CLOCK_MONOTONIC */
 	int event_fd;                   /* vCPU thread -> main loop wake-ups */
-	bool lock_ready;
 
-	/* Guarded by lock. */
-	pthread_mutex_t lock;           /* the VM lock */
+	/* Guarded by the VM lock. */
+	struct vm_lock vm_lock;         /* machine_lock(), never directly */
 	struct vclock clock;
 	struct bus bus;
 	struct pic pic;
@@ -70,8 +76,12 @@ struct machine {
 	bool tick_deferred;             /* PIT edge held until IRQ 0 is acked */
 	uint64_t timer_armed_ns;        /* virtual deadline in timer_fd, or 0 */
 
-	/* Set once by whoever ends the VM; -1 while it runs. */
+	/* Set once by whoever ends the VM (machine_end); -1 while it runs. */
 	atomic_int exit_status;
+	/* machine_start() ran since the last machine_pause(): the vCPU may be
+	 * executing.  started_once: machine_start() ever ran. */
+	atomic_bool vcpu_may_run;
+	atomic_bool started_once;
 
 	/* Save/restore (main thread only). */
 	bool built;                     /* machine_build() done: KVM VM exists */
@@ -119,6 +129,45 @@ void machine_clock_restore(struct machine *m, uint64_t ns);
 int machine_run(struct machine *m);
 /* Stop the vCPU and release everything. */
 void machine_destroy(struct machine *m);
+
+/* ---- The VM lock and the machine's state, for the other modules ---- */
+
+/* Take / release the VM lock (not recursive: taking it twice aborts). */
+void machine_lock(struct machine *m);
+void machine_unlock(struct machine *m);
+/* Abort, naming the calling function, unless this thread holds the lock. */
+#define machine_assert_locked(m) vm_lock_assert(&(m)->vm_lock, __func__)
+/* Abort unless this thread may touch device state: it holds the VM lock,
+ * or it is the main thread and no vCPU runs (build, restore, incoming). */
+#define machine_assert_devices(m) machine_check_devices((m), __func__)
+void machine_check_devices(struct machine *m, const char *fn);
+
+/* End the VM with status unless it has ended already; true if this call
+ * decided the status.  Any thread. */
+bool machine_end(struct machine *m, int status);
+/* machine_start() has run at least once: guest RAM is no longer as built. */
+bool machine_has_started(struct machine *m);
+/* The facts (size, CRC32) of the kernel the machine booted, as the machine
+ * unit records them. */
+void machine_set_kernel_facts(struct machine *m, uint64_t size, uint32_t crc);
+/* The VMM's own interrupt state that the cpu unit saves: the PIC output
+ * level the vCPU thread mirrors and the PIT edge held until IRQ 0 is
+ * acknowledged.  Take the VM lock unless the caller holds it. */
+void machine_get_irq_state(struct machine *m, bool *line, bool *tick_deferred);
+void machine_set_irq_state(struct machine *m, bool line, bool tick_deferred);
+/* What a stop request does (main.c): suspend to save_path (NULL: none),
+ * keep running after it (cont), request it after after_ns (0: never), and
+ * the migration / live-save options. */
+void machine_set_stop_action(struct machine *m, const char *save_path, bool cont,
+			     uint64_t after_ns, const struct migrate_opts *mig);
+/* Keep a copy of the configuration a stream describes (m->loaded_cfg, freed
+ * with m), for a VM built from it.  -1 when out of memory. */
+int machine_keep_config(struct machine *m, const struct saved_config *c);
+/* --serial given with --incoming: the console the received VM uses. */
+void machine_set_serial_override(struct machine *m, const char *spec);
+/* Outcome of the last save or migration attempt: a failed one makes the
+ * VMM exit 1 even when the guest later powers off with 0. */
+void machine_note_save_result(struct machine *m, bool ok);
 
 /* ---- Called from the vCPU thread (cpu_run.c) ---- */
 

@@ -82,8 +82,7 @@ static int prepare(struct machine *m, const struct cli *c, const struct machine_
 		snapshot_trace(m->ssm);
 	if (!sc)
 		return machine_boot(m);
-	m->kernel_size = sc->kernel_size;
-	m->kernel_crc = sc->kernel_crc;
+	machine_set_kernel_facts(m, sc->kernel_size, sc->kernel_crc);
 	t0 = host_now_ns();
 	if (snapshot_restore(m, c->restore_path, msg, sizeof(msg))) {
 		fprintf(stderr, "vmm: restore from %s failed: %s\n", c->restore_path, msg);
@@ -108,7 +107,7 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		if (c->trace)
 			snapshot_trace(m->ssm);
 		/* The console is this host's choice, whatever the source had. */
-		m->serial_override = cfg->serial;
+		machine_set_serial_override(m, cfg->serial);
 		status = migrate_incoming(m, c->incoming);
 		if (status) {
 			machine_destroy(m);
@@ -125,10 +124,7 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		}
 		machine_start(m);
 	}
-	m->save_path = c->save_path;
-	m->save_continue = c->cont;
-	m->save_after_ns = c->after_ns;
-	m->mig.o = c->mig;
+	machine_set_stop_action(m, c->save_path, c->cont, c->after_ns, &c->mig);
 	status = machine_run(m);
 	if (m->save_failed && status == 0)
 		status = MACHINE_EXIT_ERROR;

@@ -20,28 +20,6 @@
 #define IO_TIMEOUT_S 30            /* a silent peer fails the migration */
 #define ACK_TIMEOUT_MS 30000
 
-int migrate_parse_addr(const char *spec, char **buf, const char **host, const char **port)
-{
-	char *colon;
-
-	*buf = NULL;
-	if (strncmp(spec, "tcp:", 4))
-		return -1;
-	*buf = strdup(spec + 4);
-	if (!*buf)
-		return -1;
-	colon = strrchr(*buf, ':');
-	if (!colon || colon == *buf || !colon[1]) {
-		free(*buf);
-		*buf = NULL;
-		return -1;
-	}
-	*colon = 0;
-	*host = *buf;
-	*port = colon + 1;
-	return 0;
-}
-
 static void set_timeouts(int fd)
 {
 	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
@@ -320,7 +298,6 @@ void migrate_finish(struct machine *m)
 {
 	struct migration *mg = &m->mig;
 	uint64_t v;
-	int expected = -1;
 
 	(void)!read(mg->done_fd, &v, sizeof(v));
 	if (!mg->running)
@@ -328,9 +305,9 @@ void migrate_finish(struct machine *m)
 	pthread_join(mg->thread, NULL);
 	mg->running = false;
 	/* The last attempt decides: one that succeeds clears an earlier failure. */
-	m->save_failed = mg->result != 0;
+	machine_note_save_result(m, mg->result == 0);
 	if (mg->result == 0 && mg->vm_gone)
-		atomic_compare_exchange_strong(&m->exit_status, &expected, 0);
+		machine_end(m, 0);
 }
 
 void migrate_abort(struct machine *m)
@@ -342,6 +319,25 @@ void migrate_abort(struct machine *m)
 	ssm_cancel(m->ssm);
 	pthread_join(mg->thread, NULL);
 	mg->running = false;
+}
+
+void migrate_init(struct migration *mg)
+{
+	memset(mg, 0, sizeof(*mg));
+	mg->done_fd = -1;
+}
+
+void migrate_set_opts(struct migration *mg, const struct migrate_opts *o)
+{
+	mg->o = *o;
+}
+
+void migrate_destroy(struct machine *m)
+{
+	migrate_abort(m);
+	if (m->mig.done_fd >= 0)
+		close(m->mig.done_fd);
+	m->mig.done_fd = -1;
 }
 
 /* ---- destination ----------------------------------------------------------- */

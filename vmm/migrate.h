@@ -50,6 +50,11 @@ int migrate_start(struct machine *m);
 void migrate_finish(struct machine *m);
 /* Stop a running migration (guest powered off meanwhile) and join it. */
 void migrate_abort(struct machine *m);
+/* No migration, nothing open; then the options a stop request uses. */
+void migrate_init(struct migration *mg);
+void migrate_set_opts(struct migration *mg, const struct migrate_opts *o);
+/* migrate_abort() and release what the migrations used (the VM's teardown). */
+void migrate_destroy(struct machine *m);
 
 /* Destination: wait for one migration on spec (tcp:HOST:PORT), load it
  * into the unbuilt machine m (machine_init done) and start it.  Returns 0

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vmm/clock.h"
+#include "vmm/dirty.h"
 #include "vmm/machine.h"
 #include "vmm/ram.h"
 
@@ -24,25 +25,16 @@ static uint64_t npages(const struct machine *m)
 	return m->kvm.ram_size / KVM_PAGE_SIZE;
 }
 
-static size_t bitmap_bytes(const struct machine *m)
+static size_t bitmap_words(const struct machine *m)
 {
-	return (size_t)((npages(m) + 63) / 64 * 8);
-}
-
-static uint64_t popcount_bitmap(const uint64_t *b, size_t words)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < words; i++)
-		n += (uint64_t)__builtin_popcountll(b[i]);
-	return n;
+	return dirty_words(npages(m));
 }
 
 static void free_bitmaps(struct ram_live *rl)
 {
-	free(rl->bitmap);
+	free(rl->pending);
 	free(rl->scratch);
-	rl->bitmap = rl->scratch = NULL;
+	rl->pending = rl->scratch = NULL;
 }
 
 void ram_live_reset(struct machine *m)
@@ -82,28 +74,17 @@ static int put_full(struct machine *m, ssm_handle *h, uint64_t *nonzero)
 /* Send the pages set in bitmap as runs; *sent gets their number. */
 static int put_runs(struct machine *m, ssm_handle *h, const uint64_t *bitmap, uint64_t *sent)
 {
-	uint64_t total = npages(m), p = 0, n = 0;
+	uint64_t total = npages(m), pos = 0, first = 0, n = 0;
+	uint32_t len;
 	int rc = ssm_put_u8(h, KIND_RUNS);
 
-	while (!rc && p < total) {
-		uint64_t w = bitmap[p / 64] >> (p % 64);
-		uint32_t len = 0;
-
-		if (!w) {
-			p = (p / 64 + 1) * 64;      /* skip the rest of a clean word */
-			continue;
-		}
-		p += (uint64_t)__builtin_ctzll(w);
-		while (p + len < total && len < RUN_MAX_PAGES &&
-		       (bitmap[(p + len) / 64] >> ((p + len) % 64) & 1))
-			len++;
-		rc = ssm_put_u64(h, p);
+	while (!rc && (len = dirty_next_run(bitmap, total, &pos, RUN_MAX_PAGES, &first))) {
+		rc = ssm_put_u64(h, first);
 		if (!rc)
 			rc = ssm_put_u32(h, len);
 		if (!rc)
-			rc = ssm_put_mem(h, m->kvm.ram + p * KVM_PAGE_SIZE,
+			rc = ssm_put_mem(h, m->kvm.ram + first * KVM_PAGE_SIZE,
 					 (size_t)len * KVM_PAGE_SIZE);
-		p += len;
 		n += len;
 	}
 	if (!rc)
@@ -114,21 +95,42 @@ static int put_runs(struct machine *m, ssm_handle *h, const uint64_t *bitmap, ui
 	return rc;
 }
 
-/* Fetch the dirty set and re-arm it before reading the pages, so writes
- * that land while they are sent show up in the next pass. */
-static int take_dirty(struct machine *m, ssm_handle *h)
+/* Read KVM's dirty log and add it to the pages still to send.  Every read
+ * is kept: without manual protect KVM_GET_DIRTY_LOG clears the log as it
+ * reads, so a page the vote saw is reported by no later read. */
+static int collect_dirty(struct machine *m, ssm_handle *h)
 {
 	struct ram_live *rl = &m->ram_live;
-
 	uint64_t t0 = host_now_ns();
 
-	memset(rl->bitmap, 0, bitmap_bytes(m));
-	if (kvm_dirty_log_fetch(&m->kvm, rl->bitmap) ||
-	    kvm_dirty_log_clear(&m->kvm, rl->bitmap))
+	memset(rl->scratch, 0, bitmap_words(m) * sizeof(uint64_t));
+	if (kvm_dirty_log_fetch(&m->kvm, rl->scratch))
+		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "ram: dirty log failed");
+	dirty_merge(rl->pending, rl->scratch, bitmap_words(m));
+	rl->log_ns += host_now_ns() - t0;
+	return SSM_OK;
+}
+
+/* Send every page any read of the log reported since the last pass.  The
+ * log is re-armed for them before they are read, so writes that land while
+ * they are sent show up in the next pass. */
+static int send_dirty(struct machine *m, ssm_handle *h, uint64_t *sent)
+{
+	struct ram_live *rl = &m->ram_live;
+	uint64_t t0;
+	int rc = collect_dirty(m, h);
+
+	if (rc)
+		return rc;
+	t0 = host_now_ns();
+	if (kvm_dirty_log_clear(&m->kvm, rl->pending))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "ram: dirty log failed");
 	rl->log_ns += host_now_ns() - t0;
 	rl->log_calls++;
-	return SSM_OK;
+	rc = put_runs(m, h, rl->pending, sent);
+	if (!rc)
+		memset(rl->pending, 0, bitmap_words(m) * sizeof(uint64_t));
+	return rc;
 }
 
 static int ram_live_prep(void *ctx, ssm_handle *h)
@@ -138,9 +140,9 @@ static int ram_live_prep(void *ctx, ssm_handle *h)
 
 	ram_live_reset(m);
 	memset(rl, 0, sizeof(*rl));
-	rl->bitmap = calloc(1, bitmap_bytes(m));
-	rl->scratch = calloc(1, bitmap_bytes(m));
-	if (!rl->bitmap || !rl->scratch) {
+	rl->pending = calloc(bitmap_words(m), sizeof(uint64_t));
+	rl->scratch = calloc(bitmap_words(m), sizeof(uint64_t));
+	if (!rl->pending || !rl->scratch) {
 		ram_live_reset(m);
 		return SSM_ERR_NOMEM;
 	}
@@ -165,55 +167,59 @@ static int ram_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
 	if (pass == 0) {
 		rc = put_full(m, h, &sent);
 	} else {
-		rc = take_dirty(m, h);
-		if (!rc)
-			rc = put_runs(m, h, rl->bitmap, &sent);
+		rc = send_dirty(m, h, &sent);
 	}
 	if (!rc)
 		new_stat(rl, pass)->pages += sent;
 	return rc;
 }
 
-/* Done when what is dirty now can be sent within half the allowed downtime
- * at the bandwidth the pass just achieved (the other half is for the CPU,
- * the devices and the destination's start).  Give up when the guest dirties
- * memory faster than it can be sent, or at the pass limit. */
+/* The arithmetic is dirty_vote()'s; this reads the log (keeping what it
+ * finds for the next pass) and words the reasoning for the summary. */
 static int ram_live_vote(void *ctx, ssm_handle *h, uint32_t pass)
 {
 	struct machine *m = ctx;
 	struct ram_live *rl = &m->ram_live;
-	uint64_t now = host_now_ns(), ns = now - rl->exec_start_ns;
-	uint64_t bytes = ssm_handle_offset(h) - rl->exec_start_off;
-	uint64_t dirty, dirty_bytes, budget_ns, max_passes = ssm_handle_max_passes(h);
+	struct dirty_vote_in in = {
+		.pass = pass,
+		.pass_bytes = ssm_handle_offset(h) - rl->exec_start_off,
+		.pass_ns = host_now_ns() - rl->exec_start_ns,
+		.max_downtime_ms = ssm_handle_max_downtime_ms(h),
+		.max_passes = ssm_handle_max_passes(h),
+	};
+	struct dirty_vote_out out;
+	enum dirty_verdict verdict;
+	int rc;
 
-	if (!ns)
-		ns = 1;
-	rl->stats[rl->nstats - 1].bytes += bytes;
-	rl->stats[rl->nstats - 1].ns += ns;
-	rl->bw = (uint64_t)((double)bytes * 1e9 / (double)ns);
-	memset(rl->scratch, 0, bitmap_bytes(m));
-	if (kvm_dirty_log_fetch(&m->kvm, rl->scratch))
-		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "ram: dirty log failed");
-	dirty = popcount_bitmap(rl->scratch, bitmap_bytes(m) / 8);
-	dirty_bytes = dirty * (KVM_PAGE_SIZE + 16);
-	budget_ns = (uint64_t)ssm_handle_max_downtime_ms(h) * 1000000u / 2;
-	if (rl->bw && (double)dirty_bytes * 1e9 / (double)rl->bw <= (double)budget_ns) {
+	if (!in.pass_ns)
+		in.pass_ns = 1;
+	rl->stats[rl->nstats - 1].bytes += in.pass_bytes;
+	rl->stats[rl->nstats - 1].ns += in.pass_ns;
+	rc = collect_dirty(m, h);
+	if (rc)
+		return rc;
+	in.dirty_pages = dirty_count(rl->pending, bitmap_words(m));
+	verdict = dirty_vote(&in, &out);
+	rl->bw = out.bw;
+	switch (verdict) {
+	case DIRTY_CONVERGED:
 		snprintf(rl->why, sizeof(rl->why), "converged: %llu dirty pages fit in the "
-			 "downtime at %.0f MB/s", (unsigned long long)dirty, rl->bw / 1e6);
+			 "downtime at %.0f MB/s", (unsigned long long)in.dirty_pages,
+			 out.bw / 1e6);
 		return SSM_VOTE_DONE;
-	}
-	if (pass >= 1 && (double)dirty_bytes * 1e9 / (double)ns >= (double)rl->bw) {
+	case DIRTY_TOO_FAST:
 		snprintf(rl->why, sizeof(rl->why), "gave up in pass %u: the guest dirties "
 			 "%.0f MB/s, more than the %.0f MB/s sent", pass,
-			 (double)dirty_bytes * 1e3 / (double)ns, rl->bw / 1e6);
+			 out.dirty_rate / 1e6, out.bw / 1e6);
 		rl->gave_up = true;
 		return SSM_VOTE_GIVE_UP;
-	}
-	if (max_passes && pass + 1 >= max_passes) {
+	case DIRTY_PASS_LIMIT:
 		snprintf(rl->why, sizeof(rl->why), "gave up: %llu dirty pages left after "
-			 "%u passes", (unsigned long long)dirty, pass + 1);
+			 "%u passes", (unsigned long long)in.dirty_pages, pass + 1);
 		rl->gave_up = true;
 		return SSM_VOTE_GIVE_UP;
+	case DIRTY_ANOTHER_PASS:
+		break;
 	}
 	return SSM_VOTE_ANOTHER_PASS;
 }
@@ -227,9 +233,7 @@ static int ram_save_exec(void *ctx, ssm_handle *h)
 
 	if (!rl->logging)
 		return put_full(m, h, &sent);
-	rc = take_dirty(m, h);
-	if (!rc)
-		rc = put_runs(m, h, rl->bitmap, &sent);
+	rc = send_dirty(m, h, &sent);
 	if (!rc) {
 		struct ram_pass_stat *st = new_stat(rl, SSM_PASS_FINAL);
 
@@ -272,7 +276,7 @@ static int ram_load_prep(void *ctx, ssm_handle *h)
 	struct machine *m = ctx;
 
 	m->ram_live.loaded_once = false;
-	if (m->built && (m->clock.running || atomic_load(&m->vcpu.req) == VCPU_REQ_RUN))
+	if (m->built && machine_has_started(m))
 		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "ram: can only load into a "
 					  "VM that has not run");
 	return SSM_OK;
@@ -290,7 +294,11 @@ static int get_runs(struct machine *m, ssm_handle *h)
 			rc = ssm_get_u32(h, &n);
 		if (rc || n == 0)
 			return rc;
-		if (n > RUN_MAX_PAGES || first >= total || n > total - first)
+		if (n > RUN_MAX_PAGES)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page "
+						  "%llu holds %u pages, at most %u",
+						  (unsigned long long)first, n, RUN_MAX_PAGES);
+		if (!dirty_run_valid(first, n, total, RUN_MAX_PAGES))
 			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run %llu+%u "
 						  "outside the %llu pages of RAM",
 						  (unsigned long long)first, n,

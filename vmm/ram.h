@@ -29,8 +29,9 @@ struct ram_pass_stat {
 };
 
 struct ram_live {
-	uint64_t *bitmap;          /* dirty bitmap, one bit per page */
-	uint64_t *scratch;         /* second bitmap for votes */
+	uint64_t *pending;         /* pages to send: every read of the log
+				      since the last pass, OR-ed (dirty.h) */
+	uint64_t *scratch;         /* what one read of the log returned */
 	bool logging;
 	uint64_t exec_start_ns;    /* of the current pass */
 	uint64_t exec_start_off;   /* stream offset at its start */

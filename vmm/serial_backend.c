@@ -93,6 +93,18 @@ int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
 	return 0;
 }
 
+void serial_backend_init(struct serial_backend *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->kind = SERIAL_BACKEND_NONE;
+	sb->in_fd = sb->out_fd = -1;
+}
+
+void serial_backend_discard(struct serial_backend *sb)
+{
+	sb->out_len = 0;
+}
+
 int serial_backend_open(struct serial_backend *sb, const char *spec, bool append)
 {
 	const char *path;

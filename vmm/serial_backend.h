@@ -42,6 +42,8 @@ struct serial_backend {
 /* Check a --serial argument without opening anything; 0 if valid. */
 int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
 			 const char **path);
+/* A backend with nothing open (what close expects before any open). */
+void serial_backend_init(struct serial_backend *sb);
 /* Open the backend named by spec (always the user's --serial or the
  * default, never a spec read from a state file); a file is appended to
  * when append is set (a restored VM continues the log it is given) and
@@ -54,6 +56,9 @@ void serial_backend_close(struct serial_backend *sb);
  * serial_backend_flush(). */
 void serial_backend_put(struct serial_backend *sb, uint8_t byte);
 void serial_backend_flush(struct serial_backend *sb);
+/* Drop the queued output unwritten: a saved VM took it along and writes it
+ * after its restore. */
+void serial_backend_discard(struct serial_backend *sb);
 
 /* fd to poll for input, or -1 when there is none (or it reached EOF). */
 int serial_backend_input_fd(const struct serial_backend *sb);

@@ -124,10 +124,8 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 {
 	struct machine_config cfg = { 0 };
 
-	m->loaded_cfg = malloc(sizeof(*m->loaded_cfg));
-	if (!m->loaded_cfg)
+	if (machine_keep_config(m, c))
 		return SSM_ERR_NOMEM;
-	*m->loaded_cfg = *c;
 	cfg.ram_size = c->ram_size;
 	cfg.cmdline = m->loaded_cfg->cmdline;
 	cfg.kernel = m->loaded_cfg->kernel;
@@ -164,8 +162,7 @@ static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 					  "differs from this VM's %lluM",
 					  (unsigned long long)(c.ram_size >> 20),
 					  (unsigned long long)(m->cfg.ram_size >> 20));
-	m->kernel_size = c.kernel_size;
-	m->kernel_crc = c.kernel_crc;
+	machine_set_kernel_facts(m, c.kernel_size, c.kernel_crc);
 	if (pass == SSM_PASS_FINAL)
 		machine_clock_restore(m, c.clock_ns);
 	return SSM_OK;
@@ -224,7 +221,7 @@ static int cpu_save_prep(void *ctx, ssm_handle *h)
 	struct machine *m = ctx;
 
 	/* Reading registers of a running vCPU would save a torn state. */
-	if (!m->vcpu.parked)
+	if (!vcpu_is_parked(&m->vcpu))
 		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "cpu: vCPU is not paused");
 	return SSM_OK;
 }
@@ -233,11 +230,13 @@ static int cpu_save_exec(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
 	int rc = cpu_state_save(m->kvm.sys_fd, m->kvm.vm_fd, m->kvm.vcpu_fd, h);
+	bool line, deferred;
 
+	machine_get_irq_state(m, &line, &deferred);
 	if (!rc)
-		rc = ssm_put_bool(h, atomic_load(&m->vcpu.irq_line));
+		rc = ssm_put_bool(h, line);
 	if (!rc)
-		rc = ssm_put_bool(h, m->tick_deferred);
+		rc = ssm_put_bool(h, deferred);
 	return rc;
 }
 
@@ -258,8 +257,7 @@ static int cpu_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 		rc = ssm_get_bool(h, &deferred);
 	if (rc)
 		return rc;
-	atomic_store(&m->vcpu.irq_line, line);
-	m->tick_deferred = deferred;
+	machine_set_irq_state(m, line, deferred);
 	return SSM_OK;
 }
 
@@ -324,7 +322,7 @@ static int backend_save_done(void *ctx, ssm_handle *h)
 	if (ssm_handle_after(h) == SSM_AFTER_CONTINUE || ssm_handle_status(h) != SSM_OK)
 		serial_backend_flush(sb);
 	else
-		sb->out_len = 0;
+		serial_backend_discard(sb);
 	return SSM_OK;
 }
 

@@ -1,0 +1,157 @@
+/* test_vmm_cli.c - the vmm command line (vmm/cli.c) and the tcp:HOST:PORT
+ * syntax (vmm/migrate_addr.c): what is accepted, defaults, and that each
+ * refusal is one line and exit status 2 before anything starts. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+#include "vmm/migrate.h"
+
+#define ARGV(...) ((char *[]){ "vmm", __VA_ARGS__, NULL })
+
+/* Parse a NULL-terminated argv. */
+static int parse(struct cli *c, char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	optind = 0;                             /* glibc: start a fresh scan */
+	return cli_parse(c, argc, argv);
+}
+
+#define PARSE(c, ...) parse((c), ARGV(__VA_ARGS__))
+
+Test(cli, defaults)
+{
+	struct cli c;
+	char *argv[] = { "vmm", NULL };
+
+	cr_assert_eq(parse(&c, argv), -1);
+	cr_assert_eq(c.cfg.ram_size, 256ull << 20);
+	cr_assert_str_eq(c.cfg.serial, "stdio");
+	cr_assert_str_eq(c.cfg.cmdline, "");
+	cr_assert_null(c.cfg.kernel);
+	cr_assert_eq(c.mig.max_downtime_ms, 30);
+	cr_assert_eq(c.mig.max_passes, 30);
+	cr_assert(!c.kernel_set && !c.cmdline_set && !c.serial_set);
+}
+
+Test(cli, values)
+{
+	struct cli c;
+
+	cr_assert_eq(PARSE(&c, "--mem", "1G", "--cmdline", "steps=3", "--serial", "none",
+			   "--save", "s.sav", "--save-after", "1.5s", "--live", "--continue"), -1);
+	cr_assert_eq(c.cfg.ram_size, 1ull << 30);
+	cr_assert_str_eq(c.mem_arg, "1G");
+	cr_assert_str_eq(c.cfg.cmdline, "steps=3");
+	cr_assert_str_eq(c.cfg.serial, "none");
+	cr_assert(c.cmdline_set && c.serial_set);
+	cr_assert_eq(c.after_ns, 1500000000ull);
+	cr_assert_str_eq(c.mig.live_file, "s.sav", "--live makes the save a live one");
+	cr_assert(c.mig.cont);
+
+	cr_assert_eq(PARSE(&c, "--migrate", "tcp:127.0.0.1:4444", "--migrate-after", "500ms",
+			   "--max-downtime", "5", "--max-passes", "0", "--on-giveup", "abort"), -1);
+	cr_assert_str_eq(c.mig.target, "tcp:127.0.0.1:4444");
+	cr_assert_eq(c.after_ns, 500000000ull);
+	cr_assert_eq(c.mig.max_downtime_ms, 5);
+	cr_assert_eq(c.mig.max_passes, 0);
+	cr_assert(c.mig.giveup_abort);
+	cr_assert_null(c.mig.live_file);
+
+	cr_assert_eq(PARSE(&c, "--mem", "4096k"), -1, "a multiple of 1M in K");
+	cr_assert_eq(c.cfg.ram_size, 4ull << 20);
+}
+
+/* Each refusal: status 2 and exactly one "vmm: " line. */
+static void refused(const char *why, int rc)
+{
+	cr_assert_eq(rc, EXIT_USAGE, "%s: status %d", why, rc);
+}
+
+Test(cli, refusals, .init = cr_redirect_stderr)
+{
+	struct cli c;
+
+	refused("RAM not a multiple of 1M", PARSE(&c, "--mem", "5000K"));
+	refused("RAM below 4M", PARSE(&c, "--mem", "3M"));
+	refused("RAM above 3G", PARSE(&c, "--mem", "4G"));
+	refused("RAM overflow", PARSE(&c, "--mem", "99999999999999999999G"));
+	refused("RAM not a number", PARSE(&c, "--mem", "lots"));
+	refused("bad serial", PARSE(&c, "--serial", "tty:x"));
+	refused("bad time", PARSE(&c, "--save", "f", "--save-after", "2h"));
+	refused("zero time", PARSE(&c, "--save", "f", "--save-after", "0s"));
+	refused("save-after alone", PARSE(&c, "--save-after", "1s"));
+	refused("live without save", PARSE(&c, "--live"));
+	refused("continue without save", PARSE(&c, "--continue"));
+	refused("migrate and save", PARSE(&c, "--migrate", "tcp:h:1", "--save", "f"));
+	refused("bad migrate address", PARSE(&c, "--migrate", "udp:h:1"));
+	refused("bad incoming address", PARSE(&c, "--incoming", "tcp:h"));
+	refused("incoming with mem", PARSE(&c, "--incoming", "tcp:h:1", "--mem", "64M"));
+	refused("incoming with restore", PARSE(&c, "--incoming", "tcp:h:1", "--restore", "f"));
+	refused("zero downtime", PARSE(&c, "--max-downtime", "0"));
+	refused("downtime past u32", PARSE(&c, "--max-downtime", "4294967296"));
+	refused("bad passes", PARSE(&c, "--max-passes", "-1"));
+	refused("bad give-up", PARSE(&c, "--on-giveup", "later"));
+	refused("unknown option", PARSE(&c, "--frobnicate"));
+	refused("missing value", PARSE(&c, "--kernel"));
+	refused("value on a flag", PARSE(&c, "--live=yes"));
+	refused("stray argument", PARSE(&c, "kernel.elf"));
+}
+
+Test(cli, one_line_per_refusal, .init = cr_redirect_stderr)
+{
+	struct cli c;
+	char line[256];
+
+	refused("unknown option", PARSE(&c, "--frobnicate"));
+	fflush(stderr);
+	FILE *f = cr_get_redirected_stderr();
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	cr_assert_eq(strncmp(line, "vmm: ", 5), 0, "got: %s", line);
+	cr_assert_not_null(strstr(line, "--frobnicate"), "names the option: %s", line);
+	cr_assert_null(fgets(line, sizeof(line), f), "a second line: %s", line);
+}
+
+Test(cli, help_and_version_end_with_0, .init = cr_redirect_stdout)
+{
+	struct cli c;
+
+	cr_assert_eq(PARSE(&c, "--help"), 0);
+	cr_assert_eq(PARSE(&c, "--version"), 0);
+}
+
+Test(migrate_addr, parses_host_and_port)
+{
+	char *buf;
+	const char *host, *port;
+
+	cr_assert_eq(migrate_parse_addr("tcp:127.0.0.1:4444", &buf, &host, &port), 0);
+	cr_assert_str_eq(host, "127.0.0.1");
+	cr_assert_str_eq(port, "4444");
+	free(buf);
+	/* The last colon splits, so a bracketless IPv6 host keeps its colons. */
+	cr_assert_eq(migrate_parse_addr("tcp:::1:80", &buf, &host, &port), 0);
+	cr_assert_str_eq(host, "::1");
+	cr_assert_str_eq(port, "80");
+	free(buf);
+}
+
+Test(migrate_addr, refuses_what_is_not_tcp_host_port)
+{
+	static const char *const bad[] = {
+		"", "tcp:", "tcp:host", "tcp::80", "tcp:host:", "udp:h:1", "TCP:h:1", "h:1",
+	};
+	char *buf;
+	const char *host, *port;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(migrate_parse_addr(bad[i], &buf, &host, &port), -1, "'%s'", bad[i]);
+		cr_assert_null(buf, "'%s': nothing left to free", bad[i]);
+	}
+}
