@@ -26,6 +26,9 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIBSSM   := $(BUILD)/libssm.a
 LIBDEV   := $(BUILD)/libdevices.a
+# vmm objects that need no KVM, linked into the unit tests.
+VMM_PURE := cpu_codec cpu_check cpu_check_cpuid cpuid_names
+LIBVMMPURE := $(BUILD)/libvmmpure.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
@@ -53,13 +56,16 @@ $(LIBSSM): $(SSM_OBJ)
 $(LIBDEV): $(DEV_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+$(LIBVMMPURE): $(VMM_PURE:%=$(BUILD)/vmm-obj/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 
 $(VMM_BIN): $(VMM_OBJ) $(LIBDEV) $(LIBSSM)
 	$(CC) $(SAN) -o $@ $(VMM_OBJ) $(LIBDEV) $(LIBSSM) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBDEV) $(LIBSSM)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBVMMPURE) $(LIBDEV) $(LIBSSM)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDEV) $(LIBSSM) -lcriterion $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMPURE) $(LIBDEV) $(LIBSSM) -lcriterion $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 	@mkdir -p $(dir $@)

@@ -139,7 +139,7 @@ static int put_pair(ssm_handle *h, uint32_t a, uint64_t b)
 	return rc ? rc : ssm_put_u64(h, b);
 }
 
-int cpu_codec_put(ssm_handle *h, const struct cpu_snapshot *s)
+int cpu_codec_put(ssm_handle *h, const struct cpu_snapshot *s, uint32_t version)
 {
 	struct kvm_sregs sr = s->sregs;
 	uint32_t nx = s->xcrs.nr_xcrs < KVM_MAX_XCRS ? s->xcrs.nr_xcrs : KVM_MAX_XCRS;
@@ -173,6 +173,8 @@ int cpu_codec_put(ssm_handle *h, const struct cpu_snapshot *s)
 		rc = ssm_put_u32(h, s->mp_state);
 	if (!rc)
 		rc = put(h, &s->clk, sizeof(s->clk), clock_fields);
+	if (version < 2)
+		return rc;
 	if (!rc)
 		rc = ssm_put_u32(h, s->ncpuid);
 	for (uint32_t i = 0; !rc && i < s->ncpuid; i++)

@@ -49,8 +49,10 @@ struct cpu_snapshot {
 	uint64_t off[CPU_SEC__COUNT];   /* unit data offset of each section */
 };
 
-/* Write s as the current version.  SSM_OK or the stream's error. */
-int cpu_codec_put(ssm_handle *h, const struct cpu_snapshot *s);
+/* Write s in the layout of unit version `version` (CPU_STATE_VERSION for a
+ * save; older ones for compatibility tests: version 1 drops the CPUID and
+ * the TSC frequency).  SSM_OK or the stream's error. */
+int cpu_codec_put(ssm_handle *h, const struct cpu_snapshot *s, uint32_t version);
 
 /* Read a payload of unit version `version` into s (zeroed first; free its
  * arrays with cpu_snapshot_free even on failure).  Refuses versions outside

@@ -102,7 +102,7 @@ int cpu_state_save(struct kvm_vm *vm, ssm_handle *h)
 	if (!rc)
 		rc = copy_cpuid(vm, &s);
 	if (!rc)
-		rc = cpu_codec_put(h, &s);
+		rc = cpu_codec_put(h, &s, CPU_STATE_VERSION);
 	cpu_snapshot_free(&s);
 	return rc;
 }
