@@ -61,6 +61,13 @@ struct seg_ctx {
 	bool lma;
 };
 
+/* KVM on VMX marks a null segment unusable; on SVM (and PVM) it may only
+ * clear present (a null SS in 64-bit mode, say).  Either means null. */
+static bool usable(const struct kvm_segment *g)
+{
+	return !g->unusable && g->present;
+}
+
 static int seg_ranges(const char *n, const struct kvm_segment *g, char *why, size_t len)
 {
 	if (g->type > 15 || g->dpl > 3 || g->present > 1 || g->db > 1 || g->s > 1 ||
@@ -68,14 +75,12 @@ static int seg_ranges(const char *n, const struct kvm_segment *g, char *why, siz
 		return cpu_why(why, len, "sregs.%s: type %u dpl %u present %u db %u s %u l %u g "
 			       "%u avl %u unusable %u: a field out of its range", n, g->type,
 			       g->dpl, g->present, g->db, g->s, g->l, g->g, g->avl, g->unusable);
-	if (g->unusable)
+	if (!usable(g))
 		return 0;
 	/* Byte granular limits fit 20 bits; page granular ones end in 0xfff. */
 	if (g->g ? (g->limit & 0xfff) != 0xfff : g->limit > 0xfffff)
 		return cpu_why(why, len, "sregs.%s.limit 0x%x with g %u: not a limit a "
 			       "descriptor can give", n, g->limit, g->g);
-	if (!g->present)
-		return cpu_why(why, len, "sregs.%s: usable but not present", n);
 	return 0;
 }
 
@@ -85,20 +90,20 @@ static int check_code_data(const struct seg_ctx *x, const struct kvm_sregs *s, c
 	static const char *const names[] = { "ds", "es", "fs", "gs" };
 	const struct kvm_segment *d[] = { &s->ds, &s->es, &s->fs, &s->gs };
 
-	if (s->cs.unusable || !s->cs.s || !(s->cs.type & 8))
-		return cpu_why(why, len, "sregs.cs: type %u s %u unusable %u: protected mode "
-			       "needs a usable code segment", s->cs.type, s->cs.s,
-			       s->cs.unusable);
+	if (!usable(&s->cs) || !s->cs.s || !(s->cs.type & 8))
+		return cpu_why(why, len, "sregs.cs: type %u s %u present %u unusable %u: "
+			       "protected mode needs a usable code segment", s->cs.type,
+			       s->cs.s, s->cs.present, s->cs.unusable);
 	/* CPL is SS.DPL; non-conforming code runs at its DPL, conforming at
 	 * or above it (SDM 5.8.1). */
 	if ((s->cs.type & 4) ? s->cs.dpl > s->ss.dpl : s->cs.dpl != s->ss.dpl)
 		return cpu_why(why, len, "sregs.cs.dpl %u: does not fit CPL %u (ss.dpl) for "
 			       "code type %u", s->cs.dpl, s->ss.dpl, s->cs.type);
-	if (!s->ss.unusable && (!s->ss.s || (s->ss.type & 0xa) != 2))
+	if (usable(&s->ss) && (!s->ss.s || (s->ss.type & 0xa) != 2))
 		return cpu_why(why, len, "sregs.ss: type %u s %u: not a writable data "
 			       "segment", s->ss.type, s->ss.s);
 	for (int i = 0; i < 4; i++)
-		if (!d[i]->unusable && (!d[i]->s || (d[i]->type & 0xa) == 8))
+		if (usable(d[i]) && (!d[i]->s || (d[i]->type & 0xa) == 8))
 			return cpu_why(why, len, "sregs.%s: type %u s %u: neither data nor "
 				       "readable code", names[i], d[i]->type, d[i]->s);
 	(void)x;
@@ -111,12 +116,12 @@ static int check_system_segs(const struct seg_ctx *x, const struct kvm_sregs *s,
 	const struct kvm_segment *tr = &s->tr, *ldt = &s->ldt;
 
 	/* A busy TSS: 64-bit (11) in long mode, else 16- (3) or 32-bit (11). */
-	if (tr->unusable || tr->s || (tr->type != 11 && (x->lma || tr->type != 3)) ||
+	if (!usable(tr) || tr->s || (tr->type != 11 && (x->lma || tr->type != 3)) ||
 	    (tr->selector & 4))
-		return cpu_why(why, len, "sregs.tr: type %u s %u unusable %u selector 0x%x: "
-			       "not a busy TSS in the GDT", tr->type, tr->s, tr->unusable,
-			       tr->selector);
-	if (!ldt->unusable && (ldt->s || ldt->type != 2 || (ldt->selector & 4)))
+		return cpu_why(why, len, "sregs.tr: type %u s %u present %u unusable %u "
+			       "selector 0x%x: not a busy TSS in the GDT", tr->type, tr->s,
+			       tr->present, tr->unusable, tr->selector);
+	if (usable(ldt) && (ldt->s || ldt->type != 2 || (ldt->selector & 4)))
 		return cpu_why(why, len, "sregs.ldt: type %u s %u selector 0x%x: not an LDT "
 			       "in the GDT", ldt->type, ldt->s, ldt->selector);
 	return 0;
@@ -134,7 +139,7 @@ static int check_bases(const struct seg_ctx *x, const struct kvm_sregs *s, char 
 	/* Descriptors hold 32-bit bases; only FS, GS (via MSRs) and system
 	 * segments (16-byte descriptors) reach 64 bits. */
 	for (int i = 0; i < 4; i++)
-		if ((i == 0 || !low[i]->unusable) && low[i]->base >> 32)
+		if ((i == 0 || usable(low[i])) && low[i]->base >> 32)
 			return cpu_why(why, len, "sregs.%s.base 0x%llx: above 4 GiB",
 				       low_n[i], ull(low[i]->base));
 	for (int i = 0; i < 4; i++)

@@ -181,13 +181,21 @@ Test(cpu_check, segment_field_ranges)
 	fx_refused(&F, CPU_SEC_SREGS, "sregs.gs:");
 }
 
-Test(cpu_check, usable_segment_must_be_present)
+/* A null selector: unusable (VMX) or only not present (SVM, a null SS in
+ * 64-bit mode): its other attributes do not matter. */
+Test(cpu_check, null_segments_are_not_checked)
 {
+	SR.es.type = 9;         /* execute-only code: no data segment */
+	fx_refused(&F, CPU_SEC_SREGS, "sregs.es: type 9");
 	SR.es.present = 0;
-	fx_refused(&F, CPU_SEC_SREGS, "sregs.es: usable but not present");
-	SR.es.unusable = 1;     /* a null selector: nothing else matters */
-	SR.es.type = 0;
 	fx_accepted(&F);
+	SR.es.present = 1;
+	SR.es.unusable = 1;
+	fx_accepted(&F);
+	SR.ss = (struct kvm_segment){ 0 };
+	fx_accepted(&F);
+	SR.cs.present = 0;
+	fx_refused(&F, CPU_SEC_SREGS, "needs a usable code segment");
 }
 
 Test(cpu_check, limit_and_granularity_agree)
