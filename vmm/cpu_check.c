@@ -84,8 +84,7 @@ static int seg_ranges(const char *n, const struct kvm_segment *g, char *why, siz
 	return 0;
 }
 
-static int check_code_data(const struct seg_ctx *x, const struct kvm_sregs *s, char *why,
-			   size_t len)
+static int check_code_data(const struct kvm_sregs *s, char *why, size_t len)
 {
 	static const char *const names[] = { "ds", "es", "fs", "gs" };
 	const struct kvm_segment *d[] = { &s->ds, &s->es, &s->fs, &s->gs };
@@ -106,7 +105,6 @@ static int check_code_data(const struct seg_ctx *x, const struct kvm_sregs *s, c
 		if (usable(d[i]) && (!d[i]->s || (d[i]->type & 0xa) == 8))
 			return cpu_why(why, len, "sregs.%s: type %u s %u: neither data nor "
 				       "readable code", names[i], d[i]->type, d[i]->s);
-	(void)x;
 	return 0;
 }
 
@@ -170,7 +168,7 @@ static int check_segments(const struct seg_ctx *x, const struct kvm_sregs *s, ch
 			       "mode");
 	if (!(s->cr0 & CR0_PE) && s->ss.dpl)
 		return cpu_why(why, len, "sregs.ss.dpl %u: real mode runs at CPL 0", s->ss.dpl);
-	if (x->pm && (check_code_data(x, s, why, len) || check_system_segs(x, s, why, len)))
+	if (x->pm && (check_code_data(s, why, len) || check_system_segs(x, s, why, len)))
 		return -1;
 	return check_bases(x, s, why, len);
 }

@@ -153,4 +153,11 @@ static inline int fx_check(struct fx *f)
 #define fx_accepted(f)                                                                    \
 	cr_assert_eq(fx_check(f), 0, "refused in %s: %s", cpu_section_name((f)->sec), (f)->why)
 
+/* A Criterion suite whose every test starts from a fresh fixture F. */
+#define FX_SUITE(suite)                                 \
+	static struct fx F;                             \
+	static void fx_setup(void) { fx_init(&F); }     \
+	static void fx_teardown(void) { cpu_snapshot_free(&F.s); } \
+	TestSuite(suite, .init = fx_setup, .fini = fx_teardown)
+
 #endif

@@ -2,19 +2,7 @@
  * each illegal value is refused in its section with a message naming it. */
 #include "cpu_fixture.h"
 
-static struct fx F;
-
-static void setup(void)
-{
-	fx_init(&F);
-}
-
-static void teardown(void)
-{
-	cpu_snapshot_free(&F.s);
-}
-
-TestSuite(cpu_check, .init = setup, .fini = teardown);
+FX_SUITE(cpu_check);
 
 #define SR F.s.sregs
 

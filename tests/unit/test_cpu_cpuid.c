@@ -2,19 +2,7 @@
  * gives, and the TSC frequency plan. */
 #include "cpu_fixture.h"
 
-static struct fx F;
-
-static void setup(void)
-{
-	fx_init(&F);
-}
-
-static void teardown(void)
-{
-	cpu_snapshot_free(&F.s);
-}
-
-TestSuite(cpu_cpuid, .init = setup, .fini = teardown);
+FX_SUITE(cpu_cpuid);
 
 Test(cpu_cpuid, host_lacking_a_feature_is_named)
 {
