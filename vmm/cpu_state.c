@@ -110,7 +110,7 @@ int cpu_state_save(struct kvm_vm *vm, ssm_handle *h)
 /* KVM stops at the first MSR it refuses.  A refusal is harmless when the
  * vCPU already holds the saved value (e.g. a PV MSR the guest never
  * enabled, still 0); anything else is an error naming the MSR. */
-static int set_msrs(int vcpu_fd, ssm_handle *h, const struct cpu_snapshot *s)
+static int set_msrs(struct kvm_vm *vm, ssm_handle *h, const struct cpu_snapshot *s)
 {
 	struct kvm_msrs *m = calloc(1, sizeof(*m) + (s->nmsrs + 1) * sizeof(m->entries[0]));
 	uint32_t done = 0;
@@ -119,16 +119,13 @@ static int set_msrs(int vcpu_fd, ssm_handle *h, const struct cpu_snapshot *s)
 	if (!m)
 		return SSM_ERR_NOMEM;
 	while (!rc && done < s->nmsrs) {
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
-		} one;
 		const struct kvm_msr_entry *bad;
+		uint64_t now;
 		int set;
 
 		m->nmsrs = s->nmsrs - done;
 		memcpy(m->entries, s->msrs + done, m->nmsrs * sizeof(m->entries[0]));
-		set = ioctl(vcpu_fd, KVM_SET_MSRS, m);
+		set = ioctl(vm->vcpu_fd, KVM_SET_MSRS, m);
 		if (set < 0) {
 			rc = kvm_err(h, "KVM_SET_MSRS", errno);
 			break;
@@ -137,10 +134,7 @@ static int set_msrs(int vcpu_fd, ssm_handle *h, const struct cpu_snapshot *s)
 		if (done == s->nmsrs)
 			break;
 		bad = &s->msrs[done];
-		memset(&one, 0, sizeof(one));
-		one.hdr.nmsrs = 1;
-		one.e.index = bad->index;
-		if (ioctl(vcpu_fd, KVM_GET_MSRS, &one) != 1 || one.e.data != bad->data)
+		if (kvm_get_msr(vm, bad->index, &now) || now != bad->data)
 			rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: KVM refused msr "
 						"0x%x = 0x%llx", bad->index,
 						(unsigned long long)bad->data);
@@ -225,7 +219,7 @@ static int apply(struct kvm_vm *vm, ssm_handle *h, struct cpu_snapshot *s, uint3
 		rc = kvm_err(h, "KVM_SET_XCRS", errno);
 	else if (ioctl(fd, KVM_SET_XSAVE, xs) < 0)
 		rc = kvm_err(h, "KVM_SET_XSAVE", errno);
-	else if ((rc = set_msrs(fd, h, s)) != SSM_OK)
+	else if ((rc = set_msrs(vm, h, s)) != SSM_OK)
 		;
 	else if (ioctl(fd, KVM_SET_DEBUGREGS, &s->dbg) < 0)
 		rc = kvm_err(h, "KVM_SET_DEBUGREGS", errno);

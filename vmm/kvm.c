@@ -51,16 +51,28 @@ static int get_supported_cpuid(struct kvm_vm *vm)
 	return 0;
 }
 
+int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value)
+{
+	/* A one-entry kvm_msrs; its entry array is flexible. */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+	struct kvm_msrs *one = (struct kvm_msrs *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	one->nmsrs = 1;
+	one->entries[0].index = index;
+	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) != 1)
+		return -1;
+	*value = one->entries[0].data;
+	return 0;
+}
+
 /* The MSRs the cpu unit saves: every MSR of KVM_GET_MSR_INDEX_LIST this
  * vCPU (with its CPUID) reads, so a save reads all of them or fails. */
 static int probe_msrs(struct kvm_vm *vm)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} one;
 	uint32_t *keep;
+	uint64_t v;
 	int rc = 0;
 
 	/* An empty list answers E2BIG with the real count. */
@@ -80,13 +92,9 @@ static int probe_msrs(struct kvm_vm *vm)
 	free(vm->msrs);
 	vm->msrs = keep;
 	vm->nmsrs = 0;
-	for (uint32_t i = 0; i < list->nmsrs && i < probe.nmsrs; i++) {
-		memset(&one, 0, sizeof(one));
-		one.hdr.nmsrs = 1;
-		one.e.index = list->indices[i];
-		if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &one) == 1)
+	for (uint32_t i = 0; i < list->nmsrs && i < probe.nmsrs; i++)
+		if (kvm_get_msr(vm, list->indices[i], &v) == 0)
 			keep[vm->nmsrs++] = list->indices[i];
-	}
 	keep = NULL;
 out:
 	free(list);

@@ -57,6 +57,8 @@ int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s);
 /* Give the vCPU this CPUID table (before its first KVM_RUN), keep a copy in
  * vm->cpuid and recompute vm->msrs for it.  0 or -errno; prints nothing. */
 int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t n);
+/* Read one MSR of the vCPU: 0, or -1 if KVM refuses it. */
+int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value);
 /* The vCPU's TSC frequency in kHz, 0 if KVM cannot tell. */
 uint32_t kvm_tsc_khz(struct kvm_vm *vm);
 /* Have KVM scale the vCPU's TSC to khz (needs vm->tsc_scale).  0 or -errno. */
