@@ -198,10 +198,15 @@ static uint64_t where(ssm_handle *h, uint64_t start_remaining)
 	return start_remaining - rem;
 }
 
-static int bad_count(ssm_handle *h, const char *what, uint32_t n, uint32_t max)
+/* A count or length out of bounds, at the start of section sec. */
+static int bad_size(ssm_handle *h, const struct cpu_snapshot *s, enum cpu_section sec,
+		    const char *what, uint32_t n, uint32_t lo, uint32_t hi)
 {
-	return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s count %u: more than %u",
-				  what, n, max);
+	char where[48];
+
+	cpu_codec_where(s, sec, where, sizeof(where));
+	return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s %u: not from %u to %u (%s)",
+				  what, n, lo, hi, where);
 }
 
 static int get_pair(ssm_handle *h, uint32_t *a, uint64_t *b)
@@ -211,12 +216,14 @@ static int get_pair(ssm_handle *h, uint32_t *a, uint64_t *b)
 	return rc ? rc : ssm_get_u64(h, b);
 }
 
-static int get_xcrs(ssm_handle *h, struct kvm_xcrs *x)
+static int get_xcrs(ssm_handle *h, struct cpu_snapshot *s)
 {
+	struct kvm_xcrs *x = &s->xcrs;
 	int rc = ssm_get_u32(h, &x->nr_xcrs);
 
 	if (!rc && x->nr_xcrs > KVM_MAX_XCRS)
-		return bad_count(h, "xcrs.nr_xcrs", x->nr_xcrs, KVM_MAX_XCRS);
+		return bad_size(h, s, CPU_SEC_XCRS, "xcrs.nr_xcrs", x->nr_xcrs, 0,
+				KVM_MAX_XCRS);
 	for (uint32_t i = 0; !rc && i < x->nr_xcrs; i++) {
 		uint64_t v = 0;
 
@@ -234,10 +241,10 @@ static int get_xsave(ssm_handle *h, uint32_t version, struct cpu_snapshot *s)
 	if (rc)
 		return rc;
 	/* Version 1 always wrote struct kvm_xsave, 4096 bytes. */
-	if (version < 2 ? len != CPU_XSAVE_MIN : len < CPU_XSAVE_MIN || len > CPU_XSAVE_MAX)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: xsave.len %u: not %s",
-					  len, version < 2 ? "4096 (unit version 1)" :
-					  "from 4096 to 65536");
+	if (len < CPU_XSAVE_MIN || len > (version < 2 ? CPU_XSAVE_MIN : CPU_XSAVE_MAX))
+		return bad_size(h, s, CPU_SEC_XSAVE, version < 2 ? "xsave.len (version 1)" :
+				"xsave.len", len, CPU_XSAVE_MIN,
+				version < 2 ? CPU_XSAVE_MIN : CPU_XSAVE_MAX);
 	s->xsave = calloc(1, len);
 	if (!s->xsave)
 		return SSM_ERR_NOMEM;
@@ -253,7 +260,7 @@ static int get_msrs(ssm_handle *h, struct cpu_snapshot *s)
 	if (rc)
 		return rc;
 	if (n > CPU_MSR_MAX)
-		return bad_count(h, "msrs.n", n, CPU_MSR_MAX);
+		return bad_size(h, s, CPU_SEC_MSRS, "msrs.n", n, 0, CPU_MSR_MAX);
 	s->msrs = calloc(n ? n : 1, sizeof(*s->msrs));
 	if (!s->msrs)
 		return SSM_ERR_NOMEM;
@@ -275,7 +282,7 @@ static int get_cpuid(ssm_handle *h, struct cpu_snapshot *s)
 	if (rc)
 		return rc;
 	if (n > CPU_CPUID_MAX)
-		return bad_count(h, "cpuid.n", n, CPU_CPUID_MAX);
+		return bad_size(h, s, CPU_SEC_CPUID, "cpuid.n", n, 0, CPU_CPUID_MAX);
 	s->cpuid = calloc(n ? n : 1, sizeof(*s->cpuid));
 	if (!s->cpuid)
 		return SSM_ERR_NOMEM;
@@ -308,7 +315,7 @@ int cpu_codec_get(ssm_handle *h, uint32_t version, struct cpu_snapshot *s)
 		rc = get(h, &s->sregs, sizeof(s->sregs), sregs_tail_fields);
 	s->off[CPU_SEC_XCRS] = where(h, start);
 	if (!rc)
-		rc = get_xcrs(h, &s->xcrs);
+		rc = get_xcrs(h, s);
 	s->off[CPU_SEC_XSAVE] = where(h, start);
 	if (!rc)
 		rc = get_xsave(h, version, s);
