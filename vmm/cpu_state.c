@@ -32,8 +32,8 @@ static int save_msrs(struct kvm_vm *vm, ssm_handle *h, struct cpu_snapshot *s)
 	if (n < 0 || (uint32_t)n != vm->nmsrs) {
 		int rc = n < 0 ? kvm_err(h, "KVM_GET_MSRS", errno) :
 			 ssm_set_load_error(h, SSM_ERR_CALLBACK, "cpu: KVM_GET_MSRS read %d of "
-					    "%u MSRs (not MSR 0x%x)", n, vm->nmsrs,
-					    vm->msrs[n]);
+					    "%u MSRs, stopping at msr 0x%x: the save would "
+					    "lose the rest", n, vm->nmsrs, vm->msrs[n]);
 		free(m);
 		return rc;
 	}
