@@ -7,7 +7,9 @@
  *   cpu_forge IN OUT SET...        SET: FIELD=VALUE, VALUE in C notation;
  *                                  FIELD one of those in fields[] below,
  *                                  msr.INDEX (replaced or appended), or
- *                                  cpuid.LEAF.SUB.REG (|= VALUE)
+ *                                  cpuid.LEAF.SUB.REG (|= VALUE), or
+ *                                  version (the cpu unit's version: 1
+ *                                  drops the CPUID and TSC frequency)
  * Exit 0 on success, 1 with a message on stderr otherwise.
  */
 #include <stdio.h>
@@ -184,6 +186,13 @@ static int apply(const char *arg)
 		return set_msr((uint32_t)strtoul(name + 4, NULL, 0), v);
 	if (!strncmp(name, "cpuid.", 6))
 		return or_cpuid(name + 6, v);
+	if (!strcmp(name, "version")) {
+		cpu_version = (uint32_t)v;
+		for (unsigned i = 0; i < nunits; i++)
+			if (!strcmp(units[i].ui.name, "cpu"))
+				units[i].ui.version = cpu_version;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		uint8_t *p = (uint8_t *)&cpu + fields[i].off;
 
