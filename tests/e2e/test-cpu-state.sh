@@ -19,14 +19,21 @@ good_file() {
 	echo "$f"
 }
 
-t_cpu_round_trip() {
-	local ref info info2
+# save_part_way: the standard guest saved part-way to s.sav, its output so
+# far in a.txt; sets ref (the uninterrupted output) and info (cpu_forge
+# --info s.sav) in the caller.
+save_part_way() {
 	[ -x "$FORGE" ] || { fail "$FORGE missing (make all builds it)"; return 1; }
 	ref=$(reference "$STD_MEM" "$STD_CMD") || return 1
 	vmm save --mem "$STD_MEM" --cmdline "$STD_CMD" --serial file:a.txt \
 		--save s.sav --save-after 300ms
 	saved_ok save s.sav || return 1
 	info=$("$FORGE" --info s.sav) || { fail "cpu_forge --info s.sav failed"; return 1; }
+}
+
+t_cpu_round_trip() {
+	local ref info info2
+	save_part_way || return 1
 	note "s.sav: $info"
 	# Version 2, a CPUID table, a TSC frequency in kHz (1 MHz..100 GHz).
 	if ! [[ $info =~ ^cpu\ version\ 2\ cpuid\ ([0-9]+)\ tsc_khz\ ([0-9]+)\ xsave\ ([0-9]+) ]] ||
@@ -54,12 +61,7 @@ t_cpu_round_trip() {
 # the host's CPUID, and the guest goes on exactly.
 t_cpu_version_1() {
 	local ref info
-	[ -x "$FORGE" ] || { fail "$FORGE missing (make all builds it)"; return 1; }
-	ref=$(reference "$STD_MEM" "$STD_CMD") || return 1
-	vmm save --mem "$STD_MEM" --cmdline "$STD_CMD" --serial file:a.txt \
-		--save s.sav --save-after 300ms
-	saved_ok save s.sav || return 1
-	info=$("$FORGE" --info s.sav) || { fail "cpu_forge --info failed"; return 1; }
+	save_part_way || return 1
 	case $info in
 	*" xsave 4096 "*) ;;
 	*) skip "version 1 held 4096 bytes of XSAVE; this host's area is bigger ($info)"
