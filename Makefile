@@ -29,10 +29,11 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 LIBSSM   := $(BUILD)/libssm.a
 LIBDEV   := $(BUILD)/libdevices.a
-# vmm objects that need neither KVM nor the rest of the VMM, for unit tests.
+# vmm objects that need neither KVM nor the rest of the VMM, for unit tests
+# and test tools.
 LIBVMMCORE := $(BUILD)/libvmmcore.a
 VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate_addr.o \
-               serial_backend.o vmlock.o)
+               serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o)
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
@@ -71,9 +72,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBVMMCORE) $(LIBDEV) $(LIBSSM)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBDEV) $(LIBSSM) -lcriterion $(LDLIBS)
 
-$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBSSM)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBVMMCORE) $(LIBSSM)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBSSM) $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBSSM) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 	@mkdir -p $(dir $@)

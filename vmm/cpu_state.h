@@ -5,16 +5,19 @@
 #include <stdint.h>
 
 #include "ssm/ssm.h"
+#include "vmm/cpu_codec.h"
+#include "vmm/kvm.h"
 
-#define CPU_STATE_VERSION 1
-#define CPU_STATE_VERSION_MIN 1 /* oldest saved version cpu loads (docs/compat.md) */
+/* Put the vCPU's registers, XSAVE area, XCRs, MSRs, events, MP state, the
+ * VM's kvmclock, the vCPU's CPUID table and TSC frequency into h (unit
+ * version CPU_STATE_VERSION).  The vCPU must be stopped (outside KVM_RUN).
+ * A register set KVM does not give whole is an error. */
+int cpu_state_save(struct kvm_vm *vm, ssm_handle *h);
 
-/* Put the vCPU's registers, FPU/XSAVE, XCRs, MSRs, events, MP state and the
- * VM's kvmclock into h.  The vCPU must be stopped (outside KVM_RUN). */
-int cpu_state_save(int kvm_fd, int vm_fd, int vcpu_fd, ssm_handle *h);
-
-/* Read what cpu_state_save wrote (unit version `version`) and load it into
- * the stopped vCPU, in the order KVM needs.  Errors name the register set. */
-int cpu_state_load(int vm_fd, int vcpu_fd, ssm_handle *h, uint32_t version);
+/* Read what cpu_state_save wrote (unit version `version`), check every
+ * value (cpu_check.h) against the architecture and this host, and only
+ * then load it into the stopped, never-run vCPU, in the order KVM needs.
+ * Refusals name the field and its offset. */
+int cpu_state_load(struct kvm_vm *vm, ssm_handle *h, uint32_t version);
 
 #endif

@@ -23,12 +23,13 @@ static int check_cap(struct kvm_vm *vm, long cap, const char *name)
 	return 0;
 }
 
-static int set_cpuid(struct kvm_vm *vm)
+/* Fill vm->supported: the host decides how many leaves there are; grow
+ * until they fit. */
+static int get_supported_cpuid(struct kvm_vm *vm)
 {
 	struct kvm_cpuid2 *c = NULL;
 	unsigned n = 64;
 
-	/* The host decides how many leaves there are; grow until it fits. */
 	for (;;) {
 		free(c);
 		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -46,12 +47,114 @@ static int set_cpuid(struct kvm_vm *vm)
 		}
 		n *= 2;
 	}
+	vm->supported = c;
+	return 0;
+}
+
+int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value)
+{
+	/* A one-entry kvm_msrs; its entry array is flexible. */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+	struct kvm_msrs *one = (struct kvm_msrs *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	one->nmsrs = 1;
+	one->entries[0].index = index;
+	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) != 1)
+		return -1;
+	*value = one->entries[0].data;
+	return 0;
+}
+
+/* The MSRs the cpu unit saves: every MSR of KVM_GET_MSR_INDEX_LIST this
+ * vCPU (with its CPUID) reads, so a save reads all of them or fails. */
+static int probe_msrs(struct kvm_vm *vm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	uint32_t *keep;
+	uint64_t v;
+	int rc = 0;
+
+	/* An empty list answers E2BIG with the real count. */
+	if (ioctl(vm->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe) == 0 || errno != E2BIG)
+		probe.nmsrs = 0;
+	list = calloc(1, sizeof(*list) + (probe.nmsrs + 1) * sizeof(uint32_t));
+	keep = calloc(probe.nmsrs + 1, sizeof(uint32_t));
+	if (!list || !keep) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	list->nmsrs = probe.nmsrs;
+	if (probe.nmsrs && ioctl(vm->sys_fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	free(vm->msrs);
+	vm->msrs = keep;
+	vm->nmsrs = 0;
+	for (uint32_t i = 0; i < list->nmsrs && i < probe.nmsrs; i++)
+		if (kvm_get_msr(vm, list->indices[i], &v) == 0)
+			keep[vm->nmsrs++] = list->indices[i];
+	keep = NULL;
+out:
+	free(list);
+	free(keep);
+	return rc;
+}
+
+int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t n)
+{
+	size_t size = sizeof(struct kvm_cpuid2) + n * sizeof(*e);
+	struct kvm_cpuid2 *c = calloc(1, size);
+
+	if (!c)
+		return -ENOMEM;
+	c->nent = n;
+	memcpy(c->entries, e, n * sizeof(*e));
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0) {
-		fprintf(stderr, "vmm: KVM_SET_CPUID2: %s\n", strerror(errno));
+		int err = -errno;
+
 		free(c);
+		return err;
+	}
+	free(vm->cpuid);
+	vm->cpuid = c;
+	return probe_msrs(vm);
+}
+
+uint32_t kvm_tsc_khz(struct kvm_vm *vm)
+{
+	int khz = vm->tsc_khz_known ? ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0) : -1;
+
+	return khz > 0 ? (uint32_t)khz : 0;
+}
+
+int kvm_set_tsc_khz(struct kvm_vm *vm, uint32_t khz)
+{
+	if (!vm->tsc_scale)
+		return -ENOTSUP;
+	return ioctl(vm->vcpu_fd, KVM_SET_TSC_KHZ, (unsigned long)khz) < 0 ? -errno : 0;
+}
+
+/* The vCPU starts with everything the host supports; a restore replaces it
+ * with the saved table (cpu unit). */
+static int set_cpuid(struct kvm_vm *vm)
+{
+	int xs2 = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	int rc;
+
+	vm->xsave_len = xs2 > (int)sizeof(struct kvm_xsave) ? (uint32_t)xs2 :
+			(uint32_t)sizeof(struct kvm_xsave);
+	vm->xsave2 = xs2 > 0;
+	vm->tsc_scale = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) > 0;
+	vm->tsc_khz_known = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) > 0;
+	if (get_supported_cpuid(vm))
+		return -1;
+	rc = kvm_set_cpuid(vm, vm->supported->entries, vm->supported->nent);
+	if (rc) {
+		fprintf(stderr, "vmm: KVM_SET_CPUID2: %s\n", strerror(-rc));
 		return -1;
 	}
-	free(c);
 	return 0;
 }
 
@@ -213,6 +316,9 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 		munmap(vm->ram, vm->ram_size);
 	if (vm->sys_fd >= 0)
 		close(vm->sys_fd);
+	free(vm->supported);
+	free(vm->cpuid);
+	free(vm->msrs);
 	memset(vm, 0, sizeof(*vm));
 	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
 }

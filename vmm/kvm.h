@@ -22,6 +22,15 @@ struct kvm_vm {
 	uint8_t *ram;                   /* host mapping of guest RAM */
 	uint64_t ram_size;
 	bool manual_protect;            /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
+	/* What the cpu unit saves and checks against (see kvm_set_cpuid). */
+	struct kvm_cpuid2 *supported;   /* KVM_GET_SUPPORTED_CPUID */
+	struct kvm_cpuid2 *cpuid;       /* the table given to KVM_SET_CPUID2 */
+	uint32_t *msrs;                 /* the host's MSR list, those this vCPU reads */
+	uint32_t nmsrs;
+	uint32_t xsave_len;             /* KVM_CAP_XSAVE2's size, else 4096 */
+	bool xsave2;                    /* KVM_GET_XSAVE2 exists */
+	bool tsc_scale;                 /* KVM_CAP_TSC_CONTROL */
+	bool tsc_khz_known;             /* KVM_CAP_GET_TSC_KHZ */
 };
 
 #define KVM_PAGE_SIZE 4096u
@@ -46,6 +55,16 @@ int kvm_get_regs(struct kvm_vm *vm, struct kvm_regs *r);
 int kvm_set_regs(struct kvm_vm *vm, const struct kvm_regs *r);
 int kvm_get_sregs(struct kvm_vm *vm, struct kvm_sregs *s);
 int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s);
+
+/* Give the vCPU this CPUID table (before its first KVM_RUN), keep a copy in
+ * vm->cpuid and recompute vm->msrs for it.  0 or -errno; prints nothing. */
+int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t n);
+/* Read one MSR of the vCPU: 0, or -1 if KVM refuses it. */
+int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value);
+/* The vCPU's TSC frequency in kHz, 0 if KVM cannot tell. */
+uint32_t kvm_tsc_khz(struct kvm_vm *vm);
+/* Have KVM scale the vCPU's TSC to khz (needs vm->tsc_scale).  0 or -errno. */
+int kvm_set_tsc_khz(struct kvm_vm *vm, uint32_t khz);
 
 /* Dirty-page logging of guest RAM (live migration).  enable turns logging
  * on or off for the RAM slot.  fetch fills bitmap (one bit per 4 KiB page,

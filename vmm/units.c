@@ -229,7 +229,7 @@ static int cpu_save_prep(void *ctx, ssm_handle *h)
 static int cpu_save_exec(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
-	int rc = cpu_state_save(m->kvm.sys_fd, m->kvm.vm_fd, m->kvm.vcpu_fd, h);
+	int rc = cpu_state_save(&m->kvm, h);
 	bool line, deferred;
 
 	machine_get_irq_state(m, &line, &deferred);
@@ -250,7 +250,7 @@ static int cpu_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	if (!m->built)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: arrived before the "
 					  "machine configuration");
-	rc = cpu_state_load(m->kvm.vm_fd, m->kvm.vcpu_fd, h, version);
+	rc = cpu_state_load(&m->kvm, h, version);
 	if (!rc)
 		rc = ssm_get_bool(h, &line);
 	if (!rc)
@@ -413,7 +413,7 @@ int units_register(struct machine *m, ssm *reg)
 	if (!rc)
 		rc = ram_ssm_register(m, reg);
 	if (!rc)
-		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 8192, NULL, 0,
+		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 16384, NULL, 0,
 					   &cpu_cb);
 	if (!rc)
 		rc = ssm_register_driver(reg, &m->backend, "serial-backend", 0, BACKEND_VERSION,
