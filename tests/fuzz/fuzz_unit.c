@@ -36,7 +36,7 @@ static void setup(void)
 	void *file;
 	size_t len;
 
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	ssm_stream st;
 
 	fz_machine_up(&m, NULL);
@@ -73,7 +73,7 @@ static int load(const void *file, size_t len)
 /* Saved again, the state must load again. */
 static void round_trip(void)
 {
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	ssm_stream st;
 	void *file = NULL;
 	size_t len = 0;
