@@ -5,6 +5,8 @@
 
 #include "ssm/internal.h"
 
+/* Larger than any option struct will grow to (ssm.h promises 4096). */
+#define OPTS_SIZE_MAX 4096u
 #define MEMBER_END(type, m) (offsetof(type, m) + sizeof(((type *)0)->m))
 
 /* End offsets of every member after size, in order: a member is read only if
@@ -30,7 +32,9 @@ static int import(ssm_handle *h, const char *what, void *dst, size_t known, cons
 	size_t take = sizeof(uint32_t);
 
 	memcpy(&size, src, sizeof size);
-	if (size < sizeof(uint32_t))
+	/* Above OPTS_SIZE_MAX it is garbage (never set), not a grown struct:
+	 * refused before reading that far into the caller's memory. */
+	if (size < sizeof(uint32_t) || size > OPTS_SIZE_MAX)
 		return ssm_fail(h, SSM_ERR_INVALID_ARG, "%s.size is %u: set it to sizeof(%s) "
 				"(%zu here)", what, size, what, known);
 	for (size_t i = size > known ? known : size; i < size; i++)

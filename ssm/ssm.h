@@ -247,7 +247,8 @@ typedef void (*ssm_progress_fn)(void *user, unsigned percent);
  * against an older, shorter struct keeps working.  A .size larger than this
  * libssm knows is accepted if every byte beyond what it knows is zero (new
  * options left at their default) and refused with SSM_ERR_NOT_SUPPORTED
- * otherwise; a .size below 4 (e.g. 0: not set) is SSM_ERR_INVALID_ARG.
+ * otherwise; a .size below 4 (e.g. 0: not set) or above 4096 (garbage) is
+ * SSM_ERR_INVALID_ARG.
  * New members are only ever appended. */
 typedef struct ssm_save_opts {
 	uint32_t size;             /* sizeof(ssm_save_opts) */

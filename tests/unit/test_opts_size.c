@@ -1,6 +1,6 @@
 /* test_opts_size.c - the size member of ssm_save_opts / ssm_load_opts: only
  * members wholly within size are read, a larger size is accepted only with a
- * zero tail, and a size of 0..3 is refused. */
+ * zero tail, and a size of 0..3 or above 4096 is refused. */
 #include <criterion/criterion.h>
 
 #include <stdlib.h>
@@ -77,13 +77,16 @@ Test(opts_size, save_reads_only_members_within_size)
 	cr_assert_eq(save_len(&o, &rc, msg, sizeof msg), packed, "rc %d: %s", rc, msg);
 }
 
-Test(opts_size, save_size_below_4_is_refused)
+Test(opts_size, save_size_below_4_or_above_4096_is_refused)
 {
+	static const uint32_t bad[] = { 0, 1, 2, 3, 4097, UINT32_MAX };
 	ssm_save_opts o = { .compression = 9 };
 	char msg[256];
 	int rc;
 
-	for (uint32_t size = 0; size < 4; size++) {
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint32_t size = bad[i];
+
 		o.size = size;
 		cr_assert_eq(save_len(&o, &rc, msg, sizeof msg), -1);
 		cr_assert_eq(rc, SSM_ERR_INVALID_ARG, "size %u: rc %d", size, rc);
