@@ -11,7 +11,8 @@
 
 /* End offsets of every member after size, in order: a member is read only if
  * the caller's size reaches its end (a size cutting a member in two leaves
- * that member at its default rather than half-copied). */
+ * that member at its default rather than half-copied).  A member added to
+ * either struct must be added here, or it is never read. */
 static const size_t save_ends[] = {
 	MEMBER_END(ssm_save_opts, after), MEMBER_END(ssm_save_opts, compression),
 	MEMBER_END(ssm_save_opts, progress), MEMBER_END(ssm_save_opts, progress_user),
@@ -23,14 +24,17 @@ static const size_t load_ends[] = {
 	MEMBER_END(ssm_load_opts, progress), MEMBER_END(ssm_load_opts, progress_user),
 };
 
-/* Copy src (its first member: uint32_t size) into dst (known bytes, zeroed
- * by the caller = every option at its default). */
+/* Copy src (its first member: uint32_t size) into dst (known bytes); NULL
+ * or an unread member leaves the default, 0. */
 static int import(ssm_handle *h, const char *what, void *dst, size_t known, const void *src,
 		  const size_t *ends, size_t nends)
 {
 	uint32_t size;
 	size_t take = sizeof(uint32_t);
 
+	memset(dst, 0, known);
+	if (!src)
+		return SSM_OK;
 	memcpy(&size, src, sizeof size);
 	/* Above OPTS_SIZE_MAX it is garbage (never set), not a grown struct:
 	 * refused before reading that far into the caller's memory. */
@@ -48,20 +52,16 @@ static int import(ssm_handle *h, const char *what, void *dst, size_t known, cons
 	return SSM_OK;
 }
 
+#define NENDS(a) (sizeof(a) / sizeof((a)[0]))
+
 int ssm_save_opts_import(ssm_handle *h, const ssm_save_opts *opts)
 {
-	memset(&h->sopts, 0, sizeof h->sopts);
-	if (!opts)
-		return SSM_OK;
 	return import(h, "ssm_save_opts", &h->sopts, sizeof h->sopts, opts, save_ends,
-		      sizeof save_ends / sizeof save_ends[0]);
+		      NENDS(save_ends));
 }
 
 int ssm_load_opts_import(ssm_handle *h, const ssm_load_opts *opts)
 {
-	memset(&h->lopts, 0, sizeof h->lopts);
-	if (!opts)
-		return SSM_OK;
 	return import(h, "ssm_load_opts", &h->lopts, sizeof h->lopts, opts, load_ends,
-		      sizeof load_ends / sizeof load_ends[0]);
+		      NENDS(load_ends));
 }
