@@ -1,5 +1,6 @@
 # Top-level build.  Objects go under build/ (build-asan/ for `make asan`).
-# Targets: all run test asan bench fuzz clean.  See README.md.
+# Targets: all run test asan bench fuzz install uninstall examples clean.
+# See README.md.
 
 CC      ?= cc
 BUILD   ?= build
@@ -27,7 +28,18 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Test tools (tests/tools/): the e2e tests find them beside build/vmm.
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
+# libssm's version: MAJOR names the soname (bump it on an ABI break),
+# MINOR grows with additions, PATCH with fixes.
+SSM_MAJOR := 1
+SSM_MINOR := 0
+SSM_PATCH := 0
+SSM_VERSION := $(SSM_MAJOR).$(SSM_MINOR).$(SSM_PATCH)
+
+# libssm.a and libssm.so hold only the public API of ssm/ssm.h (SSM_API);
+# the unit tests, which reach internals, link libssm-internal.a instead.
 LIBSSM   := $(BUILD)/libssm.a
+LIBSSM_INT := $(BUILD)/libssm-internal.a
+LIBSSM_SO  := $(BUILD)/libssm.so.$(SSM_VERSION)
 LIBDEV   := $(BUILD)/libdevices.a
 # vmm objects that need neither KVM nor the rest of the VMM, for unit tests
 # and test tools.
@@ -38,7 +50,8 @@ VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
 .PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
-all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST)) $(TOOL_BIN)
+.PHONY: install uninstall examples install-check
+all: $(LIBSSM) $(LIBSSM_SO) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST)) $(TOOL_BIN)
 
 deps-run:
 	@scripts/deps.sh run
@@ -49,15 +62,29 @@ deps-bench:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(OBJ_FLAGS) -c $< -o $@
 
 $(BUILD)/vmm-obj/%.o: vmm/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(LIBSSM): $(SSM_OBJ)
+# Position-independent for the shared library; hidden unless SSM_API.
+$(SSM_OBJ): OBJ_FLAGS := -fPIC -fvisibility=hidden
+
+# One relocatable object whose hidden (internal) symbols are made local, so
+# the archive resolves and exports nothing but the public API.
+$(BUILD)/libssm-all.o: $(SSM_OBJ)
+	$(LD) -r -o $@ $^ && objcopy --localize-hidden $@
+$(LIBSSM): $(BUILD)/libssm-all.o
+	rm -f $@ && ar rcs $@ $^
+$(LIBSSM_INT): $(SSM_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+# Real file libssm.so.M.m.p, soname libssm.so.M, dev link libssm.so.
+$(LIBSSM_SO): $(SSM_OBJ)
+	$(CC) $(SAN) -shared -Wl,-soname,libssm.so.$(SSM_MAJOR) -Wl,-z,defs -o $@ $^ $(LDLIBS)
+	ln -sf $(notdir $@) $(BUILD)/libssm.so.$(SSM_MAJOR)
+	ln -sf libssm.so.$(SSM_MAJOR) $(BUILD)/libssm.so
 $(LIBDEV): $(DEV_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -68,9 +95,9 @@ $(LIBVMMCORE): $(VMMCORE_OBJ)
 $(VMM_BIN): $(VMM_OBJ) $(LIBDEV) $(LIBSSM)
 	$(CC) $(SAN) -o $@ $(VMM_OBJ) $(LIBDEV) $(LIBSSM) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBVMMCORE) $(LIBDEV) $(LIBSSM)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBVMMCORE) $(LIBDEV) $(LIBSSM_INT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBDEV) $(LIBSSM) -lcriterion $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBDEV) $(LIBSSM_INT) -lcriterion $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBVMMCORE) $(LIBSSM)
 	@mkdir -p $(dir $@)
@@ -110,6 +137,7 @@ clang:
 
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory clang
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=8
@@ -208,6 +236,69 @@ fuzz-long: fuzz-seeds $(FUZZ_FAST_BINS)
 
 bench: deps-bench all $(BENCH_BIN)
 	@scripts/run-bench.sh $(BUILD)
+
+# `make install` (PREFIX, DESTDIR and the *DIR below may be overridden).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PCDIR      ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+INSTALL    ?= install
+# ssm.pc names directories under the prefix as ${prefix}/..., so that
+# pkg-config --define-prefix can relocate them.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+INSTALLED := $(BINDIR)/vmm $(LIBDIR)/libssm.a $(LIBDIR)/libssm.so.$(SSM_VERSION) \
+	$(LIBDIR)/libssm.so.$(SSM_MAJOR) $(LIBDIR)/libssm.so $(INCLUDEDIR)/ssm/ssm.h \
+	$(PCDIR)/ssm.pc $(MANDIR)/man1/vmm.1 $(MANDIR)/man3/libssm.3
+
+install: $(VMM_BIN) $(LIBSSM) $(LIBSSM_SO)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/ssm \
+	  $(DESTDIR)$(PCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	$(INSTALL) -m 755 $(VMM_BIN) $(DESTDIR)$(BINDIR)/vmm
+	$(INSTALL) -m 644 $(LIBSSM) $(DESTDIR)$(LIBDIR)/libssm.a
+	$(INSTALL) -m 755 $(LIBSSM_SO) $(DESTDIR)$(LIBDIR)/libssm.so.$(SSM_VERSION)
+	ln -sf libssm.so.$(SSM_VERSION) $(DESTDIR)$(LIBDIR)/libssm.so.$(SSM_MAJOR)
+	ln -sf libssm.so.$(SSM_MAJOR) $(DESTDIR)$(LIBDIR)/libssm.so
+	$(INSTALL) -m 644 ssm/ssm.h $(DESTDIR)$(INCLUDEDIR)/ssm/ssm.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(SSM_VERSION)|' \
+	  ssm.pc.in >$(DESTDIR)$(PCDIR)/ssm.pc
+	$(INSTALL) -m 644 docs/vmm.1 $(DESTDIR)$(MANDIR)/man1/vmm.1
+	$(INSTALL) -m 644 docs/libssm.3 $(DESTDIR)$(MANDIR)/man3/libssm.3
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/ssm 2>/dev/null
+
+# docs/examples/*.c built against an install into STAGE, through pkg-config
+# only (the way a user of the installed library builds), linked once against
+# libssm.so and once against libssm.a (Libs.private), and run.
+STAGE       := $(abspath $(BUILD)/stage)
+STAGE_PC     = PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/lib/pkgconfig \
+	       pkg-config
+EXAMPLE_SRC := $(sort $(wildcard docs/examples/*.c))
+EXAMPLE_BIN := $(EXAMPLE_SRC:docs/examples/%.c=$(BUILD)/examples/%)
+# Not CFLAGS_BASE: its -I. would find the tree's ssm.h, not the installed one.
+EXAMPLE_CFLAGS := -std=c11 -O2 -g $(WARN)
+examples: deps-test
+	rm -rf $(STAGE) $(BUILD)/examples && mkdir -p $(BUILD)/examples
+	@$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr
+	@set -e; for b in $(EXAMPLE_BIN); do src=docs/examples/$${b##*/}.c; \
+	  $(CC) $(EXAMPLE_CFLAGS) $$($(STAGE_PC) --cflags ssm) -o $$b $$src $$($(STAGE_PC) --libs ssm); \
+	  $(CC) $(EXAMPLE_CFLAGS) $$($(STAGE_PC) --cflags ssm) -o $$b-static $$src \
+	    $$($(STAGE_PC) --static --libs ssm | sed 's/-lssm/-l:libssm.a/'); \
+	  LD_LIBRARY_PATH=$(STAGE)/usr/lib $$b && $$b-static; done
+
+# What `make test` checks of the install: the example above, the installed
+# files, the exported symbols, and an uninstall that leaves nothing behind.
+install-check: examples
+	@scripts/check-install.sh $(STAGE) /usr ssm/ssm.h $(EXAMPLE_BIN)
+	@$(MAKE) --no-print-directory uninstall DESTDIR=$(STAGE) PREFIX=/usr >/dev/null
+	@left=$$(find $(STAGE) ! -type d); [ -z "$$left" ] || \
+	  { echo "install-check: uninstall left: $$left" >&2; exit 1; }
+	@echo "install-check: install, pkg-config example, exports and uninstall OK"
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz

@@ -322,8 +322,8 @@ static void check(ssm *s, int rc, const char *what)
 static void run_once(ssm *s, struct ram *r, enum skind sk, int level, bool verify,
 		     struct result *res, int i)
 {
-	ssm_save_opts so = { .compression = level, .progress = progress_cb };
-	ssm_load_opts lo = { .progress = progress_cb };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .compression = level, .progress = progress_cb };
+	ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .progress = progress_cb };
 	void *mbuf = NULL;
 	size_t mlen = 0;
 	ssm_stream st;

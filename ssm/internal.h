@@ -216,6 +216,11 @@ ssm_handle *ssm_op_start(ssm *s, ssm_stream st, enum ssm_mode mode, int *rc);
  * the registry and free h; returns the operation's status. */
 int ssm_op_finish(ssm_handle *h);
 
+/* opts.c: copy the caller's options into h->sopts / h->lopts (NULL: all
+ * defaults), honouring their size member; fails h on a bad size. */
+int ssm_save_opts_import(ssm_handle *h, const ssm_save_opts *opts);
+int ssm_load_opts_import(ssm_handle *h, const ssm_load_opts *opts);
+
 /* handle.c */
 ssm_handle *ssm_handle_new(ssm *s, enum ssm_mode mode, ssm_stream st);
 void ssm_handle_free(ssm_handle *h);

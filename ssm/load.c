@@ -138,10 +138,9 @@ int ssm_load(ssm *s, ssm_stream st, const ssm_load_opts *opts)
 	h = ssm_op_start(s, st, SSM_MODE_LOAD, &rc);
 	if (!h)
 		return rc;
-	if (opts)
-		h->lopts = *opts;
+	ssm_load_opts_import(h, opts);
 	h->after = h->lopts.after ? h->lopts.after : SSM_AFTER_RESUME;
-	if (h->after != SSM_AFTER_RESUME && h->after != SSM_AFTER_DEBUG)
+	if (!h->status && h->after != SSM_AFTER_RESUME && h->after != SSM_AFTER_DEBUG)
 		ssm_fail(h, SSM_ERR_INVALID_ARG, "load 'after' must be resume or debug");
 	set_total(h);
 	if (!h->status && !ssm_r_init(h) && !ssm_r_file_header(h)) {

@@ -123,10 +123,9 @@ static int save_begin(ssm *s, ssm_stream st, const ssm_save_opts *opts, bool liv
 	h = ssm_op_start(s, st, SSM_MODE_SAVE, &rc);
 	if (!h)
 		return rc;
-	if (opts)
-		h->sopts = *opts;
+	ssm_save_opts_import(h, opts);
 	h->after = h->sopts.after ? h->sopts.after : SSM_AFTER_DESTROY;
-	if (h->after != SSM_AFTER_DESTROY && h->after != SSM_AFTER_CONTINUE &&
+	if (!h->status && h->after != SSM_AFTER_DESTROY && h->after != SSM_AFTER_CONTINUE &&
 	    h->after != SSM_AFTER_TELEPORT)
 		ssm_fail(h, SSM_ERR_INVALID_ARG, "save 'after' must be destroy, continue "
 			 "or teleport");

@@ -21,6 +21,14 @@
 extern "C" {
 #endif
 
+/* Marks the public API: libssm is built with -fvisibility=hidden, so only
+ * these functions are exported from libssm.so (and left global in libssm.a). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SSM_API __attribute__((visibility("default")))
+#else
+#define SSM_API
+#endif
+
 /* ---- Errors ------------------------------------------------------------ */
 
 /* Every libssm function returning int returns SSM_OK (0) or a negative
@@ -60,7 +68,7 @@ typedef enum ssm_err {
 } ssm_err;
 
 /* Static description of an error code; never NULL. */
-const char *ssm_strerror(int err);
+SSM_API const char *ssm_strerror(int err);
 
 /* ---- Opaque types ---------------------------------------------------------- */
 
@@ -118,32 +126,32 @@ typedef struct ssm_callbacks {
 #define SSM_NAME_MAX 63          /* longest unit name, bytes */
 
 /* Create an empty registry; vm is passed to internal units.  NULL on OOM. */
-ssm *ssm_create(void *vm);
+SSM_API ssm *ssm_create(void *vm);
 /* Free the registry (units are dropped; callbacks are not called). */
-void ssm_destroy(ssm *s);
+SSM_API void ssm_destroy(ssm *s);
 
 /* Register a unit.  before: name of a unit this one must be saved before, or
  * NULL.  size_guess drives progress reporting.  cb is copied.  Returns
  * SSM_ERR_DUPLICATE_UNIT if (name, instance) exists. */
-int ssm_register_device(ssm *s, void *dev, const char *name, uint32_t instance,
-			uint32_t version, size_t size_guess, const char *before,
-			uint32_t flags, const ssm_callbacks *cb);
-int ssm_register_driver(ssm *s, void *drv, const char *name, uint32_t instance,
-			uint32_t version, size_t size_guess, const char *before,
-			uint32_t flags, const ssm_callbacks *cb);
-int ssm_register_internal(ssm *s, const char *name, uint32_t instance,
-			  uint32_t version, size_t size_guess, const char *before,
-			  uint32_t flags, const ssm_callbacks *cb);
-int ssm_register_external(ssm *s, const char *name, uint32_t instance,
-			  uint32_t version, size_t size_guess, const char *before,
-			  uint32_t flags, const ssm_callbacks *cb, void *user);
+SSM_API int ssm_register_device(ssm *s, void *dev, const char *name, uint32_t instance,
+				uint32_t version, size_t size_guess, const char *before,
+				uint32_t flags, const ssm_callbacks *cb);
+SSM_API int ssm_register_driver(ssm *s, void *drv, const char *name, uint32_t instance,
+				uint32_t version, size_t size_guess, const char *before,
+				uint32_t flags, const ssm_callbacks *cb);
+SSM_API int ssm_register_internal(ssm *s, const char *name, uint32_t instance,
+				  uint32_t version, size_t size_guess, const char *before,
+				  uint32_t flags, const ssm_callbacks *cb);
+SSM_API int ssm_register_external(ssm *s, const char *name, uint32_t instance,
+				  uint32_t version, size_t size_guess, const char *before,
+				  uint32_t flags, const ssm_callbacks *cb, void *user);
 
 /* Deregister.  Device/driver: name NULL removes every unit of that instance.
  * Returns SSM_ERR_NO_SUCH_UNIT when nothing matched. */
-int ssm_deregister_device(ssm *s, void *dev, const char *name, uint32_t instance);
-int ssm_deregister_driver(ssm *s, void *drv, const char *name, uint32_t instance);
-int ssm_deregister_internal(ssm *s, const char *name, uint32_t instance);
-int ssm_deregister_external(ssm *s, const char *name, uint32_t instance);
+SSM_API int ssm_deregister_device(ssm *s, void *dev, const char *name, uint32_t instance);
+SSM_API int ssm_deregister_driver(ssm *s, void *drv, const char *name, uint32_t instance);
+SSM_API int ssm_deregister_internal(ssm *s, const char *name, uint32_t instance);
+SSM_API int ssm_deregister_external(ssm *s, const char *name, uint32_t instance);
 
 /* Callback kinds, for tracing. */
 typedef enum ssm_cb_kind {
@@ -156,23 +164,23 @@ typedef enum ssm_cb_kind {
 /* Called just before each unit callback runs (NULL to turn off). */
 typedef void (*ssm_trace_fn)(void *user, const char *unit, uint32_t instance,
 			     ssm_flavour flavour, ssm_cb_kind kind, uint32_t pass);
-void ssm_set_trace(ssm *s, ssm_trace_fn fn, void *user);
-const char *ssm_flavour_name(ssm_flavour f);   /* "device", ... */
-const char *ssm_cb_kind_name(ssm_cb_kind k);   /* "live_prep", ... */
+SSM_API void ssm_set_trace(ssm *s, ssm_trace_fn fn, void *user);
+SSM_API const char *ssm_flavour_name(ssm_flavour f);   /* "device", ... */
+SSM_API const char *ssm_cb_kind_name(ssm_cb_kind k);   /* "live_prep", ... */
 
 /* Human-readable message of the last failed operation on s (names the unit,
  * byte offset, ...).  Valid until the next operation; "" if none. */
-const char *ssm_last_error(const ssm *s);
+SSM_API const char *ssm_last_error(const ssm *s);
 
 /* After ssm_load on s (until the next operation): whether unit (name,
  * instance) is registered and got its final-pass record (SSM_PASS_FINAL),
  * the one that carries its state; live-pass records alone do not count.
  * For callers that require units the format leaves optional. */
-bool ssm_unit_final_loaded(ssm *s, const char *name, uint32_t instance);
+SSM_API bool ssm_unit_final_loaded(ssm *s, const char *name, uint32_t instance);
 
 /* Ask the save or load running on s (in another thread) to stop; it returns
  * SSM_ERR_CANCELLED soon.  Safe from any thread.  SSM_ERR_BAD_STATE if none. */
-int ssm_cancel(ssm *s);
+SSM_API int ssm_cancel(ssm *s);
 
 /* ---- Streams ----------------------------------------------------------------- */
 
@@ -204,36 +212,47 @@ typedef struct ssm_stream {
  * it and renames it over PATH, close(!ok) drops it, so PATH never holds a
  * half-written file.  Temp files of killed writers are removed by the next
  * create for PATH. */
-int ssm_stream_file_create(ssm_stream *out, const char *path);
+SSM_API int ssm_stream_file_create(ssm_stream *out, const char *path);
 /* File for reading (seekable): a regular file only.  Opening never blocks;
  * a FIFO or device is refused with SSM_ERR_NOT_SUPPORTED before any read
  * (use ssm_stream_fd for those on purpose). */
-int ssm_stream_file_open(ssm_stream *out, const char *path);
+SSM_API int ssm_stream_file_open(ssm_stream *out, const char *path);
 /* Existing fd (file, pipe, stdout); not closed by close() unless own_fd. */
-int ssm_stream_fd(ssm_stream *out, int fd, bool own_fd);
+SSM_API int ssm_stream_fd(ssm_stream *out, int fd, bool own_fd);
 /* Connected socket (send/recv, no SIGPIPE); closed by close() if own_fd. */
-int ssm_stream_socket(ssm_stream *out, int fd, bool own_fd);
+SSM_API int ssm_stream_socket(ssm_stream *out, int fd, bool own_fd);
 /* Connect to host:port over TCP; the stream owns the socket. */
-int ssm_stream_tcp_connect(ssm_stream *out, const char *host, const char *port);
+SSM_API int ssm_stream_tcp_connect(ssm_stream *out, const char *host, const char *port);
 /* Growable memory buffer for writing. */
-int ssm_stream_mem_writer(ssm_stream *out);
+SSM_API int ssm_stream_mem_writer(ssm_stream *out);
 /* Take the written bytes (caller frees *buf with free()); the stream stays
  * usable and empty.  Only for streams made by ssm_stream_mem_writer. */
-int ssm_stream_mem_take(ssm_stream *st, void **buf, size_t *len);
+SSM_API int ssm_stream_mem_take(ssm_stream *st, void **buf, size_t *len);
 /* Memory writer for use with ssm_save(), which closes its stream: a close
  * with ok hands the bytes to *buf (caller frees with free()) and *len; a
  * failed close leaves *buf NULL. */
-int ssm_stream_mem_sink(ssm_stream *out, void **buf, size_t *len);
+SSM_API int ssm_stream_mem_sink(ssm_stream *out, void **buf, size_t *len);
 /* Read-only view of caller memory (not copied; must outlive the stream). */
-int ssm_stream_mem_reader(ssm_stream *out, const void *buf, size_t len);
+SSM_API int ssm_stream_mem_reader(ssm_stream *out, const void *buf, size_t len);
 /* Close a stream not handed to an operation. */
-int ssm_stream_close(ssm_stream *st, bool ok);
+SSM_API int ssm_stream_close(ssm_stream *st, bool ok);
 
 /* ---- Save and load ----------------------------------------------------------- */
 
 typedef void (*ssm_progress_fn)(void *user, unsigned percent);
 
+/* Option structs carry their size so the ABI can grow: set .size to
+ * sizeof(the struct) (SSM_SAVE_OPTS_INIT / SSM_LOAD_OPTS_INIT do it in a
+ * designated initializer).  libssm reads only the members that lie wholly
+ * within .size; the others take their default (as if 0), so a program built
+ * against an older, shorter struct keeps working.  A .size larger than this
+ * libssm knows is accepted if every byte beyond what it knows is zero (new
+ * options left at their default) and refused with SSM_ERR_NOT_SUPPORTED
+ * otherwise; a .size below 4 (e.g. 0: not set) or above 4096 (garbage) is
+ * SSM_ERR_INVALID_ARG.
+ * New members are only ever appended. */
 typedef struct ssm_save_opts {
+	uint32_t size;             /* sizeof(ssm_save_opts) */
 	ssm_after after;           /* default (0) -> SSM_AFTER_DESTROY */
 	int compression;           /* zlib level 0 (none) .. 9 */
 	ssm_progress_fn progress;  /* percent, monotonic, ends at 100 */
@@ -245,15 +264,21 @@ typedef struct ssm_save_opts {
 } ssm_save_opts;
 
 typedef struct ssm_load_opts {
+	uint32_t size;             /* sizeof(ssm_load_opts) */
 	ssm_after after;           /* default (0) -> SSM_AFTER_RESUME */
 	bool skip_unknown;         /* skip units nobody registered */
 	ssm_progress_fn progress;
 	void *progress_user;
 } ssm_load_opts;
 
+/* Start a designated initializer with these:
+ *   ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .compression = 1 }; */
+#define SSM_SAVE_OPTS_INIT .size = (uint32_t)sizeof(ssm_save_opts)
+#define SSM_LOAD_OPTS_INIT .size = (uint32_t)sizeof(ssm_load_opts)
+
 /* Save every registered unit to st (st is consumed: closed ok on success,
  * closed !ok on failure).  opts may be NULL. */
-int ssm_save(ssm *s, ssm_stream st, const ssm_save_opts *opts);
+SSM_API int ssm_save(ssm *s, ssm_stream st, const ssm_save_opts *opts);
 
 /* Live save in steps, so the caller can pause its VM between them:
  *   ssm_live_begin  - header, live prep of every unit
@@ -265,17 +290,17 @@ int ssm_save(ssm *s, ssm_stream st, const ssm_save_opts *opts);
  *   ssm_live_end    - save done of every unit, footer, close; returns the
  *                     overall status and frees *h.  Always call it.
  * st is consumed by begin (even on failure). */
-int ssm_live_begin(ssm *s, ssm_stream st, const ssm_save_opts *opts, ssm_handle **h);
-int ssm_live_step1(ssm_handle *h);
-int ssm_live_step2(ssm_handle *h);
-int ssm_live_end(ssm_handle *h);
+SSM_API int ssm_live_begin(ssm *s, ssm_stream st, const ssm_save_opts *opts, ssm_handle **h);
+SSM_API int ssm_live_step1(ssm_handle *h);
+SSM_API int ssm_live_step2(ssm_handle *h);
+SSM_API int ssm_live_end(ssm_handle *h);
 
 /* Load a stream into the registered units (st is consumed).  opts may be NULL. */
-int ssm_load(ssm *s, ssm_stream st, const ssm_load_opts *opts);
+SSM_API int ssm_load(ssm *s, ssm_stream st, const ssm_load_opts *opts);
 
 /* Check a whole stream (every CRC, record, unit, directory) without loading.
  * st is consumed.  On failure msg (if not NULL) gets a one-line reason. */
-int ssm_validate(ssm_stream st, char *msg, size_t msglen);
+SSM_API int ssm_validate(ssm_stream st, char *msg, size_t msglen);
 
 /* ---- Random access: open, seek, read one unit ----------------------------- */
 
@@ -301,45 +326,45 @@ typedef struct ssm_file_info {
 
 /* Open a seekable stream for reading: checks header, footer and directory.
  * st is consumed; free *h with ssm_close(). */
-int ssm_open(ssm_stream st, ssm_handle **h);
-void ssm_close(ssm_handle *h);
-int ssm_file_info_get(ssm_handle *h, ssm_file_info *fi);
+SSM_API int ssm_open(ssm_stream st, ssm_handle **h);
+SSM_API void ssm_close(ssm_handle *h);
+SSM_API int ssm_file_info_get(ssm_handle *h, ssm_file_info *fi);
 /* Directory entry i (0 <= i < unit_count). */
-int ssm_unit_info_get(ssm_handle *h, uint32_t i, ssm_unit_info *ui);
+SSM_API int ssm_unit_info_get(ssm_handle *h, uint32_t i, ssm_unit_info *ui);
 /* Position at the unit (its last pass in the file) so ssm_get_* read its
  * data; *version (may be NULL) gets the saved version.  Reads nothing else. */
-int ssm_seek(ssm_handle *h, const char *name, uint32_t instance, uint32_t *version);
+SSM_API int ssm_seek(ssm_handle *h, const char *name, uint32_t instance, uint32_t *version);
 /* Message of the handle's last error ("" if none). */
-const char *ssm_handle_error(const ssm_handle *h);
+SSM_API const char *ssm_handle_error(const ssm_handle *h);
 
 /* ---- Handle queries, for callbacks ------------------------------------------- */
 
-int ssm_handle_status(const ssm_handle *h);         /* SSM_OK or first error */
-ssm_after ssm_handle_after(const ssm_handle *h);
-uint32_t ssm_handle_max_downtime_ms(const ssm_handle *h);
-uint32_t ssm_handle_max_passes(const ssm_handle *h);
+SSM_API int ssm_handle_status(const ssm_handle *h);         /* SSM_OK or first error */
+SSM_API ssm_after ssm_handle_after(const ssm_handle *h);
+SSM_API uint32_t ssm_handle_max_downtime_ms(const ssm_handle *h);
+SSM_API uint32_t ssm_handle_max_passes(const ssm_handle *h);
 /* In load done: was the current unit present in the stream? */
-bool ssm_handle_unit_loaded(const ssm_handle *h);
+SSM_API bool ssm_handle_unit_loaded(const ssm_handle *h);
 /* Host facts of the stream being loaded (or of this host when saving). */
-unsigned ssm_handle_host_bits(const ssm_handle *h);
+SSM_API unsigned ssm_handle_host_bits(const ssm_handle *h);
 /* Decoded bytes of the current unit not yet read (load only); UINT64_MAX
  * while that is unknown (a stream written to a pipe, before its END). */
-uint64_t ssm_handle_remaining(const ssm_handle *h);
+SSM_API uint64_t ssm_handle_remaining(const ssm_handle *h);
 /* Bytes written to the stream so far, data still in the record buffer
  * included (save) / bytes read (load). */
-uint64_t ssm_handle_offset(const ssm_handle *h);
+SSM_API uint64_t ssm_handle_offset(const ssm_handle *h);
 /* Record a detailed load error for the current unit; returns rc, so a
  * callback can `return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "...")`.
  * libssm adds the unit, the struct field being got and the read position. */
-int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+SSM_API int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
 /* True once ssm_cancel() has been called for this operation. */
-bool ssm_handle_cancelled(const ssm_handle *h);
+SSM_API bool ssm_handle_cancelled(const ssm_handle *h);
 /* For load_exec: SSM_OK if min <= version <= max, the range of saved versions
  * the unit declares it loads; otherwise records "UNIT: unit version V not
  * supported (loads MIN..MAX)" and returns SSM_ERR_UNIT_VERSION. */
-int ssm_check_unit_version(ssm_handle *h, const char *unit, uint32_t version, uint32_t min,
-			   uint32_t max);
+SSM_API int ssm_check_unit_version(ssm_handle *h, const char *unit, uint32_t version, uint32_t min,
+				   uint32_t max);
 
 /* ---- Typed primitives ------------------------------------------------------ */
 
@@ -349,49 +374,49 @@ int ssm_check_unit_version(ssm_handle *h, const char *unit, uint32_t version, ui
 
 typedef struct ssm_u128 { uint64_t lo, hi; } ssm_u128;
 
-int ssm_put_u8(ssm_handle *h, uint8_t v);
-int ssm_put_s8(ssm_handle *h, int8_t v);
-int ssm_put_u16(ssm_handle *h, uint16_t v);
-int ssm_put_s16(ssm_handle *h, int16_t v);
-int ssm_put_u32(ssm_handle *h, uint32_t v);
-int ssm_put_s32(ssm_handle *h, int32_t v);
-int ssm_put_u64(ssm_handle *h, uint64_t v);
-int ssm_put_s64(ssm_handle *h, int64_t v);
-int ssm_put_u128(ssm_handle *h, ssm_u128 v);
-int ssm_put_bool(ssm_handle *h, bool v);
-int ssm_put_gcphys(ssm_handle *h, uint64_t gpa);   /* guest-physical address */
-int ssm_put_gcptr(ssm_handle *h, uint64_t gva);    /* guest-virtual address */
-int ssm_put_ioport(ssm_handle *h, uint16_t port);
-int ssm_put_sel(ssm_handle *h, uint16_t sel);      /* segment selector */
+SSM_API int ssm_put_u8(ssm_handle *h, uint8_t v);
+SSM_API int ssm_put_s8(ssm_handle *h, int8_t v);
+SSM_API int ssm_put_u16(ssm_handle *h, uint16_t v);
+SSM_API int ssm_put_s16(ssm_handle *h, int16_t v);
+SSM_API int ssm_put_u32(ssm_handle *h, uint32_t v);
+SSM_API int ssm_put_s32(ssm_handle *h, int32_t v);
+SSM_API int ssm_put_u64(ssm_handle *h, uint64_t v);
+SSM_API int ssm_put_s64(ssm_handle *h, int64_t v);
+SSM_API int ssm_put_u128(ssm_handle *h, ssm_u128 v);
+SSM_API int ssm_put_bool(ssm_handle *h, bool v);
+SSM_API int ssm_put_gcphys(ssm_handle *h, uint64_t gpa);   /* guest-physical address */
+SSM_API int ssm_put_gcptr(ssm_handle *h, uint64_t gva);    /* guest-virtual address */
+SSM_API int ssm_put_ioport(ssm_handle *h, uint16_t port);
+SSM_API int ssm_put_sel(ssm_handle *h, uint16_t sel);      /* segment selector */
 /* In a live pass (live_exec) buf may change during the call (the RAM of a
  * running guest): it is copied before it is checksummed.  Elsewhere it must
  * stay unchanged until the call returns. */
-int ssm_put_mem(ssm_handle *h, const void *buf, size_t n);
-int ssm_put_str(ssm_handle *h, const char *s);     /* u32 length + bytes */
+SSM_API int ssm_put_mem(ssm_handle *h, const void *buf, size_t n);
+SSM_API int ssm_put_str(ssm_handle *h, const char *s);     /* u32 length + bytes */
 
-int ssm_get_u8(ssm_handle *h, uint8_t *v);
-int ssm_get_s8(ssm_handle *h, int8_t *v);
-int ssm_get_u16(ssm_handle *h, uint16_t *v);
-int ssm_get_s16(ssm_handle *h, int16_t *v);
-int ssm_get_u32(ssm_handle *h, uint32_t *v);
-int ssm_get_s32(ssm_handle *h, int32_t *v);
-int ssm_get_u64(ssm_handle *h, uint64_t *v);
-int ssm_get_s64(ssm_handle *h, int64_t *v);
-int ssm_get_u128(ssm_handle *h, ssm_u128 *v);
-int ssm_get_bool(ssm_handle *h, bool *v);          /* SSM_ERR_BAD_VALUE if >1 */
-int ssm_get_gcphys(ssm_handle *h, uint64_t *gpa);
-int ssm_get_gcptr(ssm_handle *h, uint64_t *gva);
-int ssm_get_ioport(ssm_handle *h, uint16_t *port);
-int ssm_get_sel(ssm_handle *h, uint16_t *sel);
-int ssm_get_mem(ssm_handle *h, void *buf, size_t n);
+SSM_API int ssm_get_u8(ssm_handle *h, uint8_t *v);
+SSM_API int ssm_get_s8(ssm_handle *h, int8_t *v);
+SSM_API int ssm_get_u16(ssm_handle *h, uint16_t *v);
+SSM_API int ssm_get_s16(ssm_handle *h, int16_t *v);
+SSM_API int ssm_get_u32(ssm_handle *h, uint32_t *v);
+SSM_API int ssm_get_s32(ssm_handle *h, int32_t *v);
+SSM_API int ssm_get_u64(ssm_handle *h, uint64_t *v);
+SSM_API int ssm_get_s64(ssm_handle *h, int64_t *v);
+SSM_API int ssm_get_u128(ssm_handle *h, ssm_u128 *v);
+SSM_API int ssm_get_bool(ssm_handle *h, bool *v);          /* SSM_ERR_BAD_VALUE if >1 */
+SSM_API int ssm_get_gcphys(ssm_handle *h, uint64_t *gpa);
+SSM_API int ssm_get_gcptr(ssm_handle *h, uint64_t *gva);
+SSM_API int ssm_get_ioport(ssm_handle *h, uint16_t *port);
+SSM_API int ssm_get_sel(ssm_handle *h, uint16_t *sel);
+SSM_API int ssm_get_mem(ssm_handle *h, void *buf, size_t n);
 /* Like get_mem, but bytes stored as zero runs are not written: for a buf the
  * caller knows is already zero (fresh anonymous memory stays unfaulted). */
-int ssm_get_mem_prezeroed(ssm_handle *h, void *buf, size_t n);
+SSM_API int ssm_get_mem_prezeroed(ssm_handle *h, void *buf, size_t n);
 /* String into buf of size bufsize (NUL-terminated).  SSM_ERR_STRING_TOO_LONG
  * if it does not fit; buf is never written past bufsize.  len may be NULL. */
-int ssm_get_str(ssm_handle *h, char *buf, size_t bufsize, size_t *len);
-int ssm_skip(ssm_handle *h, uint64_t n);
-int ssm_skip_to_end(ssm_handle *h);
+SSM_API int ssm_get_str(ssm_handle *h, char *buf, size_t bufsize, size_t *len);
+SSM_API int ssm_skip(ssm_handle *h, uint64_t n);
+SSM_API int ssm_skip_to_end(ssm_handle *h);
 
 /* ---- Struct field tables --------------------------------------------------- */
 
@@ -447,10 +472,10 @@ typedef struct ssm_field {
 /* Put/get the fields of strct (size bytes) described by the table fields
  * (ended by SSM_FIELD_TERM()).  user is passed to field callbacks.
  * get_struct: SSM_ERR_STRUCT_MARKER if the data was saved with another table. */
-int ssm_put_struct(ssm_handle *h, const void *strct, size_t size, uint32_t flags,
-		   const ssm_field *fields, void *user);
-int ssm_get_struct(ssm_handle *h, void *strct, size_t size, uint32_t flags,
-		   const ssm_field *fields, void *user);
+SSM_API int ssm_put_struct(ssm_handle *h, const void *strct, size_t size, uint32_t flags,
+			   const ssm_field *fields, void *user);
+SSM_API int ssm_get_struct(ssm_handle *h, void *strct, size_t size, uint32_t flags,
+			   const ssm_field *fields, void *user);
 
 #ifdef __cplusplus
 }

@@ -163,7 +163,7 @@ static void *mig_thread(void *arg)
 	struct machine *m = arg;
 	struct migration *mg = &m->mig;
 	const char *target = mg->o.target;
-	ssm_save_opts o = {
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT,
 		.after = target ? SSM_AFTER_TELEPORT :
 			 mg->o.cont ? SSM_AFTER_CONTINUE : SSM_AFTER_DESTROY,
 		.max_downtime_ms = mg->o.max_downtime_ms,
@@ -361,7 +361,7 @@ static bool reply(int fd, const char *word, const char *msg)
 int migrate_incoming(struct machine *m, const char *spec)
 {
 	struct pollfd p[2];
-	ssm_load_opts lo = { .after = SSM_AFTER_RESUME };
+	ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME };
 	char why[700];
 	ssm_stream st;
 	uint64_t t0;

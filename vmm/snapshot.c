@@ -45,7 +45,7 @@ static void progress_cb(void *user, unsigned pct)
 int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
 		  size_t msglen)
 {
-	ssm_save_opts o = { .after = after, .compression = 0 };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = after, .compression = 0 };
 	ssm_stream st;
 	int rc;
 
@@ -71,7 +71,7 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
 
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen)
 {
-	ssm_load_opts o = { .after = SSM_AFTER_RESUME };
+	ssm_load_opts o = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME };
 	ssm_stream st;
 	int rc;
 

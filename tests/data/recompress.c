@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	ssm_unit_info ui;
 	ssm_handle *h = NULL;
 	ssm_stream in, out;
-	ssm_save_opts o = { 0 };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT };
 	struct blob *blobs = NULL;
 	ssm *reg = ssm_create(NULL);
 	const char *relabel = argc == 5 ? argv[4] : NULL, *colon = NULL;

@@ -111,7 +111,7 @@ static int put_payload(void *ctx, ssm_handle *h)
 int fz_join(const struct fz_unit *u, size_t n, void **file, size_t *len)
 {
 	static const ssm_callbacks cb = { .save_exec = put_payload };
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	ssm_stream st;
 	ssm *s = ssm_create(NULL);
 	int rc = s ? SSM_OK : SSM_ERR_NOMEM;

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ssm_register_external(s, "a", 0, 1, 0, NULL, 0, &cb, &sk);
 	ssm_register_external(s, "b", 1, 1, 0, NULL, 0, &cb, &sk);
 	if (ssm_stream_mem_reader(&st, data, size) == SSM_OK) {
-		ssm_load_opts lo = { .skip_unknown = size & 1 };
+		ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .skip_unknown = size & 1 };
 
 		ssm_load(s, st, &lo);
 	}

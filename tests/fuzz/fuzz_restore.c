@@ -44,7 +44,7 @@ static int build(struct machine *m, const struct saved_config *sc)
  * into a new machine (a machine that ran takes no load). */
 static void round_trip(struct machine *m, const struct saved_config *sc)
 {
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	struct machine again;
 	char msg[256];
 	ssm_stream st;

@@ -42,7 +42,7 @@ static void setup(void)
 	void *file;
 	size_t len;
 
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	ssm_stream st;
 
 	fz_machine_up(&m, NULL);
@@ -85,7 +85,7 @@ static int load(const void *file, size_t len)
 /* Saved again, the unit's state must load again. */
 static void round_trip(void)
 {
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	struct fz_unit u[FZ_MAX_UNITS], saved[FZ_MAX_UNITS];
 	size_t n = 0, len = 0, i;
 	ssm_stream st;

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	}
 	for (int level = 0; level <= 1; level++) {
 		char path[4096];
-		ssm_save_opts o = { .compression = level };
+		ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .compression = level };
 		ssm_stream st;
 		ssm *s = ssm_create(NULL);
 		int rc;

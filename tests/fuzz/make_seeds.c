@@ -94,7 +94,7 @@ static void emit(const char *tag, const void *file, size_t len)
 
 static void save_plain(struct machine *m, const char *tag)
 {
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	ssm_stream st;
 	void *file;
 	size_t len;
@@ -110,7 +110,7 @@ static void save_plain(struct machine *m, const char *tag)
 /* A live snapshot's passes, as `--save F --live` writes them. */
 static void save_live(struct machine *m, const char *tag)
 {
-	ssm_save_opts o = { .after = SSM_AFTER_CONTINUE, .max_downtime_ms = 300 };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE, .max_downtime_ms = 300 };
 	ssm_handle *h;
 	ssm_stream st;
 	void *file;

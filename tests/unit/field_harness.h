@@ -116,7 +116,7 @@ static inline void run_fini(struct run *r)
 /* Save with the unit's save side; host_bits 0 = this host. */
 static inline int run_save(struct run *r, uint8_t host_bits)
 {
-	ssm_save_opts opts = { .host_bits = host_bits };
+	ssm_save_opts opts = { SSM_SAVE_OPTS_INIT, .host_bits = host_bits };
 
 	free(r->buf);
 	r->save_rc = tu_save(r->s, &opts, true, &r->buf, &r->len);

@@ -57,7 +57,7 @@ static const ssm_callbacks px_cb = {
  * it back.  Returns the load status; the save must succeed. */
 static inline int run_level(struct prim *p, int level)
 {
-	ssm_save_opts so = { .compression = level };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .compression = level };
 	ssm *s = ssm_create(NULL);
 	int rc;
 

@@ -201,7 +201,7 @@ Test(callbacks, handle_after_values)
 
 	fixture_init(&f);
 	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++) {
-		ssm_save_opts so = { .after = saves[i].opt };
+		ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .after = saves[i].opt };
 
 		free(buf);
 		cr_assert_eq(tu_save(f.s, &so, true, &buf, &len), SSM_OK);
@@ -212,7 +212,7 @@ Test(callbacks, handle_after_values)
 					     kname[kind], f.e.units[k]->after[kind]);
 	}
 	for (size_t i = 0; i < sizeof(loads) / sizeof(loads[0]); i++) {
-		ssm_load_opts lo = { .after = loads[i].opt };
+		ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .after = loads[i].opt };
 
 		cr_assert_eq(tu_load(f.s, buf, len, &lo), SSM_OK);
 		for (size_t k = 0; k < f.e.n; k++)
@@ -230,7 +230,7 @@ Test(callbacks, handle_after_values)
 						      SSM_AFTER_TELEPORT, SSM_AFTER_OPENED, 77 };
 
 		for (size_t i = 0; i < sizeof(bad_save) / sizeof(bad_save[0]); i++) {
-			ssm_save_opts so = { .after = bad_save[i] };
+			ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .after = bad_save[i] };
 
 			env_reset_logs(&f.e);
 			cr_assert_eq(tu_save(f.s, &so, true, &buf, &len), SSM_ERR_INVALID_ARG,
@@ -239,7 +239,7 @@ Test(callbacks, handle_after_values)
 		}
 		cr_assert_eq(tu_save(f.s, NULL, true, &buf, &len), SSM_OK);
 		for (size_t i = 0; i < sizeof(bad_load) / sizeof(bad_load[0]); i++) {
-			ssm_load_opts lo = { .after = bad_load[i] };
+			ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .after = bad_load[i] };
 
 			env_reset_logs(&f.e);
 			cr_assert_eq(tu_load(f.s, buf, len, &lo), SSM_ERR_INVALID_ARG,
@@ -283,8 +283,8 @@ Test(callbacks, progress_monotonic_and_ends_at_100)
 	struct tunit u[4];
 	static const char *const names[] = { "p1", "p2", "p3", "p4" };
 	ssm *s = ssm_create(NULL);
-	ssm_save_opts so = { .progress = progress_fn, .progress_user = &e };
-	ssm_load_opts lo = { .progress = progress_fn, .progress_user = &e };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .progress = progress_fn, .progress_user = &e };
+	ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .progress = progress_fn, .progress_user = &e };
 	void *buf;
 	size_t len;
 

@@ -182,7 +182,7 @@ static void state_init(struct state *st, int level, bool seekable, const char *v
 	static const char *const names[] = { "cpu", "ram", "dev", "empty" };
 	static const struct item *const items[] = { cpu_items, ram_items, dev_items,
 						    empty_items };
-	ssm_save_opts so = { .compression = level };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .compression = level };
 	void *buf;
 
 	memset(st, 0, sizeof(*st));

@@ -228,7 +228,7 @@ static void multi_pass(bool seekable)
 	struct lunit a, b, c, d;
 	struct lunit *units[] = { &a, &b, &c, &d };
 	static const ssm_callbacks *const cbs[] = { &live_cb, &live_cb, &live_cb, &final_cb };
-	ssm_save_opts so = { .max_downtime_ms = 250, .max_passes = 10, .compression = 1 };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .max_downtime_ms = 250, .max_passes = 10, .compression = 1 };
 	struct tu_cap cap;
 	ssm_handle *h = NULL;
 	char msg[256];
@@ -441,7 +441,7 @@ Test(live, max_passes_stops_with_too_many_passes)
 {
 	struct lunit a, b;
 	struct lunit *units[] = { &a, &b };
-	ssm_save_opts so = { .max_passes = 4 };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .max_passes = 4 };
 	struct tu_cap cap;
 	ssm_handle *h;
 	ssm *s;
@@ -592,7 +592,7 @@ Test(live, plain_save_runs_final_pass_only)
 {
 	struct lunit a;
 	struct lunit *units[] = { &a };
-	ssm_save_opts so = { .max_downtime_ms = 1234 };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .max_downtime_ms = 1234 };
 	void *buf;
 	size_t len;
 	ssm *s;

@@ -137,7 +137,7 @@ static ssm *reg_of(struct dunit **units, size_t n)
 
 static void save_mem(ssm *s, int level, bool seekable, void **buf, size_t *len)
 {
-	ssm_save_opts so = { .compression = level };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .compression = level };
 
 	cr_assert_eq(tu_save(s, &so, seekable, buf, len), SSM_OK, "save: %s",
 		     ssm_last_error(s));
@@ -185,7 +185,7 @@ Test(load, skip_unknown_loads_the_rest)
 	static const int levels[] = { 0, 6 };
 	struct dunit a, x0, x1, b;
 	struct dunit *saved[] = { &a, &x0, &x1, &b }, *known[] = { &a, &b };
-	ssm_load_opts lo = { .skip_unknown = true };
+	ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .skip_unknown = true };
 	ssm *s1, *s2;
 
 	dunit_init(&a, "alpha", 0, 300);
@@ -381,7 +381,7 @@ Test(load, remaining_and_host_bits)
 {
 	struct dunit a;
 	struct dunit *units[] = { &a };
-	ssm_save_opts so32 = { .host_bits = 32 };
+	ssm_save_opts so32 = { SSM_SAVE_OPTS_INIT, .host_bits = 32 };
 	ssm *s;
 	void *buf;
 	size_t len;
@@ -799,7 +799,7 @@ Test(load, cancel_save_from_another_thread, .timeout = 30, .fini = rm_dir)
 {
 	static const ssm_callbacks cb = { .save_exec = endless_save };
 	struct spin sp = { .cancel_rc = 99 };
-	ssm_save_opts so = { .compression = 1 };
+	ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .compression = 1 };
 	char path[128];
 	pthread_t th;
 	ssm_stream st;
@@ -871,7 +871,7 @@ Test(load, cancel_load_from_another_thread, .timeout = 30)
 	atomic_store(&sp.started, 0);
 	cr_assert_eq(ssm_deregister_external(sp.s, "first", 0), SSM_OK);
 	cr_assert_eq(ssm_deregister_external(sp.s, "second", 0), SSM_OK);
-	cr_assert_eq(tu_load(sp.s, buf, len, (ssm_load_opts[]){ { .skip_unknown = true } }),
+	cr_assert_eq(tu_load(sp.s, buf, len, (ssm_load_opts[]){ { SSM_LOAD_OPTS_INIT, .skip_unknown = true } }),
 		     SSM_OK, "%s", ssm_last_error(sp.s));
 	free(buf);
 	ssm_destroy(sp.s);

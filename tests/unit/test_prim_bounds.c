@@ -174,7 +174,7 @@ Test(prim, invalid_compression_level_is_refused)
 	for (size_t i = 0; i < N(bad); i++) {
 		ssm *s = ssm_create(NULL);
 		struct prim p = { .save = short_save, .load = short_load };
-		ssm_save_opts so = { .compression = bad[i] };
+		ssm_save_opts so = { SSM_SAVE_OPTS_INIT, .compression = bad[i] };
 		void *buf;
 		size_t len;
 
