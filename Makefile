@@ -66,6 +66,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBSSM) $(LDLIBS)
 
 -include guest/guest.mk
+include bench/bench.mk
 
 run: deps-run all
 	@scripts/run.sh
@@ -120,7 +121,7 @@ fuzz: deps-test
 	  $(FUZZ_DIR)/fuzz.log; if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_DIR)/fuzz.log; \
 	  echo "fuzz: FAILED (crash input saved under $(FUZZ_DIR)/)"; exit 1; fi; echo "fuzz: no crash in $(FUZZ_SECONDS) s"
 
-bench: deps-bench all $(BENCH_BIN)
+bench: deps-bench all $(BENCH_BIN) $(BENCH_GUEST)
 	@scripts/run-bench.sh $(BUILD)
 
 clean:
