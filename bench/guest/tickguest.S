@@ -469,8 +469,7 @@ call_entry:
 	mov	$CALL_FILLED, %eax
 	pop	%rsi
 	iretq
-2:	pushq	$0			/* an unknown call is a bug: report it */
-	pushq	$VEC_CALL
+2:	pushq	$VEC_CALL		/* an unknown call is a bug: report it */
 	jmp	exc_common
 
 /* #UD: "int $0x80" (cd 80) from ring 3 is a call (see the header). */
@@ -484,37 +483,44 @@ ud_entry:
 	jne	1f
 	addq	$2, (%rsp)
 	jmp	call_entry
-1:	pushq	$0
-	pushq	$6
+1:	pushq	$6
 	jmp	exc_common
 
-/* Exceptions: one 16-byte stub per vector, leaving (vector, error code). */
+/* Exceptions: one 16-byte stub per vector pushes the vector number; the CPU
+ * has pushed an error code before it for the vectors in ERRCODE_VECTORS. */
+	.equ	ERRCODE_VECTORS, 0x60227d00	/* 8, 10-14, 17, 21, 29, 30 */
 	.balign	16
 exc_stubs:
 	.set	vec, 0
 	.rept	32
 	.balign	16
-	.if	(vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
-	.else
-	pushq	$0
-	.endif
 	pushq	$vec
 	jmp	exc_common
 	.set	vec, vec + 1
 	.endr
 
 exc_common:
-	mov	$msg_exc, %esi
+	mov	(%rsp), %rbx		/* vector */
+	lea	8(%rsp), %rbp		/* -> error code, if any, then RIP */
+	xor	%r8d, %r8d
+	cmp	$32, %rbx
+	jae	1f
+	mov	$ERRCODE_VECTORS, %eax
+	bt	%ebx, %eax
+	jnc	1f
+	mov	(%rbp), %r8
+	add	$8, %rbp
+1:	mov	$msg_exc, %esi
 	call	puts
-	mov	(%rsp), %rax
+	mov	%rbx, %rax
 	call	putdec
 	mov	$msg_exc_err, %esi
 	call	puts
-	mov	8(%rsp), %rax
+	mov	%r8, %rax
 	call	puthex
 	mov	$msg_exc_rip, %esi
 	call	puts
-	mov	16(%rsp), %rax
+	mov	(%rbp), %rax
 	call	puthex
 	mov	$msg_exc_cr2, %esi
 	call	puts

@@ -210,8 +210,16 @@ def settled(a):
 
 def save_restore(a, mem_mib, fill_mib, rep):
     """One save of a filled, paused guest to a file and its restore."""
+    sav = os.path.join(a.scratch, 'qemu-sr-%d-%d.sav' % (mem_mib, rep))
+    try:
+        return save_then_restore(a, mem_mib, fill_mib, rep, sav)
+    finally:
+        if os.path.exists(sav):
+            os.unlink(sav)
+
+
+def save_then_restore(a, mem_mib, fill_mib, rep, sav):
     tag = 'sr-%d-%d' % (mem_mib, rep)
-    sav = os.path.join(a.scratch, 'qemu-' + tag + '.sav')
     append = 'fill=%d' % fill_mib
     r = {'mem': mem_mib}
     settled(a)
@@ -263,7 +271,6 @@ def save_restore(a, mem_mib, fill_mib, rep):
         r['continuity'] = 'saved tick %s, next tick %s' % (r['last_tick'], tick_no(got[2]))
     finally:
         vm.close()
-        os.unlink(sav)
     return r
 
 
