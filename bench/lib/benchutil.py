@@ -197,7 +197,11 @@ def ratio(ours, theirs):
 
 
 def fratio(x):
-    return 'n/a' if x is None else '%.2f' % x
+    """Two decimals; a ratio below 0.01 (QEMU's boot goes through its BIOS)
+    keeps two significant digits instead of printing as 0.00."""
+    if x is None:
+        return 'n/a'
+    return '%.2g' % x if 0 < x < 0.01 else '%.2f' % x
 
 
 def row(label, ours, theirs, rt, w=(46, 24, 24)):
