@@ -46,7 +46,7 @@ trap 'exit 143' TERM HUP
 
 extra=()
 [ "${VMM_BENCH_NO_QEMU:-0}" = 1 ] && extra+=(--no-qemu)
-python3 bench/lib/vmm_bench.py --build "$build" --scratch "$scratch" "${extra[@]}" &
+PYTHONDONTWRITEBYTECODE=1 python3 bench/lib/vmm_bench.py --build "$build" --scratch "$scratch" "${extra[@]}" &
 pid=$!
 wait "$pid"
 rc=$?
