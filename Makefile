@@ -108,6 +108,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBSSM) $(LDLIBS)
 
 -include guest/guest.mk
+include bench/bench.mk
 
 run: deps-run all
 	@scripts/run.sh
@@ -234,7 +235,7 @@ FUZZ_SLICE  ?= 300
 fuzz-long: fuzz-seeds $(FUZZ_FAST_BINS)
 	@tests/fuzz/long-fuzz.sh $(FUZZ_DIR) $(FUZZ_ROUNDS) $(FUZZ_SLICE) $(FUZZ_HARNESSES)
 
-bench: deps-bench all $(BENCH_BIN)
+bench: deps-bench all $(BENCH_BIN) $(BENCH_GUEST)
 	@scripts/run-bench.sh $(BUILD)
 
 # `make install` (PREFIX, DESTDIR and the *DIR below may be overridden).

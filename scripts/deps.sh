@@ -5,7 +5,7 @@ set -euo pipefail
 need=(gcc make libc6-dev linux-libc-dev zlib1g-dev binutils)
 case "${1:-run}" in
   test) need+=(libcriterion-dev clang libclang-rt-14-dev valgrind pkg-config groff-base) ;;
-  bench) need+=(qemu-system-x86 nasm python3) ;;   # bench/vmm_bench.sh: the QEMU peer
+  bench) need+=(qemu-system-x86 python3) ;;   # bench/vmm_bench.sh: the QEMU peer and its driver
 esac
 missing=()
 for p in "${need[@]}"; do

@@ -2,27 +2,31 @@
 """vmm_bench.py - the VMM benchmark behind bench/vmm_bench.sh (not run on its
 own by scripts/run-bench.sh: it lives under bench/lib/).
 
-In one run it measures our vmm and, as the peer baseline, QEMU through
-/work/shared/bench/qemu_baseline.py (QEMU-RESULTS.md there defines the
-metrics), and prints ours/QEMU ratios:
+In one run it measures our vmm and, as the peer baseline, QEMU booting the
+project's multiboot guest (bench/lib/qemu_peer.py says how QEMU is driven
+and what each QEMU figure is), and prints ours/QEMU ratios:
 
-A) save/restore of a paused guest to a file: 256M guest with a 128M churn
-   area, 1G guest with a 512M churn area, each filled before the save.
-   Ours: `vmm --mem M --cmdline mem=C --save FILE`, SIGTERM once the guest
-   has filled its churn area (seen on its serial output); figures: the save
-   time vmm prints ("saved to F in N s", pause -> file fsynced and renamed),
-   SIGTERM -> process exit, file size; then `vmm --restore FILE`: the load
-   time vmm prints, process spawn -> "restored from" line, spawn -> first
-   guest line, continuity (first step after restore = last step saved + 1).
-   QEMU: qemu_baseline.py save (exec:cat > FILE, bandwidth unlimited) and
-   restore (-incoming 'exec:cat FILE', "direct").
+A) boot, and save/restore of a paused guest to a file: 256M guest with a
+   128M churn area, 1G guest with a 512M churn area, each filled before the
+   save.  Ours: `vmm --mem M --cmdline mem=C --save FILE`, SIGTERM once the
+   guest has filled its churn area (seen on its serial output); figures:
+   spawn -> first guest line, the save time vmm prints ("saved to F in N
+   s", pause -> file fsynced and renamed), SIGTERM -> process exit, file
+   size; then `vmm --restore FILE`: the load time vmm prints, process spawn
+   -> "restored from" line, spawn -> first guest line, continuity (first
+   step after restore = last step saved + 1).  QEMU: the same guest sizes
+   with fill = the churn area, saved through migrate fd: to the file, and
+   restored with -incoming fd: on it.
 B) live migration over loopback TCP of a 1G guest with a 512M churn area at
    three dirty rates, median of REPS.  Ours: `vmm --incoming tcp:...` and
    `vmm --mem 1G --cmdline "mem=512M ..." --migrate tcp:...`, SIGUSR1 once
    the area is filled and the paced rate has been measured; figures from
-   the source's "migrated:" summary line.  QEMU: qemu_baseline.py live
-   migration, 1024 MiB, 50 % fill, bandwidth unlimited: idle, dirty64 and
-   dirty-max.
+   the source's "migrated:" summary line.  QEMU: 1024 MiB, 512 MiB filled,
+   bandwidth unlimited, its guest idle, dirtying 64 MiB/s, and dirtying as
+   fast as it can.
+
+BENCH_QUICK=1 (environment) makes it a smoke run: 256M guests only (128M
+filled; also for B), one rep each.
 
 Choices, so the figures read right:
  * COM1 goes to a file, not --serial none: the step lines tell when the
@@ -38,189 +42,26 @@ Choices, so the figures read right:
    the flat-out rewrite is ~400 MB/s at 128 pages/step and ~480-500 MB/s at
    1024; the rate reached is measured and printed, before and during the
    migration (the vCPU shares the 2 host CPUs with the migration thread).
- * Both sides idle --settle seconds before every boot, restore and live run
-   (as QEMU-RESULTS.md did): memory freed by the previous VM is slow to
-   touch again for a few seconds on this host.
+ * Both sides idle --settle seconds before every boot, restore and live run:
+   memory freed by the previous VM is slow to touch again for a few seconds
+   on this host.
 
-Usage: vmm_bench.py --build DIR --scratch DIR [--reps N] [--settle S]
-                    [--qemu-baseline PATH] [--no-qemu]
+Usage: vmm_bench.py --build DIR --scratch DIR [--reps N] [--settle S] [--no-qemu]
 Exit status 0 if everything could be measured (a FAIL target is not an
 error), 1 if some run could not be made.
 """
 import argparse
-import json
 import os
 import re
+import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 
-now = time.monotonic
-T_START = now()
-CHILDREN = []          # Popen objects still to be reaped
-ERRORS = []            # runs that could not be made
-
-
-FOREIGN = {'max': 0, 'runs_disturbed': 0, 'runs': 0}
-
-
-def note_foreign():
-    """Count vmm/QEMU processes that are not ours (another user's tests or
-    benchmarks share the 2 CPUs and the memory): reported with the figures."""
-    mine = set()
-    for p in CHILDREN:
-        mine.add(p.pid)
-    n = 0
-    for d in os.listdir('/proc'):
-        if not d.isdigit() or int(d) in mine:
-            continue
-        try:
-            comm = open('/proc/%s/comm' % d).read().strip()
-            sid = os.getsid(int(d))
-        except (OSError, ValueError):
-            continue
-        if (comm == 'vmm' or comm.startswith('qemu-system')) and sid not in mine:
-            n += 1
-    FOREIGN['runs'] += 1
-    FOREIGN['max'] = max(FOREIGN['max'], n)
-    FOREIGN['runs_disturbed'] += n > 0
-    return n
-
-
-def progress(msg):
-    print('[%5.0f s] %s' % (now() - T_START, msg), flush=True)
-
-
-def error(msg):
-    ERRORS.append(msg)
-    progress('ERROR: ' + msg)
-
-
-def cleanup():
-    for p in list(CHILDREN):
-        if p.poll() is None:
-            try:
-                # our own children only: vmm (its own session) or the
-                # qemu_baseline.py driver, whose session holds its QEMUs
-                if getattr(p, 'is_driver', False):
-                    p.send_signal(signal.SIGTERM)
-                    try:
-                        p.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        pass
-                    if p.poll() is None:
-                        os.killpg(p.pid, signal.SIGKILL)
-                else:
-                    p.kill()
-                p.wait(timeout=10)
-            except Exception:
-                pass
-        if p in CHILDREN:
-            CHILDREN.remove(p)
-
-
-def on_signal(signo, _frame):
-    raise SystemExit(128 + signo)
-
-
-class Tail:
-    """Timestamps the complete lines of a file being written (poll) or of a
-    pipe (blocking reads), in a thread.  '\\r' also ends a line."""
-
-    def __init__(self, path=None, fd=None, poll_s=0.005):
-        self.path, self.fd, self.poll_s = path, fd, poll_s
-        self.lines = []            # (t, text)
-        self.partial = ''
-        self.cv = threading.Condition()
-        self.stop_ev = threading.Event()
-        self.th = threading.Thread(target=self._run, daemon=True)
-        self.th.start()
-
-    def _feed(self, data):
-        t = now()
-        with self.cv:
-            buf = self.partial + data.decode('latin-1').replace('\r', '\n')
-            parts = buf.split('\n')
-            self.partial = parts.pop()
-            self.lines.extend((t, p) for p in parts if p.strip())
-            self.cv.notify_all()
-
-    def _run(self):
-        if self.fd is not None:
-            while True:
-                try:
-                    data = os.read(self.fd, 65536)
-                except OSError:
-                    data = b''
-                if not data:
-                    break
-                self._feed(data)
-            with self.cv:
-                self.cv.notify_all()
-            return
-        f = None
-        while True:
-            stopping = self.stop_ev.is_set()
-            if f is None:
-                try:
-                    f = open(self.path, 'rb')
-                except FileNotFoundError:
-                    if stopping:
-                        return
-                    time.sleep(self.poll_s)
-                    continue
-            data = f.read()
-            if data:
-                self._feed(data)
-            elif stopping:
-                break
-            else:
-                time.sleep(self.poll_s)
-        f.close()
-
-    def close(self):
-        self.stop_ev.set()
-        self.th.join(timeout=5)
-
-    def wait_for(self, pred, timeout, start=0, proc=None):
-        """First line at index >= start with pred(text) -> (i, t, text, pred
-        result), or None after timeout (or once proc has exited and every
-        line it wrote has been seen)."""
-        deadline = now() + timeout
-        dead_since = None
-        with self.cv:
-            i = start
-            while True:
-                while i < len(self.lines):
-                    t, txt = self.lines[i]
-                    r = pred(txt)
-                    if r:
-                        return i, t, txt, r
-                    i += 1
-                rem = deadline - now()
-                if rem <= 0:
-                    return None
-                if proc is not None and proc.poll() is not None:
-                    # the process is gone: a pipe is done at EOF, a file
-                    # gets a few more polls to be read to its end
-                    if dead_since is None:
-                        dead_since = now()
-                    if (not self.th.is_alive() if self.fd is not None
-                            else now() - dead_since > 0.2):
-                        return None
-                self.cv.wait(min(rem, 0.05))
-
-    def snapshot(self):
-        with self.cv:
-            return list(self.lines)
-
-    def text_tail(self, n=6):
-        with self.cv:
-            return ' | '.join(x for _, x in self.lines[-n:])
+import qemu_peer
+from benchutil import (CHILDREN, ERRORS, FOREIGN, Tail, cleanup, error, fmt, fratio, free_port,
+                       med, note_foreign, now, on_signal, progress, ratio, row, T_START)
 
 
 class Vmm:
@@ -286,13 +127,14 @@ def step_no(txt):
 
 
 def banner(v, timeout=30):
-    """-> (churn bytes, pages per step) from the test kernel's first line."""
+    """-> (churn bytes, pages per step, when it was seen) from the test
+    kernel's first line."""
     got = v.ser.wait_for(lambda x: BANNER_RE.search(x), timeout, proc=v.p)
     if not got:
         raise RuntimeError('%s: no test-kernel banner within %d s (%s)' % (v.name, timeout, v.why()))
     m = got[3]
     churn = int(m.group(1)) << {'': 0, 'K': 10, 'M': 20, 'G': 30}[m.group(2)]
-    return churn, int(m.group(3))
+    return churn, int(m.group(3)), got[1]
 
 
 def wait_filled(v, churn, pages, timeout=120):
@@ -345,14 +187,6 @@ def rate_mbs(points, pages):
     return (s1 - s0) * pages * 4096 / (t1 - t0) / 1e6
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 # ---------------------------------------------------------------- A: ours
 
 def ours_save_restore(a, mem, churn_opt, rep):
@@ -363,7 +197,8 @@ def ours_save_restore(a, mem, churn_opt, rep):
     note_foreign()
     v = Vmm(a, tag + '-save', ['--mem', mem, '--cmdline', 'mem=' + churn_opt, '--save', sav])
     try:
-        churn, pages = banner(v)
+        churn, pages, t_banner = banner(v)
+        r['boot_s'] = t_banner - v.t_spawn
         i, t_fill, _, fill_steps = wait_filled(v, churn, pages)
         r['fill_s'] = t_fill - v.t_spawn
         # a few more steps: the guest is now rewriting, as it would be when
@@ -425,9 +260,10 @@ def ours_live(a, case, rep):
     try:
         if not d.err.wait_for(lambda x: 'waiting for a migration' in x, 10, proc=d.p):
             raise RuntimeError('%s: destination not listening (%s)' % (tag, d.why()))
-        s = Vmm(a, tag + '-src', ['--mem', '1G', '--cmdline', 'mem=512M ' + case['opts'],
+        s = Vmm(a, tag + '-src', ['--mem', a.live_size['mem'], '--cmdline',
+                                  'mem=%s %s' % (a.live_size['fill'], case['opts']),
                                   '--migrate', target])
-        churn, pages = banner(s)
+        churn, pages, _ = banner(s)
         i, t_fill, step_fill, _ = wait_filled(s, churn, pages)
         r['fill_s'] = t_fill - s.t_spawn
         # measure the paced rate over a window after the fill
@@ -475,165 +311,53 @@ def ours_live(a, case, rep):
     return r
 
 
-# ---------------------------------------------------------------- QEMU
-
-def qemu_run(a, label, args, timeout):
-    """Run qemu_baseline.py with args; -> list of its JSON result records."""
-    wd = os.path.join(a.scratch, 'qemu-' + label)
-    os.makedirs(wd, exist_ok=True)
-    jl = os.path.join(wd, 'results.jsonl')
-    cmd = [sys.executable, a.qemu_baseline] + args + [
-        '--reps', str(a.reps), '--settle-s', str(a.settle), '--workdir', wd,
-        '--json-out', jl, '--md-out', os.path.join(wd, 'summary.md'), '--port', str(free_port())]
-    progress('QEMU %s: %s' % (label, ' '.join(cmd[1:])))
-    rfd, wfd = os.pipe()
-    logf = open(os.path.join(wd, 'stdout.txt'), 'wb')
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=wfd,
-                         start_new_session=True)
-    p.is_driver = True
-    os.close(wfd)
-    CHILDREN.append(p)
-    err = Tail(fd=rfd)
-    deadline = now() + timeout
-    seen, results, t_note = 0, [], 0.0
-    try:
-        while True:
-            lines = err.snapshot()
-            for _, x in lines[seen:]:
-                j = x.find('{')
-                if j < 0 or '"phase"' not in x:
-                    continue
-                try:
-                    rec = json.loads(x[j:])
-                except ValueError:
-                    continue
-                results.append(rec)
-                progress('  QEMU %s' % qemu_brief(rec))
-            seen = len(lines)
-            if now() - t_note >= 5:
-                t_note = now()
-                note_foreign()
-            if p.poll() is not None and not err.th.is_alive():
-                break
-            if now() > deadline:
-                error('QEMU %s: qemu_baseline.py still running after %d s, stopped' % (label, timeout))
-                break
-            time.sleep(0.2)
-    finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=10)
-        err.th.join(timeout=5)
-        os.close(rfd)
-        logf.close()
-        CHILDREN.remove(p)
-    if p.returncode != 0:
-        error('QEMU %s: qemu_baseline.py exit status %s; last lines: %s'
-              % (label, p.returncode, err.text_tail(3)[-1500:]))
-    return results
-
-
-def qemu_brief(r):
-    ph, v = r.get('phase'), r.get('variant', '')
-    head = '%s %s %dM/fill %dM rep %s:' % (ph, v, r.get('mem', 0), r.get('fill_mb', 0), r.get('rep'))
-    if ph == 'boot':
-        return '%s first tick %.0f ms' % (head, r.get('boot_to_first_tick_ms', -1))
-    if ph == 'save':
-        return '%s %s, save %s ms + fsync %s ms, %.1f MB' % (
-            head, r.get('status'), r.get('save_wall_ms'), r.get('fsync_ms'),
-            (r.get('file_bytes') or 0) / 1e6)
-    if ph == 'restore':
-        return '%s spawn->loaded %s ms, continuity %s' % (head, r.get('spawn_to_loaded_ms'),
-                                                        r.get('continuity_ok'))
-    if ph == 'live':
-        return '%s %s, total %s ms, downtime %s ms, %.1f MB' % (
-            head, r.get('status'), r.get('qemu_total_time_ms'), r.get('qemu_downtime_ms'),
-            (r.get('ram_transferred') or 0) / 1e6)
-    return head
-
-
-# ---------------------------------------------------------------- report
-
-def med(vals):
-    vals = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return statistics.median(vals) if vals else None
-
-
-def fmt(vals, scale=1.0, prec=3, unit=''):
-    """median [min..max] of vals * scale."""
-    vals = [v * scale for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if not vals:
-        return 'n/a'
-    f = '%.' + str(prec) + 'f'
-    if len(vals) == 1:
-        return (f % vals[0]) + unit
-    return (f + '%s [' + f + '..' + f + ']') % (statistics.median(vals), unit, min(vals), max(vals))
-
-
-def ratio(ours, theirs):
-    m1, m2 = med(ours), med(theirs)
-    if m1 is None or m2 is None or m2 == 0:
-        return None
-    return m1 / m2
-
-
-def fratio(x):
-    return 'n/a' if x is None else '%.2f' % x
-
-
-def row(label, ours, theirs, rt, w=(46, 24, 24)):
-    return '  %-*s %-*s %-*s %s' % (w[0], label, w[1], ours, w[2], theirs, rt)
+def count_ok(rs):
+    return '%d/%d' % (sum(1 for r in rs if r.get('continuity_ok')), len(rs))
 
 
 def report_a(a, ours, qemu):
     out = ['',
-           'A) Save of a paused guest to a file, and restore from it (file in the page cache),',
+           'A) Boot, save of a paused guest to a file, and restore from it (file in the page cache),',
            '   median [min..max] of %d; ours: in-tree test kernel, churn area filled;' % a.reps,
-           '   QEMU 7.2 (-M pc): its miniguest with 50 % of RAM filled, exec:cat > FILE, bandwidth unlimited.',
+           '   QEMU 7.2 (-M pc): bench/guest/tickguest.S with as much filled, migrate fd: to the file,',
+           '   bandwidth unlimited.  boot: spawn -> first guest line (QEMU: SeaBIOS runs first).',
            '   save: ours = the time vmm prints ("saved to F in N s": pause -> file written, fsynced,',
            '   renamed); QEMU = migrate -> completed (+ the fsync it times apart).  restore: process',
-           '   spawn -> state loaded (ours: the "restored from" line; QEMU: "direct" -incoming, paused);',
+           '   spawn -> state loaded (ours: the "restored from" line; QEMU: -incoming fd:, paused);',
            '   load only = the time vmm prints.  MB = 10^6 bytes.']
-    for mem, qmem, label in (('256M', 256, '256M guest, 128M filled'), ('1G', 1024, '1G guest, 512M filled')):
-        rs = ours.get(mem, [])
-        qs = [r for r in qemu if r.get('mem') == qmem and r.get('phase') == 'save'
-              and r.get('variant') == 'exec,bw=unlimited' and r.get('status') == 'completed']
-        qr = [r for r in qemu if r.get('mem') == qmem and r.get('phase') == 'restore'
-              and r.get('variant') == 'direct']
-        g = lambda k: [r.get(k) for r in rs]
-        q = lambda k, src=qs: [r.get(k) for r in src]
-        q_save_fsync = [r['save_wall_ms'] + r['fsync_ms'] for r in qs
-                        if r.get('save_wall_ms') is not None and r.get('fsync_ms') is not None]
-        ours_save_ms = [x * 1000 for x in g('save_s') if x is not None]
-        ours_rest_ms = [x * 1000 for x in g('spawn_to_restored_s') if x is not None]
-        out += ['', '  %s (ours n=%d, QEMU n=%d/%d)' % (label, len(rs), len(qs), len(qr)),
+    for z in a.sizes:
+        rs, qs = ours.get(z['mem'], []), qemu.get(z['mem'], [])
+        g = lambda k, sc=1.0: [r[k] * sc for r in rs if r.get(k) is not None]
+        q = lambda k: [r[k] for r in qs if r.get(k) is not None]
+        q_durable = [r['save_ms'] + r['fsync_ms'] for r in qs]
+        out += ['', '  %s guest, %s filled (ours n=%d, QEMU n=%d)' % (z['mem'], z['fill'], len(rs), len(qs)),
                 row('metric', 'ours', 'QEMU', 'ours/QEMU'),
-                row('save incl. fsync, ms', fmt(ours_save_ms, prec=0),
-                    fmt(q_save_fsync, prec=0), fratio(ratio(ours_save_ms, q_save_fsync))),
-                row('save; QEMU without its fsync, ms', fmt(ours_save_ms, prec=0),
-                    fmt(q('save_wall_ms'), prec=0), fratio(ratio(ours_save_ms, q('save_wall_ms')))),
+                row('boot: spawn -> first guest line, ms', fmt(g('boot_s', 1000), prec=0),
+                    fmt(q('boot_s'), 1000, 0), fratio(ratio(g('boot_s'), q('boot_s')))),
+                row('save incl. fsync, ms', fmt(g('save_s', 1000), prec=0),
+                    fmt(q_durable, prec=0), fratio(ratio(g('save_s', 1000), q_durable))),
+                row('save; QEMU without its fsync, ms', fmt(g('save_s', 1000), prec=0),
+                    fmt(q('save_ms'), prec=0), fratio(ratio(g('save_s', 1000), q('save_ms')))),
                 row('save: SIGTERM -> vmm exit, ms', fmt(g('save_wall_s'), 1000, 0), '-', ''),
                 row('file, MB', fmt(g('file_bytes'), 1e-6, 1), fmt(q('file_bytes'), 1e-6, 1),
                     fratio(ratio(g('file_bytes'), q('file_bytes')))),
-                row('restore: spawn -> state loaded, ms', fmt(ours_rest_ms, prec=0),
-                    fmt(q('spawn_to_loaded_ms', qr), prec=0),
-                    fratio(ratio(ours_rest_ms, q('spawn_to_loaded_ms', qr)))),
+                row('restore: spawn -> state loaded, ms', fmt(g('spawn_to_restored_s', 1000), prec=0),
+                    fmt(q('loaded_ms'), prec=0),
+                    fratio(ratio(g('spawn_to_restored_s', 1000), q('loaded_ms')))),
                 row('restore: load only, ms', fmt(g('restore_s'), 1000, 0), '-', ''),
                 row('restore: spawn -> first guest line, ms', fmt(g('spawn_to_step_s'), 1000, 0),
-                    fmt(q('spawn_to_tick_ms', qr), prec=0), '(QEMU: cont + wait for tick)'),
-                row('guest continued where saved', '%d/%d' % (sum(1 for r in rs if r.get('continuity_ok')), len(rs)),
-                    '%d/%d' % (sum(1 for r in qr if r.get('continuity_ok')), len(qr)), '')]
+                    fmt(q('tick_ms'), prec=0), '(QEMU: cont + wait for tick)'),
+                row('guest continued where saved', count_ok(rs), count_ok(qs), '')]
     return out
 
 
 def report_b(a, cases, ours, qemu):
+    z = a.live_size
     out = ['',
-           'B) Live migration over loopback TCP, 1G guest, 512M churn area (ours: in-tree test kernel,',
-           '   --max-downtime default 30 ms) vs QEMU 7.2 -M pc, miniguest with 512 MiB filled, bandwidth',
+           'B) Live migration over loopback TCP, %s guest, %s churn area (ours: in-tree test kernel,'
+           % (z['mem'], z['fill']),
+           '   --max-downtime default 30 ms) vs QEMU 7.2 -M pc, tickguest with %s filled, bandwidth'
+           % z['fill'],
            '   unlimited, downtime-limit default 300 ms; median [min..max] of %d.' % a.reps,
            '   MB = 10^6 bytes on both sides; "passes" = our live passes + final, QEMU\'s dirty-sync count.',
            '   Dirty rate: ours measured from the guest\'s step lines (over %.0f s after the fill / from the' % a.window,
@@ -642,15 +366,14 @@ def report_b(a, cases, ours, qemu):
     targets, summary = [], []
     for c in cases:
         rs = ours.get(c['key'], [])
-        qs = [r for r in qemu if r.get('mem') == 1024 and r.get('phase') == 'live'
-              and r.get('variant') == c['qemu_variant']]
+        qs = qemu.get(c['key'], [])
         qok = [r for r in qs if r.get('status') == 'completed']
         g = lambda k: [r.get(k) for r in rs]
         q = lambda k: [r.get(k) for r in qok]
-        q_mb = [x / 1e6 for x in q('ram_transferred') if x is not None]
-        q_rate = [x * 4096 / 1e6 for x in q('max_dirty_pages_rate') if x]
-        tr, dr, br = (ratio(g('total_s'), [x / 1000 for x in q('qemu_total_time_ms') if x is not None]),
-                      ratio(g('downtime_ms'), q('qemu_downtime_ms')), ratio(g('mb_total'), q_mb))
+        q_mb = [x / 1e6 for x in q('sent_bytes') if x is not None]
+        q_s = [x / 1000 for x in q('total_ms') if x is not None]
+        q_rate = [x for x in q('max_dirty_mbs') if x]
+        tr, dr, br = ratio(g('total_s'), q_s), ratio(g('downtime_ms'), q('downtime_ms')), ratio(g('mb_total'), q_mb)
         out += ['', '  ours: %s (n=%d)' % (c['label'], len(rs)),
                 '  QEMU: %s (n=%d completed of %d)' % (c['qemu_label'], len(qok), len(qs)),
                 row('metric', 'ours', 'QEMU', 'ours/QEMU'),
@@ -658,36 +381,33 @@ def report_b(a, cases, ours, qemu):
                     c['qemu_rate'], ''),
                 row('dirty rate, MB/s: while migrating', fmt(g('rate_during'), prec=1),
                     (fmt(q_rate, prec=1) + ' (QEMU est.)') if q_rate else '-', ''),
-                row('total time, s', fmt(g('total_s'), prec=3),
-                    fmt(q('qemu_total_time_ms'), 1e-3, 3), fratio(tr)),
-                row('downtime, ms', fmt(g('downtime_ms'), prec=2), fmt(q('qemu_downtime_ms'), prec=0),
+                row('total time, s', fmt(g('total_s'), prec=3), fmt(q_s, prec=3), fratio(tr)),
+                row('downtime, ms', fmt(g('downtime_ms'), prec=2), fmt(q('downtime_ms'), prec=0),
                     fratio(dr)),
                 row('sent, MB', fmt(g('mb_total'), prec=1), fmt(q_mb, prec=1), fratio(br)),
                 row('passes', fmt([p + 1 for p in g('live_passes') if p is not None], prec=0),
-                    fmt(q('ram_dirty_sync_count'), prec=0), ''),
-                row('guest continued on the destination', '%d/%d' % (len(rs), len(rs)),
-                    '%d/%d' % (sum(1 for r in qok if r.get('continuity_ok')), len(qok)), '')]
+                    fmt(q('passes'), prec=0), ''),
+                row('guest continued on the destination', '%d/%d' % (len(rs), len(rs)), count_ok(qok), '')]
         if rs:
             out.append('  ours, passes of the median run: ' + sorted(
                 rs, key=lambda r: r['total_s'])[len(rs) // 2]['pass_detail'])
         targets.append((c, rs, tr, br))
-        summary.append((c, rs, qok, tr, dr, br))
+        summary.append((c, rs, q_s, q('downtime_ms'), q_mb, q('passes'), tr, dr, br))
 
     sfmt = '  %-10s %-9s %6s %6s %6s   %6s %6s %6s   %7s %7s %6s   %4s %4s'
     out += ['', '  %-20s %-20s   %-20s   %-22s   %s' % ('Summary (medians)', 'total time, s',
                                                   'downtime, ms', 'sent, MB', 'passes'),
             sfmt % ('ours MB/s', 'QEMU', 'ours', 'QEMU', 'ratio', 'ours', 'QEMU', 'ratio',
                     'ours', 'QEMU', 'ratio', 'ours', 'QEMU')]
-    for c, rs, qok, tr, dr, br in summary:
-        qm = lambda k, sc=1.0: med([x * sc for x in (r.get(k) for r in qok) if x is not None])
+    for c, rs, q_s, q_dt, q_mb, q_passes, tr, dr, br in summary:
         f = lambda v, p: '-' if v is None else ('%.' + str(p) + 'f') % v
         om = lambda k: med([r.get(k) for r in rs])
         out.append(sfmt % (
             f(om('rate_before'), 1), c['qemu_short'],
-            f(om('total_s'), 3), f(qm('qemu_total_time_ms', 1e-3), 3), fratio(tr),
-            f(om('downtime_ms'), 2), f(qm('qemu_downtime_ms'), 0), fratio(dr),
-            f(om('mb_total'), 1), f(qm('ram_transferred', 1e-6), 1), fratio(br),
-            f(med([r['live_passes'] + 1 for r in rs]), 0), f(qm('ram_dirty_sync_count'), 0)))
+            f(om('total_s'), 3), f(med(q_s), 3), fratio(tr),
+            f(om('downtime_ms'), 2), f(med(q_dt), 0), fratio(dr),
+            f(om('mb_total'), 1), f(med(q_mb), 1), fratio(br),
+            f(med([r['live_passes'] + 1 for r in rs]), 0), f(med(q_passes), 0)))
     out.append('  (ours MB/s = dirty rate measured before the migration)')
     out += ['', 'Targets (issue 4):']
 
@@ -705,6 +425,81 @@ def report_b(a, cases, ours, qemu):
     return out
 
 
+CASES = [
+    {'key': 'r1', 'opts': 'rate=1', 'qemu_dirty': 'none',
+     'label': 'rate=1 (~1 MB/s, one 128-page step every ~0.5 s; near idle)',
+     'qemu_label': 'idle (no dirtying after the fill)',
+     'qemu_rate': '0 (idle)', 'qemu_short': 'idle', 'match': 'ours ~1 MB/s vs QEMU idle'},
+    {'key': 'r50', 'opts': 'rate=50', 'qemu_dirty': '64',
+     'label': 'rate=50 (50 MB/s, 128-page steps)',
+     'qemu_label': 'dirty=64 (64 MiB/s = 67 MB/s)',
+     'qemu_rate': '67.1 (nominal)', 'qemu_short': '64 MiB/s', 'match': 'ours 50 MB/s vs QEMU 64 MiB/s'},
+    {'key': 'r500', 'opts': 'pages=1024 rate=500', 'qemu_dirty': 'max',
+     'label': 'pages=1024 rate=500 (500 MB/s asked: about this guest\'s flat-out rewrite rate)',
+     'qemu_label': 'dirty=max (rewrites its filled area as fast as it can)',
+     'qemu_rate': 'flat out', 'qemu_short': 'dirty=max', 'match': 'ours ~500 MB/s (flat out) vs QEMU dirty=max'},
+]
+
+SIZES = [{'mem': '256M', 'mem_mib': 256, 'fill': '128M', 'fill_mib': 128},
+         {'mem': '1G', 'mem_mib': 1024, 'fill': '512M', 'fill_mib': 512}]
+
+
+def measure(what, fn, *args):
+    """fn(*args) -> its result, or None once the failure is recorded."""
+    try:
+        return fn(*args)
+    except RuntimeError as e:
+        error('%s: %s' % (what, e))
+        return None
+
+
+def run_all(a, qemu_ok):
+    """-> (ours A, QEMU A, ours B, QEMU B): lists of result dicts by size/case."""
+    ours_a, qemu_a, ours_b, qemu_b = {}, {}, {}, {}
+    for z in a.sizes:
+        for rep in range(a.reps):
+            r = measure('ours save/restore %s' % z['mem'], ours_save_restore, a, z['mem'], z['fill'], rep)
+            if r:
+                ours_a.setdefault(z['mem'], []).append(r)
+                progress('ours save/restore %s mem=%s rep %d: boot %.3f s, filled after %.2f s, save %.3f s '
+                         '(SIGTERM->exit %.3f s), %.1f MB; restore: spawn->loaded %.3f s '
+                         '(load %.3f s), spawn->first step %.3f s; %s'
+                         % (z['mem'], z['fill'], rep, r['boot_s'], r['fill_s'], r['save_s'], r['save_wall_s'],
+                            r['file_bytes'] / 1e6, r['spawn_to_restored_s'], r['restore_s'],
+                            r['spawn_to_step_s'], r['continuity']))
+        for rep in range(a.reps if qemu_ok else 0):
+            q = measure('QEMU save/restore %s' % z['mem'], qemu_peer.save_restore, a, z['mem_mib'],
+                        z['fill_mib'], rep)
+            if q:
+                qemu_a.setdefault(z['mem'], []).append(q)
+                progress('QEMU save/restore %s fill=%s rep %d: boot %.3f s, save %.0f ms + fsync %.0f ms, '
+                         '%.1f MB; restore: spawn->loaded %.0f ms, spawn->tick %.0f ms; %s'
+                         % (z['mem'], z['fill'], rep, q['boot_s'], q['save_ms'], q['fsync_ms'],
+                            q['file_bytes'] / 1e6, q['loaded_ms'], q['tick_ms'], q['continuity']))
+    z = a.live_size
+    for c in CASES:
+        for rep in range(a.reps):
+            r = measure('ours live %s' % c['opts'], ours_live, a, c, rep)
+            if r:
+                ours_b.setdefault(c['key'], []).append(r)
+                progress('ours live %s rep %d: filled after %.2f s, dirty %.1f MB/s before, %s while '
+                         'migrating; %d live passes + final, %.1f MB, total %.3f s, downtime %.2f ms'
+                         % (c['opts'], rep, r['fill_s'], r['rate_before'] or -1,
+                            'n/a' if r['rate_during'] is None else '%.1f MB/s' % r['rate_during'],
+                            r['live_passes'], r['mb_total'], r['total_s'], r['downtime_ms']))
+        for rep in range(a.reps if qemu_ok else 0):
+            q = measure('QEMU live dirty=%s' % c['qemu_dirty'], qemu_peer.live, a, z['mem_mib'],
+                        z['fill_mib'], c['qemu_dirty'], rep)
+            if q:
+                qemu_b.setdefault(c['key'], []).append(q)
+                progress('QEMU live dirty=%s rep %d: %s, total %s ms, downtime %s ms, %.1f MB, %s passes; %s'
+                         % (c['qemu_dirty'], rep, q['status'], q['total_ms'], q['downtime_ms'],
+                            (q['sent_bytes'] or 0) / 1e6, q['passes'], q.get('continuity', '')))
+                if q['status'] != 'completed':
+                    error('QEMU live dirty=%s rep %d: %s' % (c['qemu_dirty'], rep, q['status']))
+    return ours_a, qemu_a, ours_b, qemu_b
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--build', required=True)
@@ -715,112 +510,58 @@ def main():
                          '(freed host memory is slow to touch again right after)')
     ap.add_argument('--window', type=float, default=2.0,
                     help='live: seconds of paced churn, after the fill, before migrating')
-    ap.add_argument('--qemu-baseline', default=os.environ.get(
-        'QEMU_BASELINE', '/work/shared/bench/qemu_baseline.py'))
+    ap.add_argument('--quick', action='store_true', default=os.environ.get('BENCH_QUICK') == '1',
+                    help='256M guests only, one rep (also BENCH_QUICK=1)')
     ap.add_argument('--no-qemu', action='store_true')
     a = ap.parse_args()
     a.vmm = os.path.join(a.build, 'vmm')
-    global LOAD0
-    LOAD0 = os.getloadavg()[0]
+    a.tickguest = os.path.join(a.build, 'bench-guest', 'tickguest.bin')
+    a.qemu = 'qemu-system-x86_64'
+    a.sizes, a.live_size = SIZES, SIZES[-1]
+    if a.quick:
+        a.sizes, a.live_size, a.reps = SIZES[:1], SIZES[0], 1
+    load0 = os.getloadavg()[0]
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
-    cases = [
-        {'key': 'r1', 'opts': 'rate=1',
-         'label': 'rate=1 (~1 MB/s, one 128-page step every ~0.5 s; near idle)',
-         'qemu_variant': 'idle,bw=unlimited', 'qemu_label': 'idle (no dirtying after the fill)',
-         'qemu_rate': '0 (idle)', 'qemu_short': 'idle', 'match': 'ours ~1 MB/s vs QEMU idle'},
-        {'key': 'r50', 'opts': 'rate=50', 'label': 'rate=50 (50 MB/s, 128-page steps)',
-         'qemu_variant': 'dirty64,bw=unlimited', 'qemu_label': 'dirty64 (64 MiB/s = 67 MB/s)',
-         'qemu_rate': '67.1 (nominal)', 'qemu_short': '64 MiB/s', 'match': 'ours 50 MB/s vs QEMU 64 MiB/s'},
-        {'key': 'r500', 'opts': 'pages=1024 rate=500',
-         'label': 'pages=1024 rate=500 (500 MB/s asked: about this guest\'s flat-out rewrite rate)',
-         'qemu_variant': 'dirty-max,bw=unlimited',
-         'qemu_label': 'dirty-max (rewrites its 512 MiB unthrottled)',
-         'qemu_rate': 'unthrottled', 'qemu_short': 'dirty-max', 'match': 'ours ~500 MB/s (flat out) vs QEMU dirty-max'},
-    ]
-
     qemu_ok = not a.no_qemu
     if qemu_ok:
-        for what, ok in (('qemu-system-x86_64', shutil_which('qemu-system-x86_64')),
-                         ('nasm', shutil_which('nasm')),
-                         (a.qemu_baseline, os.path.isfile(a.qemu_baseline))):
+        for what, ok in ((a.qemu, shutil.which(a.qemu)),
+                         (a.tickguest + ' (make bench builds it)', os.path.isfile(a.tickguest))):
             if not ok:
                 error('QEMU peer cannot run: %s not found' % what)
                 qemu_ok = False
 
-    progress('vmm_bench: %s, %d reps, %.1f s settle before each run; QEMU peer: %s'
-             % (a.vmm, a.reps, a.settle, a.qemu_baseline if qemu_ok else 'not run'))
-    ours_a, ours_b, qemu = {}, {}, []
+    progress('vmm_bench: %s, %d reps, %.1f s settle before each run%s; QEMU peer: %s'
+             % (a.vmm, a.reps, a.settle, ', QUICK (256M only)' if a.quick else '',
+                a.tickguest if qemu_ok else 'not run'))
     try:
-        # A, ours
-        for mem, churn in (('256M', '128M'), ('1G', '512M')):
-            for rep in range(a.reps):
-                try:
-                    r = ours_save_restore(a, mem, churn, rep)
-                except RuntimeError as e:
-                    error(str(e))
-                    continue
-                ours_a.setdefault(mem, []).append(r)
-                progress('ours save/restore %s mem=%s rep %d: filled after %.2f s, save %.3f s '
-                         '(SIGTERM->exit %.3f s), %.1f MB; restore: spawn->loaded %.3f s '
-                         '(load %.3f s), spawn->first step %.3f s; %s'
-                         % (mem, churn, rep, r['fill_s'], r['save_s'], r['save_wall_s'],
-                            r['file_bytes'] / 1e6, r['spawn_to_restored_s'], r['restore_s'],
-                            r['spawn_to_step_s'], r['continuity']))
-        # A, QEMU (256 MiB; 1024 MiB comes with B)
-        if qemu_ok:
-            qemu += qemu_run(a, 'save-256', [
-                '--mem', '256', '--fill-pct', '50', '--save-bandwidth', 'unlimited',
-                '--incoming-modes', 'direct', '--skip-live'], timeout=60 + a.reps * (30 + 3 * a.settle))
-        # B, ours
-        for c in cases:
-            for rep in range(a.reps):
-                try:
-                    r = ours_live(a, c, rep)
-                except RuntimeError as e:
-                    error(str(e))
-                    continue
-                ours_b.setdefault(c['key'], []).append(r)
-                progress('ours live %s rep %d: filled after %.2f s, dirty %.1f MB/s before, %s while '
-                         'migrating; %d live passes + final, %.1f MB, total %.3f s, downtime %.2f ms'
-                         % (c['opts'], rep, r['fill_s'], r['rate_before'] or -1,
-                            'n/a' if r['rate_during'] is None else '%.1f MB/s' % r['rate_during'],
-                            r['live_passes'], r['mb_total'], r['total_s'], r['downtime_ms']))
-        # A 1024 + B, QEMU
-        if qemu_ok:
-            qemu += qemu_run(a, 'save-live-1024', [
-                '--mem', '1024', '--fill-pct', '50', '--save-bandwidth', 'unlimited',
-                '--incoming-modes', 'direct', '--live-bandwidth', 'unlimited',
-                '--dirty-rates', '0,64'], timeout=120 + a.reps * (120 + 6 * a.settle))
+        ours_a, qemu_a, ours_b, qemu_b = run_all(a, qemu_ok)
     finally:
         cleanup()
 
-    out = ['', '=' * 100, 'vmm_bench results (%s)' % time.strftime('%Y-%m-%d %H:%M:%S'),
+    out = ['', '=' * 100, 'vmm_bench results (%s)%s' % (time.strftime('%Y-%m-%d %H:%M:%S'),
+                                                       ' QUICK: 256M guests, 1 rep' if a.quick else ''),
            'Guests differ: ours is the in-tree test kernel (guest/, ring-3 churn with 9 mixing rounds',
-           'per word, a serial line per step); QEMU\'s is its miniguest (/work/shared/bench/miniguest.asm).',
-           'Both do their memory work in ring 3; both fill the area first.  /dev/kvm here is kvm-pvm',
-           '(software-nested): guest ring 0 is emulated, ring 3 native.  Ratios are of medians.']
+           'per word, a serial line per step); QEMU\'s is bench/guest/tickguest.S (multiboot, ring-3 fill',
+           'and page rewriting, a tick line every 100 ms).  Both do their memory work in ring 3; both fill',
+           'the area first.  /dev/kvm here is kvm-pvm (software-nested): guest ring 0 is emulated, ring 3',
+           'native.  Ratios are of medians.']
     out.append('Host: load average %.2f at the start, %.2f at the end; %s.' % (
-        LOAD0, os.getloadavg()[0],
+        load0, os.getloadavg()[0],
         'no other vmm or QEMU process seen' if not FOREIGN['max'] else
         'OTHER vmm/QEMU processes (not this benchmark\'s) ran during %d of %d samples (up to %d at '
         'once): figures may be disturbed' % (FOREIGN['runs_disturbed'], FOREIGN['runs'], FOREIGN['max'])))
     if not qemu_ok:
         out.append('QEMU peer NOT run: QEMU columns are n/a.')
-    out += report_a(a, ours_a, qemu)
-    out += report_b(a, cases, ours_b, qemu)
+    out += report_a(a, ours_a, qemu_a)
+    out += report_b(a, CASES, ours_b, qemu_b)
     if ERRORS:
         out += ['', 'Runs that could not be made (%d):' % len(ERRORS)] + ['  ' + e for e in ERRORS]
     out.append('vmm_bench: %.0f s' % (now() - T_START))
     print('\n'.join(out), flush=True)
     return 1 if ERRORS else 0
-
-
-def shutil_which(name):
-    import shutil
-    return shutil.which(name) is not None
 
 
 if __name__ == '__main__':
