@@ -44,15 +44,12 @@
 /* Open the kernel without blocking (a FIFO would wait for a writer in
  * open) and refuse what is not a regular file of 1 byte to max before a
  * single byte is read: /dev/zero or a FIFO never end, a sparse 5 GiB file
- * would take seconds.  The read stops early for a pending stop signal. */
-int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+ * would take seconds.  Returns the fd (size in *size) or -1, printed. */
+int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
 {
 	struct stat st;
-	size_t done = 0;
 	int fd;
 
-	*buf = NULL;
-	*len = 0;
 	if (max > ELF_MAX_SIZE)
 		max = ELF_MAX_SIZE;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -72,7 +69,23 @@ int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 		close(fd);
 		return -1;
 	}
-	*len = (size_t)st.st_size;
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* The read stops early for a pending stop signal. */
+int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+{
+	uint64_t size;
+	size_t done = 0;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	fd = boot_open_kernel(path, max, &size);
+	if (fd < 0)
+		return -1;
+	*len = (size_t)size;
 	*buf = malloc(*len);
 	if (!*buf) {
 		fprintf(stderr, "vmm: kernel %s: out of memory\n", path);

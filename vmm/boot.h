@@ -40,6 +40,10 @@
 int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
 	       uint64_t *kernel_size, uint32_t *kernel_crc);
 
+/* Open the kernel at path for reading if it is a regular file of 1 byte
+ * to min(max, 64 MiB) (never blocks); the fd and its size, or -1 after one
+ * printed line.  Lets a fresh boot refuse a wrong file before building. */
+int boot_open_kernel(const char *path, uint64_t max, uint64_t *size);
 /* Read a whole kernel file into *buf (malloc'd): only a regular file of
  * 1 byte to min(max, 64 MiB), checked before reading; opening never blocks
  * and a pending stop signal ends the read.  -1 after one printed line. */

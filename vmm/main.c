@@ -114,6 +114,16 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 			return status;
 		}
 	} else {
+		/* A kernel that cannot be booted is refused before KVM and RAM
+		 * are set up (slow on a busy host), with nothing to tear down. */
+		if (!sc) {
+			uint64_t size;
+			int fd = boot_open_kernel(cfg->kernel, cfg->ram_size, &size);
+
+			if (fd < 0)
+				return MACHINE_EXIT_ERROR;
+			close(fd);
+		}
 		if (prepare(m, c, cfg, sc)) {
 			int sig = stop_signal_pending();
 
