@@ -7,6 +7,7 @@
 # every test is skipped, loudly, and the exit status is 0.
 #
 # Usage: scripts/run-e2e.sh [BUILD]        (BUILD defaults to build)
+# E2E_ONLY="test-x test-y" runs only those files.
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,6 +84,10 @@ t0=$(date +%s)
 for f in "$root"/tests/e2e/test-*.sh; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f" .sh)
+	# E2E_ONLY="test-a test-b": run just those files (for development).
+	if [ -n "${E2E_ONLY:-}" ] && [[ " $E2E_ONLY " != *" $name "* ]]; then
+		continue
+	fi
 	out=$E2E_CACHE/$name.log
 	ft0=$(date +%s)
 	timeout -k 10 "$FILE_TIMEOUT" bash "$f" 2>&1 | tee "$out"
