@@ -22,6 +22,9 @@ DEV_OBJ  := $(DEV_SRC:%.c=$(BUILD)/%.o)
 # vmm objects live apart from $(BUILD)/vmm, which is the program itself.
 VMM_OBJ  := $(VMM_SRC:vmm/%.c=$(BUILD)/vmm-obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The forged-file tool of tests/e2e/test-forged.sh (tests/forge/).
+FORGE_OBJ:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/forge/*.c)))
+FORGE_BIN:= $(BUILD)/tests/forge/forge
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIBSSM   := $(BUILD)/libssm.a
@@ -29,7 +32,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz clean deps deps-run deps-test deps-bench
+.PHONY: all run resume test unit unit-bins clang valgrind e2e asan asan-vmm bench fuzz clean deps deps-run deps-test deps-bench
 all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST))
 
 deps-run:
@@ -77,7 +80,10 @@ resume: deps-run all
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-unit-bins: $(UNIT_BIN)
+unit-bins: $(UNIT_BIN) $(FORGE_BIN)
+
+$(FORGE_BIN): $(FORGE_OBJ)
+	$(CC) $(SAN) -o $@ $(FORGE_OBJ) -lz
 
 # Every unit-test binary under valgrind (not in `make test`: minutes).
 # Criterion forks per test, hence --trace-children and the grep for errors.
@@ -96,13 +102,19 @@ clang:
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory clang
-	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory asan asan-vmm
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	@scripts/run-e2e.sh $(BUILD)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+
+# The vmm (and guest) under ASan+UBSan, for tests/e2e/test-forged.sh.
+asan-vmm:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  build-asan/vmm build-asan/guest/kernel.elf
 
 # Coverage-guided fuzzing of the loader (clang's libFuzzer).  FUZZ_SECONDS
 # bounds the run; the corpus is seeded with real state files.
