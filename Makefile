@@ -77,7 +77,7 @@ run: deps-run all
 resume: deps-run all
 	@scripts/run.sh --resume
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(FORGE_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
 unit-bins: $(UNIT_BIN) $(FORGE_BIN)
