@@ -177,6 +177,11 @@ summarize() {
 	got=$(wc -l <joined.txt)
 	echo "  forged [$pat]: $got of $want cases in ${secs} s:" \
 		"$(cut -f2 joined.txt | sort | uniq -c | awk '{ printf "%s %s, ", $1, $2 }' | sed 's/, $//')"
+	# Informational: the unit is required, the field is hoped for.
+	awk -F'\t' '$2 == "refused" { m++; f = $4; sub(/.*\./, "", f); sub(/[[+].*/, "", f)
+		if (f != "" && f !~ /^\(/ && index($6, f)) k++ }
+		END { if (m) printf "  forged [%s]: %d of %d refusals also name the field\n", p, k, m }' \
+		p="$pat" joined.txt
 	cat joined.txt >>"$E2E_CACHE/forged-results.txt"
 	if [ "$got" -ne "$want" ]; then
 		fail "$((want - got)) of $want cases gave no result"

@@ -351,9 +351,10 @@ static void frame(struct ctx *x, enum region r, size_t idx, size_t sub, const ch
 			continue;
 		snprintf(field, sizeof field, "%s.%s", where, t[i].name);
 		/* What docs/format.md allows: an unknown data_len, a newer minor,
-		 * another host's pointer width or page size, any build id. */
+		 * another host's pointer width, byte order (the file is
+		 * little-endian whatever the host) or page size, any build id. */
 		must = !((r == R_UNITHDR && t[i].off == 32 && v == UINT64_MAX) ||
-			 (r == R_FILEHDR && (t[i].off == 10 || t[i].off == 12 ||
+			 (r == R_FILEHDR && (t[i].off == 10 || t[i].off == 12 || t[i].off == 13 ||
 					     (t[i].off == 16 && v && !(v & (v - 1))) ||
 					     (t[i].off >= 24 && t[i].off < 56))));
 		c = push(x, C_FRAME, field, t[i].ci, "set to 0x%llx (was 0x%llx)",

@@ -153,21 +153,24 @@ out:
 
 /* ---- building a case ------------------------------------------------------------ */
 
-static int insert_unit(struct ffile *f, size_t at, const struct funit *src)
+/* Insert a copy of unit f->u[from] at position at. */
+static int insert_unit(struct ffile *f, size_t at, size_t from)
 {
-	struct funit *nu = realloc(f->u, (f->n + 1) * sizeof *nu);
-	uint8_t *d = malloc(src->len + 1);
+	struct funit copy = f->u[from];   /* f->u may move */
+	struct funit *nu;
 
-	if (nu)
-		f->u = nu;
-	if (!nu || !d) {
-		free(d);
+	copy.data = malloc(copy.len + 1);
+	if (!copy.data)
+		return -1;
+	memcpy(copy.data, f->u[from].data, copy.len);
+	nu = realloc(f->u, (f->n + 1) * sizeof *nu);
+	if (!nu) {
+		free(copy.data);
 		return -1;
 	}
-	memcpy(d, src->data, src->len);
+	f->u = nu;
 	memmove(&f->u[at + 1], &f->u[at], (f->n - at) * sizeof *nu);
-	f->u[at] = *src;
-	f->u[at].data = d;
+	f->u[at] = copy;
 	f->n++;
 	return 0;
 }
@@ -234,7 +237,7 @@ static int edit(struct ffile *f, const struct fcase *c)
 		f->n--;
 		return 0;
 	case C_DOUBLE:
-		return insert_unit(f, c->unit + 1, u);
+		return insert_unit(f, c->unit + 1, c->unit);
 	case C_RAMRUNS:
 		return ram_runs(u, c->arg);
 	}
