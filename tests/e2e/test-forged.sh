@@ -15,7 +15,8 @@
 #
 # By default the CI subset (forge list --ci: every field at least twice,
 # every structural case; ~1300 cases, 2 at a time); FORGE_SWEEP=full runs
-# the whole sweep (~19000 cases, about an hour).  One test per unit, so a
+# the whole sweep (~19000 cases, about an hour); FORGE_UNITS=ERE only the
+# units it matches ("-" is the file's own framing).  One test per unit, so a
 # failure says where; the summary gives the outcomes and the failing
 # classes (unit, field, mutation, outcome).
 . "$(dirname "$0")/lib.sh"
@@ -48,38 +49,49 @@ one_line() {
 	head -n "${2:-3}" "$1" | tr '\t\n' '  ' | cut -c1-300
 }
 
+# restore TAG FILE AFTER: the ASan vmm restores FILE and saves it to
+# TAG.sav after AFTER of running; RC gets the status, and out/detail the
+# outcome if it crashed, hung or a sanitizer spoke.
+restore() {
+	local tag=$1
+	timeout -k 2 "$CASE_TIMEOUT" "$FORGE_VMM" --restore "$2" --serial none \
+		--save "$d/$tag.sav" --save-after "$3" </dev/null >"$d/$tag.out" 2>"$d/$tag.err"
+	RC=$?
+	out=$(san_or_crash "$RC" "$d/$tag.err")
+	[ -n "$out" ] || return 1
+	grep -aE "$SAN_RE|^vmm:" "$d/$tag.err" >"$d/e"
+	detail="$tag: exit $RC: $(one_line "$d/e")"
+}
+
 # run_case GOOD N EXPECT MUST: print "N<TAB>outcome<TAB>detail".
 run_case() {
-	local good=$1 n=$2 expect=$3 must=$4 d rc bad lines kept out detail
+	local good=$1 n=$2 expect=$3 must=$4 d rc lines kept out detail
 	d=$(mktemp -d "${TMPDIR:-/tmp}/forged.XXXXXX") || { printf '%s\tERROR\tmktemp\n' "$n"; return; }
 	if ! "$FORGE" make "$good" "$n" "$d/case.sav" 2>"$d/forge.err"; then
 		printf '%s\tERROR\tforge make: %s\n' "$n" "$(one_line "$d/forge.err")"
 		rm -rf "$d"
 		return
 	fi
-	timeout -k 2 "$CASE_TIMEOUT" "$FORGE_VMM" --restore "$d/case.sav" --serial none \
-		--save "$d/again.sav" --save-after 50ms </dev/null >"$d/out" 2>"$d/err"
-	rc=$?
-	bad=$(san_or_crash "$rc" "$d/err")
-	if [ -n "$bad" ]; then
-		out=$bad
-		detail="exit $rc: $(grep -aE "$SAN_RE|^vmm:" "$d/err" >"$d/e" ; one_line "$d/e")"
-	elif ! grep -aq '^vmm: restored from ' "$d/err"; then
-		lines=$(wc -l <"$d/err")
+	restore again "$d/case.sav" 50ms
+	rc=$RC
+	if [ -n "$out" ]; then
+		:
+	elif ! grep -aq '^vmm: restored from ' "$d/again.err"; then
+		lines=$(wc -l <"$d/again.err")
 		out=UNNAMED
 		if [ "$rc" -eq 0 ]; then
 			detail="exit 0 without restoring"
-		elif [ "$lines" -ne 1 ] || ! grep -aq '^vmm: ' "$d/err"; then
-			detail="$lines lines on stderr: $(one_line "$d/err")"
-		elif ! grep -aqiE -e "$expect" "$d/err"; then
-			detail="does not name /$expect/: $(one_line "$d/err")"
+		elif [ "$lines" -ne 1 ] || ! grep -aq '^vmm: ' "$d/again.err"; then
+			detail="$lines lines on stderr: $(one_line "$d/again.err")"
+		elif ! grep -aqiE -e "$expect" "$d/again.err"; then
+			detail="does not name /$expect/: $(one_line "$d/again.err")"
 		else
 			out=refused
-			detail=$(one_line "$d/err")
+			detail=$(one_line "$d/again.err")
 		fi
-	elif [ ! -s "$d/again.sav" ] || ! grep -aq '^vmm: saved to ' "$d/err"; then
-		detail="exit $rc: $(grep -a '^vmm:' "$d/err" | tail -n 2 | tr '\t\n' '  ' | cut -c1-300)"
-		if [ "$rc" -ne 0 ] && grep -aqiE 'save|saving' "$d/err"; then
+	elif [ ! -s "$d/again.sav" ] || ! grep -aq '^vmm: saved to ' "$d/again.err"; then
+		detail="exit $rc: $(grep -a '^vmm:' "$d/again.err" | tail -n 2 | tr '\t\n' '  ' | cut -c1-300)"
+		if [ "$rc" -ne 0 ] && grep -aqiE 'save|saving' "$d/again.err"; then
 			out=RESAVE-FAILED
 		else
 			# The guest stopped by itself (power-off, triple fault) before
@@ -89,25 +101,18 @@ run_case() {
 		fi
 	else
 		kept=$("$FORGE" kept "$good" "$n" "$d/again.sav" 2>&1)
-		if [ $? -eq 1 ]; then
+		rc=$?
+		if [ $rc -eq 1 ]; then
 			out=KEPT
 			detail=$(printf '%s' "$kept" | tr '\t\n' '  ')
+		elif restore third "$d/again.sav" 10ms; then
+			detail="re-saved file, $detail"
+		elif ! grep -aq '^vmm: restored from ' "$d/third.err"; then
+			out=RESAVE-REFUSED
+			detail=$(one_line "$d/third.err" 2)
 		else
-			timeout -k 2 "$CASE_TIMEOUT" "$FORGE_VMM" --restore "$d/again.sav" \
-				--serial none --save "$d/third.sav" --save-after 10ms \
-				</dev/null >"$d/out2" 2>"$d/err2"
-			rc=$?
-			bad=$(san_or_crash "$rc" "$d/err2")
-			if [ -n "$bad" ]; then
-				out=$bad
-				detail="re-saved file: exit $rc: $(grep -aE "$SAN_RE|^vmm:" "$d/err2" >"$d/e"; one_line "$d/e")"
-			elif ! grep -aq '^vmm: restored from ' "$d/err2"; then
-				out=RESAVE-REFUSED
-				detail=$(one_line "$d/err2" 2)
-			else
-				out=ran-legal
-				detail=$(printf '%s' "$kept" | head -n 1 | tr '\t' ' ')
-			fi
+			out=ran-legal
+			detail=$(printf '%s' "$kept" | head -n 1 | tr '\t' ' ')
 		fi
 	fi
 	# A value the format or the VM's units require refused ran anyway.
@@ -154,13 +159,18 @@ forged_setup() {
 	echo "$f"
 }
 
-# sweep UNIT-PATTERN: run the listed cases whose unit matches (awk regex on
-# column 3), 2 at a time; results in results.txt (N, outcome, detail).
+# sweep UNIT: run the listed cases of UNIT ("-": the file's own framing),
+# FORGE_JOBS at a time; results in results.txt (N, outcome, detail).
+# FORGE_UNITS (an ERE) limits the sweep to the units it matches.
 sweep() {
 	local good pat=$1 t0
+	if [ -n "${FORGE_UNITS:-}" ] && ! printf '%s\n' "$pat" | grep -qE -e "$FORGE_UNITS"; then
+		skip "FORGE_UNITS=$FORGE_UNITS"
+		return 0
+	fi
 	good=$(forged_setup) || return 1
-	awk -F'\t' -v p="$pat" '$3 ~ p' "$E2E_CACHE/forged-cases.txt" >cases.txt
-	[ -s cases.txt ] || { fail "no cases for units /$pat/"; return 1; }
+	awk -F'\t' -v u="$pat" '$3 == u' "$E2E_CACHE/forged-cases.txt" >cases.txt
+	[ -s cases.txt ] || { fail "no cases for unit $pat"; return 1; }
 	t0=$(date +%s)
 	awk -F'\t' '{ print $1; print $6; print $7 }' cases.txt |
 		xargs -d '\n' -n 3 -P "$FORGE_JOBS" bash "$SELF" --case "$good" \
@@ -228,14 +238,14 @@ t_forge_base() {
 		{ fail "forge kept reports the original value as kept"; show kept.out; }
 }
 
-t_forged_framing()  { sweep '^-$'; }
-t_forged_machine()  { sweep '^machine$'; }
-t_forged_pic()      { sweep '^pic$'; }
-t_forged_pit()      { sweep '^pit$'; }
-t_forged_serial()   { sweep '^serial$'; }
-t_forged_ram()      { sweep '^ram$'; }
-t_forged_cpu()      { sweep '^cpu$'; }
-t_forged_backend()  { sweep '^serial-backend$'; }
+t_forged_framing()  { sweep -; }
+t_forged_machine()  { sweep machine; }
+t_forged_pic()      { sweep pic; }
+t_forged_pit()      { sweep pit; }
+t_forged_serial()   { sweep serial; }
+t_forged_ram()      { sweep ram; }
+t_forged_cpu()      { sweep cpu; }
+t_forged_backend()  { sweep serial-backend; }
 
 t_forged_summary() {
 	local r=$E2E_CACHE/forged-results.txt

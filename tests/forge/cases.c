@@ -51,19 +51,11 @@ static struct fcase *push(struct ctx *x, enum ckind k, const char *field, bool c
 	struct fcase *c;
 	va_list ap;
 
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 1024;
-		struct fcase *nc = realloc(cs->c, cap * sizeof *nc);
-
-		if (!nc) {
-			x->err = true;
-			return NULL;
-		}
-		cs->c = nc;
-		cs->cap = cap;
+	c = grow_one((void **)&cs->c, &cs->n, &cs->cap, sizeof *c);
+	if (!c) {
+		x->err = true;
+		return NULL;
 	}
-	c = &cs->c[cs->n++];
-	memset(c, 0, sizeof *c);
 	c->kind = k;
 	c->ci = ci;
 	c->unit = x->u ? x->unit : SIZE_MAX;

@@ -22,6 +22,24 @@ static const uint8_t unit_magic[8] = { 0x89, 'S', 'S', 'M', 'U', 'n', 'i', 't' }
 static const uint8_t dir_magic[8] = { 0x89, 'S', 'S', 'M', 'D', 'i', 'r', '\n' };
 static const uint8_t end_magic[8] = { 0x89, 'S', 'S', 'M', 'E', 'n', 'd', '\n' };
 
+void *grow_one(void **arr, size_t *n, size_t *cap, size_t elem)
+{
+	uint8_t *p;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		void *na = realloc(*arr, nc * elem);
+
+		if (!na)
+			return NULL;
+		*arr = na;
+		*cap = nc;
+	}
+	p = (uint8_t *)*arr + (*n)++ * elem;
+	memset(p, 0, elem);
+	return p;
+}
+
 uint64_t get_le(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;

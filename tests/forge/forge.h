@@ -54,6 +54,9 @@ void ffile_free(struct ffile *f);
 /* Replace bytes [off, off+old) of unit u's data with n new bytes. */
 int funit_splice(struct funit *u, size_t off, size_t old, const void *bytes, size_t n);
 
+/* Append one zeroed element of elem bytes to the array *arr (*n used, *cap
+ * allocated), growing it: the element, or NULL (array unchanged). */
+void *grow_one(void **arr, size_t *n, size_t *cap, size_t elem);
 uint64_t get_le(const uint8_t *p, size_t n);
 void put_le(uint8_t *p, size_t n, uint64_t v);
 

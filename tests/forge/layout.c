@@ -48,19 +48,11 @@ static struct ffield *add(struct cur *c, enum fkind k, size_t size, const char *
 		c->bad = true;
 		return NULL;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct ffield *nf = realloc(l->f, cap * sizeof *nf);
-
-		if (!nf) {
-			c->bad = true;
-			return NULL;
-		}
-		l->f = nf;
-		l->cap = cap;
+	f = grow_one((void **)&l->f, &l->n, &l->cap, sizeof *f);
+	if (!f) {
+		c->bad = true;
+		return NULL;
 	}
-	f = &l->f[l->n++];
-	memset(f, 0, sizeof *f);
 	va_start(ap, fmt);
 	vsnprintf(f->name, sizeof f->name, fmt, ap);
 	va_end(ap);
