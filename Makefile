@@ -24,6 +24,9 @@ DEV_OBJ  := $(DEV_SRC:%.c=$(BUILD)/%.o)
 # vmm objects live apart from $(BUILD)/vmm, which is the program itself.
 VMM_OBJ  := $(VMM_SRC:vmm/%.c=$(BUILD)/vmm-obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The forged-file tool of tests/e2e/test-forged.sh (tests/forge/).
+FORGE_OBJ:= $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/forge/*.c)))
+FORGE_BIN:= $(BUILD)/tests/forge/forge
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Test tools (tests/tools/): the e2e tests find them beside build/vmm.
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
@@ -49,7 +52,7 @@ VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
+.PHONY: all run resume test unit unit-bins clang valgrind e2e asan asan-vmm bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
 .PHONY: install uninstall examples install-check
 all: $(LIBSSM) $(LIBSSM_SO) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST)) $(TOOL_BIN)
 
@@ -117,10 +120,13 @@ run: deps-run all
 resume: deps-run all
 	@scripts/run.sh --resume
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(FORGE_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-unit-bins: $(UNIT_BIN)
+unit-bins: $(UNIT_BIN) $(FORGE_BIN)
+
+$(FORGE_BIN): $(FORGE_OBJ)
+	$(CC) $(SAN) -o $@ $(FORGE_OBJ) -lz
 
 # Every unit-test binary under valgrind (not in `make test`: minutes).
 # Criterion forks per test, hence --trace-children and the grep for errors.
@@ -140,13 +146,19 @@ test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory install-check
 	@$(MAKE) --no-print-directory clang
-	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory asan asan-vmm
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=8
 	@scripts/run-e2e.sh $(BUILD)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+
+# The vmm (and guest) under ASan+UBSan, for tests/e2e/test-forged.sh.
+asan-vmm:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  build-asan/vmm build-asan/guest/kernel.elf
 
 # Coverage-guided fuzzing (clang's libFuzzer) of every loader: one harness
 # per unit, one for a whole-file restore, one for libssm alone.  They link

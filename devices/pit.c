@@ -568,7 +568,9 @@ static bool ch_check(const struct pit_channel *c, unsigned i, uint64_t saved_now
 		BAD("ce_state RUNNING in mode %u with gate low", c->mode);
 	if (c->base_ticks >= PIT_MAX_BASE)
 		BAD("base_ticks %llu out of range", (unsigned long long)c->base_ticks);
-	if (c->ce_state == PIT_CE_RUNNING && c->count_load_time > saved_now)
+	/* Every channel's load time is a moment before the save (a control
+	 * word sets it even while idle), so none may lie after it. */
+	if (c->count_load_time > saved_now)
 		BAD("count_load_time %llu after the save time %llu",
 		    (unsigned long long)c->count_load_time, (unsigned long long)saved_now);
 #undef BAD
@@ -585,9 +587,13 @@ static void pit_rebase(struct pit_state *st, uint64_t saved_now, uint64_t now)
 		struct pit_channel *c = &st->ch[i];
 		uint64_t since;
 
-		if (c->ce_state != PIT_CE_RUNNING)
-			continue;
 		since = saved_now - c->count_load_time;  /* validated >= 0 */
+		if (c->ce_state != PIT_CE_RUNNING) {
+			/* Unused until the channel starts, but kept no later
+			 * than the new clock so the next save loads again. */
+			c->count_load_time = since <= now ? now - since : now;
+			continue;
+		}
 		if (since <= now) {
 			c->count_load_time = now - since;
 		} else {
@@ -706,6 +712,11 @@ static int pit_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 		rc = ssm_get_u64(h, &saved_now);
 	if (rc != SSM_OK)
 		return rc;
+	/* Virtual time is signed nanoseconds to the VMM's clock. */
+	if (saved_now > INT64_MAX)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE,
+					  "pit: saved_now %llu out of range (max 2^63-1)",
+					  (unsigned long long)saved_now);
 	for (i = 0; i < PIT_CHANNELS; i++)
 		if (!ch_check(&tmp.ch[i], i, saved_now, why, sizeof why))
 			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "pit: %s", why);

@@ -567,8 +567,12 @@ Test(pit, ssm_round_trip_clock_restarted_at_zero)
 
 	hst.clock = t;
 	h2.clock = 0;
+	cw(1, PIT_RW_LSB_MSB, 0, false, t - 10);          /* idle, loaded at t - 10 */
 	pit_init(&dst, host_irq, host_clock, &h2, 0);
 	cr_assert_eq(round_trip(&dst, &reg), SSM_OK, "%s", ssm_last_error(reg));
+	/* Idle and held channels too: the next save must load again. */
+	for (unsigned i = 0; i < PIT_CHANNELS; i++)
+		cr_assert_eq(dst.st.ch[i].count_load_time, 0, "ch[%u] load time after the clock", i);
 	pit_write(&dst, PIT_CONTROL, 0x00, 100000);
 	lo = pit_read(&dst, 0, 100000);
 	hi = pit_read(&dst, 0, 100000);
@@ -597,6 +601,12 @@ static void c_wait(struct pit_state *st) { st->ch[0].ce_state = PIT_CE_WAIT_GATE
 static void c_held(struct pit_state *st) { st->ch[0].ce_state = PIT_CE_HELD; }
 static void c_base(struct pit_state *st) { st->ch[0].base_ticks = 1ull << 40; }
 static void c_future(struct pit_state *st) { st->ch[0].count_load_time = 1ull << 62; }
+/* An idle channel's load time is unused, but still a moment before the save. */
+static void c_future_idle(struct pit_state *st)
+{
+	st->ch[1].ce_state = PIT_CE_IDLE;
+	st->ch[1].count_load_time = UINT64_MAX;
+}
 static void c_gate(struct pit_state *st) { st->ch[0].gate = 0; }
 static void c_bcd(struct pit_state *st) { st->ch[2].bcd = 3; }
 static void c_null(struct pit_state *st) { st->ch[2].null_count = 2; }
@@ -611,6 +621,7 @@ Test(pit, ssm_refuses_out_of_range_values)
 		{ "ch[1].count_latched", c_latched }, { "ch[2].ce_state", c_ce },
 		{ "ch[0].ce_state", c_wait }, { "ch[0].ce_state", c_held },
 		{ "ch[0].base_ticks", c_base }, { "ch[0].count_load_time", c_future },
+		{ "ch[1].count_load_time", c_future_idle },
 		{ "ch[0].gate", c_gate }, { "ch[2].bcd", c_bcd },
 		{ "ch[2].null_count", c_null }, { "speaker_data", c_speaker },
 	};
@@ -637,6 +648,23 @@ Test(pit, ssm_refuses_out_of_range_values)
 		cr_assert_eq(pit_read(&dst, 0, 1000000), 0x99, "refused state was committed");
 		ssm_destroy(reg);
 	}
+}
+
+/* Virtual time is signed to the VMM: a save time past 2^63-1 is forged. */
+Test(pit, ssm_refuses_save_time_past_int64)
+{
+	struct host h2 = { .irq = -1, .clock = 1000000 };
+	struct pit dst;
+	ssm *reg;
+	int rc;
+
+	pit_reset(&pit, 0);
+	hst.clock = (uint64_t)INT64_MAX + 1;
+	pit_init(&dst, host_irq, host_clock, &h2, 1000000);
+	rc = round_trip(&dst, &reg);
+	cr_assert_eq(rc, SSM_ERR_LOAD_VALUE, "rc %d", rc);
+	cr_assert(strstr(ssm_last_error(reg), "pit: saved_now"), "%s", ssm_last_error(reg));
+	ssm_destroy(reg);
 }
 
 Test(pit, ssm_refuses_newer_version)
