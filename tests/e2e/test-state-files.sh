@@ -101,11 +101,11 @@ t_unit_version_0() {
 	local u
 	for u in machine ram serial-backend; do
 		craft "v0-$u.sav" --version "$u" 0 || return 1
-		refused "v0-$u" "v0-$u.sav" "$u: saved version 0 is not one this program loads" ||
+		refused "v0-$u" "v0-$u.sav" "$u: unit version 0 not supported" ||
 			return 1
 	done
 	craft v9-machine.sav --version machine 9 || return 1
-	refused v9-machine v9-machine.sav "machine: saved version 9 is not one" || return 1
+	refused v9-machine v9-machine.sav "machine: unit version 9 not supported" || return 1
 }
 
 # clock_ns >= 2^63 overflowed the clock; 2^64-1 never fired the timer.
