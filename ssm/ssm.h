@@ -211,7 +211,8 @@ typedef struct ssm_stream {
  * directory (O_TMPFILE; elsewhere to "PATH.tmp-XXXXXX"); close(ok) fsyncs
  * it and renames it over PATH, close(!ok) drops it, so PATH never holds a
  * half-written file.  Temp files of killed writers are removed by the next
- * create for PATH. */
+ * create for PATH.  An existing PATH that is a directory (SSM_ERR_IO, errno
+ * EISDIR) or not a regular file (SSM_ERR_NOT_SUPPORTED) is refused. */
 SSM_API int ssm_stream_file_create(ssm_stream *out, const char *path);
 /* File for reading (seekable): a regular file only.  Opening never blocks;
  * a FIFO or device is refused with SSM_ERR_NOT_SUPPORTED before any read

@@ -431,6 +431,7 @@ static int open_anon(const char *path)
 int ssm_stream_file_create_how(ssm_stream *out, const char *path, bool allow_anon)
 {
 	struct file_writer *fw;
+	struct stat sb;
 	size_t plen;
 	int rc;
 
@@ -440,6 +441,13 @@ int ssm_stream_file_create_how(ssm_stream *out, const char *path, bool allow_ano
 	out->user = NULL;
 	if (!path || !*path)
 		return SSM_ERR_INVALID_ARG;
+	/* The rename at close would fail over a directory only after the
+	 * whole state is written, and would replace a FIFO or device node by
+	 * a regular file: refuse both before writing anything. */
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		errno = S_ISDIR(sb.st_mode) ? EISDIR : ENOTSUP;
+		return S_ISDIR(sb.st_mode) ? SSM_ERR_IO : SSM_ERR_NOT_SUPPORTED;
+	}
 
 	fw = calloc(1, sizeof(*fw) + SSM_STREAM_BUFSZ);
 	if (!fw)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vmm/boot.h"
 #include "vmm/cli.h"
@@ -141,6 +142,7 @@ static int check(struct cli *c)
 {
 	char *buf = NULL;
 	const char *h, *p;
+	struct stat sb;
 
 	if (c->incoming && (c->restore_path || c->kernel_set || c->mem_arg || c->cmdline_set))
 		return usage_error("%s: the machine comes from the migration stream; "
@@ -159,6 +161,13 @@ static int check(struct cli *c)
 		return usage_error("%s needs --save FILE or --migrate", "--save-after/--migrate-after");
 	if ((c->live || c->cont) && !c->save_path)
 		return usage_error("%s needs --save FILE", c->live ? "--live" : "--continue");
+	if ((c->save_path && !*c->save_path) || (c->restore_path && !*c->restore_path))
+		return usage_error("%s: the file name is empty",
+				   c->save_path && !*c->save_path ? "--save" : "--restore");
+	/* Found only when the save runs, possibly hours later, with the VM
+	 * then running on. */
+	if (c->save_path && stat(c->save_path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return usage_error("--save %s: is a directory, not a file name", c->save_path);
 	if (c->live)
 		c->mig.live_file = c->save_path;
 	c->mig.cont = c->cont;

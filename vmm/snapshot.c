@@ -59,6 +59,7 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
 	if (rc) {
 		/* The library keeps only a class of error; errno says which. */
 		snprintf(msg, msglen, "cannot create %s: %s", path,
+			 rc == SSM_ERR_NOT_SUPPORTED ? "it exists and is not a regular file" :
 			 errno ? strerror(errno) : ssm_strerror(rc));
 		return rc;
 	}

@@ -61,6 +61,9 @@ t_usage() {
 --serial file:
 --mem
 stray-argument
+--save ''
+--save . --save-after 1s
+--restore ''
 CASES
 	[ -z "$bad" ] || fail "usage errors not refused with exit 2 and one line:$bad"
 	[ ! -e s.sav ] || fail "a usage error created s.sav"

@@ -285,17 +285,17 @@ Test(doubled, rebuilt_file_without_duplicate_loads)
 Test(doubled, second_record_of_the_final_pass_is_refused)
 {
 	check(true, SSM_PASS_FINAL, SSM_PASS_FINAL, SSM_ERR_FORMAT,
-	      "a second record of pass 4294967295");
+	      "is a second record of pass 4294967295");
 }
 
 Test(doubled, second_record_of_a_live_pass_is_refused)
 {
-	check(true, 0, 0, SSM_ERR_FORMAT, "a second record of pass 0");
+	check(true, 0, 0, SSM_ERR_FORMAT, "is a second record of pass 0");
 }
 
 Test(doubled, record_after_the_final_pass_is_refused)
 {
-	check(true, SSM_PASS_FINAL, 1, SSM_ERR_FORMAT, "passes never decrease");
+	check(true, SSM_PASS_FINAL, 1, SSM_ERR_FORMAT, "after pass 4294967295: passes never decrease");
 }
 
 Test(doubled, live_passes_then_final_load)
