@@ -16,6 +16,7 @@ DEV_SRC  := $(sort $(wildcard devices/*.c))
 VMM_SRC  := $(sort $(wildcard vmm/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 
 SSM_OBJ  := $(SSM_SRC:%.c=$(BUILD)/%.o)
 DEV_OBJ  := $(DEV_SRC:%.c=$(BUILD)/%.o)
@@ -23,6 +24,8 @@ DEV_OBJ  := $(DEV_SRC:%.c=$(BUILD)/%.o)
 VMM_OBJ  := $(VMM_SRC:vmm/%.c=$(BUILD)/vmm-obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# Helpers of the e2e tests (e.g. the migration proxy), next to the vmm.
+TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tests/%)
 
 LIBSSM   := $(BUILD)/libssm.a
 LIBDEV   := $(BUILD)/libdevices.a
@@ -30,7 +33,7 @@ VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
 .PHONY: all run resume test unit unit-bins clang valgrind e2e asan bench fuzz clean deps deps-run deps-test deps-bench
-all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST))
+all: $(LIBSSM) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST)) $(TOOL_BIN)
 
 deps-run:
 	@scripts/deps.sh run
@@ -60,6 +63,10 @@ $(VMM_BIN): $(VMM_OBJ) $(LIBDEV) $(LIBSSM)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBDEV) $(LIBSSM)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDEV) $(LIBSSM) -lcriterion $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 	@mkdir -p $(dir $@)

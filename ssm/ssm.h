@@ -167,6 +167,10 @@ const char *ssm_last_error(const ssm *s);
 /* Ask the save or load running on s (in another thread) to stop; it returns
  * SSM_ERR_CANCELLED soon.  Safe from any thread.  SSM_ERR_BAD_STATE if none. */
 int ssm_cancel(ssm *s);
+/* Armed: the running operation is cancelled and any that begins fails at
+ * once with SSM_ERR_CANCELLED, so a cancel cannot be lost to a thread that
+ * has not begun yet.  Disarm to allow operations again.  Any thread. */
+void ssm_cancel_arm(ssm *s, bool armed);
 
 /* ---- Streams ----------------------------------------------------------------- */
 

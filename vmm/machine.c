@@ -18,7 +18,8 @@
 #include "vmm/units.h"
 
 /* Signals that stop the VM cleanly; read from a signalfd. */
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+				     MIGRATE_RESUME_SIGNAL };
 
 /* ---- IRQ routing (called with the VM lock held) ---- */
 
@@ -336,7 +337,7 @@ int machine_init(struct machine *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
-	m->mig.done_fd = -1;
+	m->mig.done_fd = m->mig.abort_fd = m->mig.sock = -1;
 	m->backend.in_fd = m->backend.out_fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = m->kvm.vcpu_fd = -1;
 	atomic_init(&m->exit_status, -1);
@@ -416,6 +417,18 @@ void machine_resume(struct machine *m)
 	machine_start(m);
 }
 
+void machine_freeze_devices(struct machine *m, bool frozen)
+{
+	pthread_mutex_lock(&m->lock);
+	m->devices_frozen = frozen;
+	/* Input held back by the freeze is looked at again. */
+	if (!frozen && m->rx_blocked) {
+		m->rx_blocked = false;
+		wake_main(m);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 uint64_t machine_clock_ns(struct machine *m)
 {
 	uint64_t ns;
@@ -446,6 +459,8 @@ static void on_signal(struct machine *m)
 	int expected = -1;
 
 	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (migrate_signal(m, (int)si.ssi_signo))
+			continue;
 		/* With --save or --migrate, Ctrl-C and SIGTERM (and SIGUSR1)
 		 * mean "suspend / migrate now"; SIGQUIT and SIGHUP still just
 		 * stop. */
@@ -476,7 +491,7 @@ static void on_timer(struct machine *m)
 		return;         /* EAGAIN: re-armed since it fired */
 	pthread_mutex_lock(&m->lock);
 	m->timer_armed_ns = 0;  /* one-shot: it is disarmed now */
-	if (m->clock.running)
+	if (m->clock.running && !m->devices_frozen)
 		timer_tick(m);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -490,7 +505,9 @@ static void on_input(struct machine *m)
 	/* Read no more than the UART takes: the rest stays in the host's
 	 * buffer, which is the back-pressure. */
 	pthread_mutex_lock(&m->lock);
-	room = serial_can_receive(&m->serial);
+	/* Frozen: the migration thread is saving the UART; the input waits
+	 * (rx_blocked takes the fd out of the poll set until the thaw). */
+	room = m->devices_frozen ? 0 : serial_can_receive(&m->serial);
 	if (!room)
 		m->rx_blocked = true;
 	pthread_mutex_unlock(&m->lock);
@@ -634,7 +651,12 @@ void machine_destroy(struct machine *m)
 	migrate_abort(m);
 	if (m->mig.done_fd >= 0)
 		close(m->mig.done_fd);
-	m->mig.done_fd = -1;
+	if (m->mig.abort_fd >= 0)
+		close(m->mig.abort_fd);
+	m->mig.done_fd = m->mig.abort_fd = -1;
+	if (m->mig.sock_mu_ready)
+		pthread_mutex_destroy(&m->mig.sock_mu);
+	m->mig.sock_mu_ready = false;
 	ram_live_free(m);
 	ssm_destroy(m->ssm);
 	m->ssm = NULL;

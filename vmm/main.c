@@ -101,6 +101,7 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 			snapshot_trace(m->ssm);
 		/* The console is this host's choice, whatever the source had. */
 		m->serial_override = cfg->serial;
+		m->mig.o = c->mig;
 		status = migrate_incoming(m, c->incoming);
 		if (status) {
 			machine_destroy(m);
