@@ -151,8 +151,14 @@ static int send_state(struct machine *m, ssm_stream st, struct mig_times *t, uin
 		rc = ssm_live_step2(h);
 		*bytes = ssm_handle_offset(h);
 	}
-	/* save_done still reads the serial backend: the vCPU stays parked
-	 * until it ran, --continue included. */
+	/* save_done flushes the serial backend, which the vCPU thread writes:
+	 * it runs with the vCPU parked, also after a failure before the final
+	 * pass and with --continue. */
+	if (h && !*paused) {
+		machine_pause(m);
+		*paused = true;
+		machine_freeze_devices(m, true);
+	}
 	if (h) {
 		rc2 = ssm_live_end(h);
 		if (!rc)
@@ -249,12 +255,14 @@ void *migrate_src_thread(void *arg)
 			isatty(STDERR_FILENO) ? "\r\n" : "", target, why, (int)getpid(),
 			(int)getpid());
 	} else {
-		fprintf(stderr, "%svmm: %s %s failed: %s; the VM keeps running here\n",
+		bool ending = aborted(mg);
+
+		fprintf(stderr, "%svmm: %s %s failed: %s; %s\n",
 			isatty(STDERR_FILENO) ? "\r\n" : "",
 			target ? "migration to" : "live save to", target ? target : mg->o.live_file,
-			why);
+			why, ending ? "the VM was ending here" : "the VM keeps running here");
 		/* Not for a VM that is ending (migrate_abort). */
-		if (paused && !aborted(mg))
+		if (paused && !ending)
 			machine_resume(m);
 		/* The guest runs on here: stop dirty logging (slow, so only
 		 * after it runs again). */

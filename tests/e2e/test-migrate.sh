@@ -18,8 +18,8 @@ SUMMARY_RE='^vmm: migrated: [0-9]+ live passes \+ final \[.*\]; [0-9.]+ MB total
 
 # Churning a large area: 200M rewritten at the default 128 pages a step.
 BIG_MEM=256M
-BIG_CMD="steps=2000 mem=200M"
-BIG_STEPS=2000
+BIG_STEPS=$((2000 * E2E_SLOW))
+BIG_CMD="steps=$BIG_STEPS mem=200M"
 
 # summary_ok TAG: the source printed exactly one summary line; it goes to
 # the file MIGRATE_LOG too when that is set (for collecting downtimes).
