@@ -38,11 +38,51 @@ enum mode { M_PASS, M_BYTES, M_FINAL, M_FOOTER, M_READY, M_GO, M_RUNNING, M_STAL
 static const char unit_magic[8] = { (char)0x89, 'S', 'S', 'M', 'U', 'n', 'i', 't' };
 static const char footer_magic[8] = { (char)0x89, 'S', 'S', 'M', 'E', 'n', 'd', '\n' };
 
+/* Finds the cut in the source's stream, chunk by chunk: the last 27 bytes
+ * of the previous chunk are kept so a header split across reads is seen. */
 struct scan {
-	unsigned char win[28];     /* the last 28 bytes of the stream */
-	uint64_t seen;             /* bytes of the stream so far */
+	unsigned char buf[27 + 65536];
+	size_t carry;              /* bytes of the previous chunk kept in buf */
+	uint64_t seen;             /* bytes of the stream before this chunk */
 	unsigned finals;           /* final-pass unit headers so far */
 };
+
+#define WIN 28                     /* unit header up to its pass field */
+
+/* Feed one chunk; returns how many of its bytes go through before the
+ * cut, or -1 if the cut is not in it. */
+static long scan_chunk(struct scan *s, const unsigned char *p, size_t n, enum mode mode,
+		       unsigned long arg)
+{
+	const char *magic = mode == M_FINAL ? unit_magic : footer_magic;
+	size_t len, i = 0;
+
+	if (mode == M_BYTES) {
+		uint64_t before = s->seen;
+
+		s->seen += n;
+		return s->seen >= arg ? (long)(arg - before) : -1;
+	}
+	memcpy(s->buf + s->carry, p, n);
+	len = s->carry + n;
+	while (i + WIN <= len) {
+		unsigned char *q = memchr(s->buf + i, 0x89, len - WIN + 1 - i);
+
+		if (!q)
+			break;
+		i = (size_t)(q - s->buf);
+		if (!memcmp(q, magic, 8) && (mode == M_FOOTER ||
+		    (!memcmp(q + 24, "\xff\xff\xff\xff", 4) && ++s->finals == arg)))
+			/* Cut before the window's last byte (in this chunk, as
+			 * the window ends beyond the carry). */
+			return (long)(i + WIN - 1 - s->carry);
+		i++;
+	}
+	s->carry = len < WIN - 1 ? len : WIN - 1;
+	memmove(s->buf, s->buf + len - s->carry, s->carry);
+	s->seen += n;
+	return -1;
+}
 
 static int listen_on(int port)
 {
@@ -90,32 +130,13 @@ static bool send_all(int fd, const unsigned char *p, size_t n)
 	return true;
 }
 
-/* Feed one byte of the source's stream; true when MODE's cut is here. */
-static bool scan_byte(struct scan *s, unsigned char b, enum mode mode, unsigned long n)
-{
-	memmove(s->win, s->win + 1, sizeof(s->win) - 1);
-	s->win[sizeof(s->win) - 1] = b;
-	s->seen++;
-	if (mode == M_BYTES)
-		return s->seen >= n;
-	if (s->seen < sizeof(s->win))
-		return false;
-	if (mode == M_FINAL && !memcmp(s->win, unit_magic, 8) &&
-	    !memcmp(s->win + 24, "\xff\xff\xff\xff", 4))
-		return ++s->finals == n;
-	/* 28 of the footer's 32 bytes seen: cut before its last ones. */
-	if (mode == M_FOOTER && !memcmp(s->win, footer_magic, 8))
-		return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	static const char *names[] = { "pass", "bytes", "final", "footer", "ready", "go",
 				       "running", "stall-go" };
 	unsigned char buf[65536];
 	enum mode mode = M_PASS;
-	struct scan sc = { .seen = 0 };
+	static struct scan sc;
 	unsigned long n = 0;
 	uint64_t to_dst = 0, to_src = 0;
 	unsigned dst_lines = 0, src_lines_after = 0;
@@ -180,12 +201,12 @@ int main(int argc, char **argv)
 			} else if (dst_lines >= 1) {
 				src_lines_after++;
 			} else if (mode == M_BYTES || mode == M_FINAL || mode == M_FOOTER) {
-				for (size_t i = 0; i < (size_t)r; i++)
-					if (scan_byte(&sc, buf[i], mode, n)) {
-						fwd = i;  /* the triggering byte stays here */
-						cut = true;
-						break;
-					}
+				long at = scan_chunk(&sc, buf, (size_t)r, mode, n);
+
+				if (at >= 0) {
+					fwd = (size_t)at;
+					cut = true;
+				}
 			}
 			if (fwd && !send_all(dst, buf, fwd))
 				break;
