@@ -3,7 +3,9 @@
 # A proxy (tests/tools/migproxy) between source and destination cuts the
 # connection at every protocol step; each time exactly one guest goes on,
 # and the right one:
-#   during live passes, inside the final pass, inside the footer, before
+#   right after the connect, during live passes, inside the final pass
+#   (the source may notice while writing it or, the rest being in socket
+#   buffers, only when READY does not come), inside the footer, before
 #   READY reaches the source: the source resumes by itself, runs the guest
 #   to its end (its output is the uninterrupted run's), and the destination
 #   exits 1 without ever printing a step;
@@ -117,6 +119,7 @@ t_keep() {
 	report "$what" "the source resumed by itself ($(sed -n 's/^vmm: migration to [^ ]* failed: \(.*\); the VM keeps running here$/\1/p' src.err | head -n1 | cut -c1-90)) and finished the guest; the destination exited 1 without running"
 }
 
+t_connect() { t_keep "right-after-connect" bytes 1; }
 t_live() { t_keep "during-live-pass" bytes 2000000; }
 t_final_first() { t_keep "final-pass-start" final 1; }
 t_final_mid() { t_keep "final-pass-middle" final 6; }
@@ -209,6 +212,7 @@ t_pass() {
 }
 
 run_test handoff_no_cut t_pass
+run_test handoff_cut_at_connect t_connect
 run_test handoff_cut_live_pass t_live
 run_test handoff_cut_final_start t_final_first
 run_test handoff_cut_final_middle t_final_mid
