@@ -148,10 +148,10 @@ static int refuse(struct machine *m, int fd, const struct in_stream *is, int rc)
 		snprintf(msg, sizeof(msg), "the destination was stopped (%s)",
 			 strsignal(is->signo));
 	else if (is->stop == IN_DEADLINE)
-		snprintf(msg, sizeof(msg), "the stream did not arrive within %.0f s "
+		snprintf(msg, sizeof(msg), "the stream did not arrive within %g s "
 			 "(--incoming-timeout)", (double)o->incoming_timeout_ns / 1e9);
 	else if (is->stop == IN_STALL)
-		snprintf(msg, sizeof(msg), "the source sent nothing for %.0f s (--stall-timeout)",
+		snprintf(msg, sizeof(msg), "the source sent nothing for %g s (--stall-timeout)",
 			 (double)o->stall_timeout_ns / 1e9);
 	else
 		snprintf(msg, sizeof(msg), "%s", ssm_last_error(m->ssm)[0] ?
