@@ -52,7 +52,7 @@ VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
-.PHONY: all run resume test unit unit-bins clang valgrind e2e asan asan-vmm bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
+.PHONY: all run resume test unit unit-bins clang valgrind e2e asan asan-vmm tsan bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
 .PHONY: install uninstall examples install-check
 all: $(LIBSSM) $(LIBSSM_SO) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST)) $(TOOL_BIN)
 
@@ -105,6 +105,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBVMMCORE) $(LIBDEV) $(LIBSSM_INT)
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBVMMCORE) $(LIBSSM)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBSSM) $(LDLIBS)
+
+# Not sanitized: it tests the vmm, and an instrumented proxy would be the
+# bottleneck of a make tsan run.
+$(BUILD)/tests/tools/migproxy: tests/tools/migproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(EXTRA_CFLAGS) -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 	@mkdir -p $(dir $@)
@@ -159,6 +165,21 @@ asan-vmm:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  build-asan/vmm build-asan/guest/kernel.elf
+
+# The vmm under ThreadSanitizer (build-tsan/), running the end-to-end tests
+# whose threads share the most: live migration, the handoff and live
+# snapshots.  A report makes vmm exit 66 (halt_on_error), which the tests
+# see as a failure, and lib.sh's crashed() also spots the report.
+# The instrumented vmm copies RAM ~10x slower while its guest runs ~2x
+# slower, so the guests run TSAN_SLOW times as many steps (lib.sh E2E_SLOW).
+TSAN_E2E := test-migrate.sh test-migrate-handoff.sh test-migrate-live-save.sh
+# Per-run and per-file timeouts are raised to match.
+TSAN_SLOW ?= 3
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O2 -g" \
+	  SAN="-fsanitize=thread -fno-omit-frame-pointer" all
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66 $${TSAN_OPTIONS:-}" E2E_SLOW=$(TSAN_SLOW) \
+	  VMM_TIMEOUT=600 E2E_FILE_TIMEOUT=2400 E2E_ONLY="$(TSAN_E2E)" scripts/run-e2e.sh build-tsan
 
 # Coverage-guided fuzzing (clang's libFuzzer) of every loader: one harness
 # per unit, one for a whole-file restore, one for libssm alone.  They link
@@ -314,6 +335,6 @@ install-check: examples
 	@echo "install-check: install, pkg-config example, exports and uninstall OK"
 
 clean:
-	rm -rf build build-asan build-clang build-fuzz
+	rm -rf build build-asan build-clang build-fuzz build-tsan
 
 -include $(shell find $(BUILD) $(FUZZ_DIR) -name '*.d' 2>/dev/null)

@@ -86,7 +86,7 @@ int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
 
 bool ssm_cancel_requested(const ssm_handle *h)
 {
-	return h->s && atomic_load(&h->s->cancel);
+	return h->s && (atomic_load(&h->s->busy) == 2 || atomic_load(&h->s->cancel_armed));
 }
 
 bool ssm_handle_cancelled(const ssm_handle *h)

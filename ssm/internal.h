@@ -30,8 +30,11 @@ struct ssm {
 	struct ssm_unit *units;    /* in save order */
 	ssm_trace_fn trace;
 	void *trace_user;
-	atomic_int cancel;         /* set by ssm_cancel() */
-	atomic_int busy;           /* an operation is running */
+	/* 0 idle, 1 an operation runs, 2 it runs and ssm_cancel() asked it to
+	 * stop.  One word, so that a cancel can neither be lost to a begin
+	 * nor outlive the operation it was meant for. */
+	atomic_int busy;
+	atomic_bool cancel_armed;  /* ssm_cancel_arm(): no operation may run */
 	char last_error[512];
 };
 

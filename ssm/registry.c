@@ -12,8 +12,8 @@ ssm *ssm_create(void *vm)
 	if (!s)
 		return NULL;
 	s->vm = vm;
-	atomic_init(&s->cancel, 0);
 	atomic_init(&s->busy, 0);
+	atomic_init(&s->cancel_armed, false);
 	return s;
 }
 
@@ -188,12 +188,23 @@ const char *ssm_last_error(const ssm *s)
 
 int ssm_cancel(ssm *s)
 {
+	int running = 1;
+
 	if (!s)
 		return SSM_ERR_INVALID_ARG;
-	if (!atomic_load(&s->busy))
-		return SSM_ERR_BAD_STATE;
-	atomic_store(&s->cancel, 1);
-	return SSM_OK;
+	/* Only the operation running now: 1 -> 2, never 0 -> 2. */
+	if (atomic_compare_exchange_strong(&s->busy, &running, 2) || running == 2)
+		return SSM_OK;
+	return SSM_ERR_BAD_STATE;
+}
+
+void ssm_cancel_arm(ssm *s, bool armed)
+{
+	if (!s)
+		return;
+	atomic_store(&s->cancel_armed, armed);
+	if (armed)
+		ssm_cancel(s);
 }
 
 bool ssm_unit_final_loaded(ssm *s, const char *name, uint32_t instance)

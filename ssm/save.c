@@ -17,8 +17,15 @@ int ssm_op_begin(ssm *s)
 
 	if (!atomic_compare_exchange_strong(&s->busy, &idle, 1))
 		return SSM_ERR_BAD_STATE;
-	atomic_store(&s->cancel, 0);
 	s->last_error[0] = 0;
+	/* Checked after the claim: an arm before it is seen here, one after it
+	 * by every cancellation check of the operation. */
+	if (atomic_load(&s->cancel_armed)) {
+		snprintf(s->last_error, sizeof(s->last_error), "operation cancelled before "
+			 "it began");
+		atomic_store(&s->busy, 0);
+		return SSM_ERR_CANCELLED;
+	}
 	for (struct ssm_unit *u = s->units; u; u = u->next) {
 		u->loaded = false;
 		u->loaded_final = false;

@@ -181,6 +181,10 @@ SSM_API bool ssm_unit_final_loaded(ssm *s, const char *name, uint32_t instance);
 /* Ask the save or load running on s (in another thread) to stop; it returns
  * SSM_ERR_CANCELLED soon.  Safe from any thread.  SSM_ERR_BAD_STATE if none. */
 SSM_API int ssm_cancel(ssm *s);
+/* Armed: the running operation is cancelled and any that begins fails at
+ * once with SSM_ERR_CANCELLED, so a cancel cannot be lost to a thread that
+ * has not begun yet.  Disarm to allow operations again.  Any thread. */
+SSM_API void ssm_cancel_arm(ssm *s, bool armed);
 
 /* ---- Streams ----------------------------------------------------------------- */
 

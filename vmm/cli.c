@@ -45,6 +45,11 @@ static void usage(FILE *f)
 		"  --migrate-after TIME start the migration after TIME of running\n"
 		"  --incoming tcp:HOST:PORT\n"
 		"                       wait for one migration, then run that VM\n"
+		"  --incoming-timeout TIME\n"
+		"                       the whole stream must arrive within TIME of the\n"
+		"                       connection (default 15m)\n"
+		"  --stall-timeout TIME a migration peer silent for TIME fails it\n"
+		"                       (default 30s; both sides)\n"
 		"  --max-downtime MS    live: longest pause to aim for (default 30)\n"
 		"  --max-passes N       live: give up after N passes (default 30, 0 = no limit)\n"
 		"  --on-giveup finish|abort\n"
@@ -58,6 +63,9 @@ static void usage(FILE *f)
 		"then quits without saving).  The exit status is the byte the guest\n"
 		"writes to its power-off port, 128+N after signal N, 1 on error or when\n"
 		"a requested save failed, 2 on a usage error.\n"
+		"\n"
+		"A migration source that sent the go-ahead but got no confirmation keeps\n"
+		"the guest paused and says so: SIGUSR2 resumes it here, SIGTERM quits.\n"
 		"\n"
 		"Example: vmm --save vm.sav      (Ctrl-C suspends to vm.sav)\n"
 		"         vmm --restore vm.sav   (the guest carries on)\n");
@@ -179,7 +187,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
-	       OPT_MAX_PASSES, OPT_ON_GIVEUP };
+	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -199,6 +207,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "max-downtime", required_argument, NULL, OPT_MAX_DOWNTIME },
 		{ "max-passes", required_argument, NULL, OPT_MAX_PASSES },
 		{ "on-giveup", required_argument, NULL, OPT_ON_GIVEUP },
+		{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
+		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -211,6 +221,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	c->cfg.serial = "stdio";
 	c->mig.max_downtime_ms = 30;
 	c->mig.max_passes = 30;
+	c->mig.incoming_timeout_ns = MIGRATE_DEFAULT_INCOMING_TIMEOUT_NS;
+	c->mig.stall_timeout_ns = MIGRATE_DEFAULT_STALL_TIMEOUT_NS;
 	opterr = 0;     /* one line of our own instead of getopt's */
 	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (opt) {
@@ -283,6 +295,17 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			if (strcmp(optarg, "finish") && strcmp(optarg, "abort"))
 				return usage_error("--on-giveup %s: expected finish or abort", optarg);
 			c->mig.giveup_abort = !strcmp(optarg, "abort");
+			break;
+		case OPT_INCOMING_TIMEOUT:
+			if (parse_duration(optarg, &c->mig.incoming_timeout_ns))
+				return usage_error("--incoming-timeout %s: expected a time such as "
+						   "10m or 90s", optarg);
+			break;
+		case OPT_STALL_TIMEOUT:
+			if (parse_duration(optarg, &c->mig.stall_timeout_ns) ||
+			    c->mig.stall_timeout_ns < 1000000)
+				return usage_error("--stall-timeout %s: expected a time of at least "
+						   "1ms, such as 30s", optarg);
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -21,7 +21,8 @@
 
 #include <linux/kvm.h>
 
-#define VCPU_KICK_SIGNAL SIGUSR2      /* SIGUSR1 starts a migration */
+/* SIGUSR1 starts a migration, SIGUSR2 resumes an unconfirmed one. */
+#define VCPU_KICK_SIGNAL SIGRTMIN
 
 struct machine;
 

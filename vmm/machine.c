@@ -18,7 +18,8 @@
 #include "vmm/units.h"
 
 /* Signals that stop the VM cleanly; read from a signalfd. */
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+				     MIGRATE_RESUME_SIGNAL };
 
 /* ---- The VM lock ---- */
 
@@ -537,6 +538,18 @@ void machine_resume(struct machine *m)
 	machine_start(m);
 }
 
+void machine_freeze_devices(struct machine *m, bool frozen)
+{
+	machine_lock(m);
+	m->devices_frozen = frozen;
+	/* Input held back by the freeze is looked at again. */
+	if (!frozen && m->rx_blocked) {
+		m->rx_blocked = false;
+		wake_main(m);
+	}
+	machine_unlock(m);
+}
+
 uint64_t machine_clock_ns(struct machine *m)
 {
 	bool take = lock_unless_held(m);
@@ -566,6 +579,8 @@ static void on_signal(struct machine *m)
 	struct signalfd_siginfo si;
 
 	while (read(m->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (migrate_signal(m, (int)si.ssi_signo))
+			continue;
 		/* With --save or --migrate, Ctrl-C and SIGTERM (and SIGUSR1)
 		 * mean "suspend / migrate now"; SIGQUIT and SIGHUP still just
 		 * stop. */
@@ -594,7 +609,7 @@ static void on_timer(struct machine *m)
 		return;         /* EAGAIN: re-armed since it fired */
 	machine_lock(m);
 	m->timer_armed_ns = 0;  /* one-shot: it is disarmed now */
-	if (m->clock.running)
+	if (m->clock.running && !m->devices_frozen)
 		timer_tick(m);
 	machine_unlock(m);
 }
@@ -608,7 +623,9 @@ static void on_input(struct machine *m)
 	/* Read no more than the UART takes: the rest stays in the host's
 	 * buffer, which is the back-pressure. */
 	machine_lock(m);
-	room = serial_can_receive(&m->serial);
+	/* Frozen: the migration thread is saving the UART; the input waits
+	 * (rx_blocked takes the fd out of the poll set until the thaw). */
+	room = m->devices_frozen ? 0 : serial_can_receive(&m->serial);
 	if (!room)
 		m->rx_blocked = true;
 	machine_unlock(m);

@@ -75,6 +75,8 @@ struct machine {
 	bool rx_blocked;                /* input waits for room in the UART */
 	bool tick_deferred;             /* PIT edge held until IRQ 0 is acked */
 	uint64_t timer_armed_ns;        /* virtual deadline in timer_fd, or 0 */
+	bool devices_frozen;            /* a save callback reads the devices
+					   off the main thread: hands off */
 
 	/* Set once by whoever ends the VM (machine_end); -1 while it runs. */
 	atomic_int exit_status;
@@ -117,6 +119,10 @@ void machine_start(struct machine *m);
 void machine_pause(struct machine *m);
 /* Undo machine_pause(). */
 void machine_resume(struct machine *m);
+/* Paused VM, any thread: while frozen the main loop touches no device (it
+ * holds input back and lets timer events pass), so a save callback on
+ * another thread may read them without the VM lock. */
+void machine_freeze_devices(struct machine *m, bool frozen);
 /* Virtual time now, frozen while paused: what a save records. */
 uint64_t machine_clock_ns(struct machine *m);
 /* Before machine_start(): make the stopped clock read ns (restore), so

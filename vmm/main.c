@@ -108,6 +108,7 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 			snapshot_trace(m->ssm);
 		/* The console is this host's choice, whatever the source had. */
 		machine_set_serial_override(m, cfg->serial);
+		migrate_set_opts(&m->mig, &c->mig);
 		status = migrate_incoming(m, c->incoming);
 		if (status) {
 			machine_destroy(m);

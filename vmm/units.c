@@ -1,9 +1,12 @@
 /* units.c - the VM's SSM units: machine, ram, cpu, serial backend, and the
  * device models' own registrations.
  *
- * All callbacks run on the main thread with the vCPU parked (machine_pause)
- * and the clock stopped, so nothing else touches the state they read or
- * write; they do not take the VM lock.
+ * Save, load and done callbacks run with the vCPU parked (machine_pause)
+ * and the clock stopped: on the main thread, or on the migration thread
+ * with the devices frozen for the main loop (machine_freeze_devices).  So
+ * nothing else touches the state they read or write, and they do not take
+ * the VM lock.  Live callbacks run while the guest runs and read only what
+ * does not change then (or take the lock: machine_clock_ns).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -136,7 +136,7 @@ crashed() {
 		show "$tag.err"
 		return 0
 	fi
-	if grep -aqE 'Segmentation|Aborted|core dumped|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$tag.err" 2>/dev/null; then
+	if grep -aqE 'Segmentation|Aborted|core dumped|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:' "$tag.err" 2>/dev/null; then
 		fail "$tag: crash or sanitizer report on stderr"
 		show "$tag.err"
 		return 0
@@ -290,9 +290,13 @@ one_vmm_line() {
 
 # The standard workload: long enough that a save after a few hundred ms
 # lands part-way (a step takes ~1.5-3 ms here), short enough to stay quick.
+# E2E_SLOW=N (make tsan) makes the guests of the timing-sensitive tests
+# run N times as many steps, so that a slowed-down vmm still lands its
+# saves and migrations part-way.
+E2E_SLOW=${E2E_SLOW:-1}
 STD_MEM=64M
-STD_CMD="steps=1500 mem=32M"
-STD_STEPS=1500
+STD_STEPS=$((1500 * E2E_SLOW))
+STD_CMD="steps=$STD_STEPS mem=32M"
 
 # ---- background processes and TCP ports (migration tests) -------------------
 

@@ -235,6 +235,118 @@ t_dest_refuses() {
 	same_output "$ref" a.txt || return 1
 }
 
+# trickle PORT SECONDS: connect to PORT and send the file magic and then
+# one byte a second (never silent for a --stall-timeout of 2 s), with
+# bash's /dev/tcp; tag "trickle".
+trickle() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf '\x89SSM\r\n\x1a\n' >&3
+		for _ in $(seq 1 "$2"); do
+			sleep 1
+			printf '\0' >&3 2>/dev/null || exit 0
+		done
+	) 2>/dev/null &
+	bg_track trickle $! "a peer trickling one byte a second to port $1"
+}
+
+# elapsed_ok T0 MAX WHAT: at most MAX seconds since T0 (date +%s%N).
+elapsed_ok() {
+	local ms=$((($(date +%s%N) - $1) / 1000000))
+	note "$3 took $ms ms"
+	if [ "$ms" -gt $(($2 * 1000)) ]; then
+		fail "$3 took $ms ms, more than $2 s"
+		return 1
+	fi
+}
+
+# 3d. A peer trickling a byte a second is cut off by --incoming-timeout,
+# one that sends nothing by --stall-timeout; each in about that time, with
+# one line saying which.
+t_incoming_deadlines() {
+	local port t0
+	port=$(free_port 47171) || { fail "no free TCP port from 47171"; return 1; }
+	bg_incoming dst "$port" --serial file:b.txt --incoming-timeout 3s --stall-timeout 2s || return 1
+	t0=$(date +%s%N)
+	trickle "$port" 20
+	bg_wait dst
+	expect_rc dst 1 || return 1
+	elapsed_ok "$t0" 8 "the trickled stream's refusal" || return 1
+	if ! grep -q '^vmm: incoming migration failed: the stream did not arrive within 3 s (--incoming-timeout); the guest did not run here$' dst.err; then
+		fail "dst: the trickle is not refused by the overall deadline"
+		show dst.err
+		return 1
+	fi
+	bg_incoming dst2 "$port" --serial file:b.txt --stall-timeout 2s || return 1
+	t0=$(date +%s%N)
+	exec 4<>"/dev/tcp/127.0.0.1/$port" || { fail "cannot connect to $port"; return 1; }
+	bg_wait dst2
+	exec 4>&-
+	expect_rc dst2 1 || return 1
+	elapsed_ok "$t0" 6 "the silent peer's refusal" || return 1
+	if ! grep -q 'failed: the source sent nothing for 2 s (--stall-timeout)' dst2.err; then
+		fail "dst2: a silent peer is not refused by the stall deadline"
+		show dst2.err
+		return 1
+	fi
+}
+
+# 3e. SIGTERM ends a destination that is receiving (from a trickling
+# peer) at once, with 128 + 15.
+t_incoming_sigterm() {
+	local port t0
+	port=$(free_port 47181) || { fail "no free TCP port from 47181"; return 1; }
+	bg_incoming dst "$port" --serial file:b.txt || return 1
+	trickle "$port" 30
+	wait_until 10 port_connected "$port" || { fail "the peer did not connect"; return 1; }
+	sleep 1
+	t0=$(date +%s%N)
+	bg_kill dst TERM || { fail "dst: cannot signal"; return 1; }
+	bg_wait dst
+	if [ "$RC" -ne 143 ]; then
+		fail "dst: exit $RC after SIGTERM while receiving, expected 143"
+		show dst.err
+		return 1
+	fi
+	elapsed_ok "$t0" 3 "SIGTERM while receiving" || return 1
+	if ! grep -q 'failed: the destination was stopped (Terminated)' dst.err; then
+		fail "dst: does not say it was stopped"
+		show dst.err
+		return 1
+	fi
+}
+
+# 3f. The guest powers off while the source is blocked sending to a
+# destination that reads nothing (SIGSTOPped): the source ends promptly,
+# not after its 60 s --stall-timeout.
+t_abort_prompt() {
+	local port t0 pid
+	port=$(free_port 47191) || { fail "no free TCP port from 47191"; return 1; }
+	bg_incoming dst "$port" --serial none || return 1
+	pid=$(bg_pid dst) || { fail "dst: no vmm process"; return 1; }
+	kill -STOP "$pid"
+	t0=$(date +%s%N)
+	vmm src --mem 256M --cmdline "steps=400 mem=8M" --serial file:a.txt \
+		--migrate "tcp:127.0.0.1:$port" --migrate-after 100ms --stall-timeout 60s
+	kill -CONT "$pid"
+	crashed src && return 1
+	check_steps a.txt 400 || { show src.err; return 1; }
+	elapsed_ok "$t0" 20 "the source's exit after the guest powered off mid-migration" || return 1
+	if grep -q '^vmm: migrated: ' src.err; then
+		fail "src: the migration completed although the destination read nothing"
+		show src.err
+		return 1
+	fi
+	if ! grep -q 'failed: .*; the VM was ending here$' src.err; then
+		fail "src: does not say the migration stopped because the VM ended"
+		show src.err
+		return 1
+	fi
+}
+
 run_test migrate_dest_killed t_dest_killed
 run_test migrate_socket_closed t_socket_closed
 run_test migrate_dest_refuses t_dest_refuses
+run_test incoming_deadlines t_incoming_deadlines
+run_test incoming_sigterm t_incoming_sigterm
+run_test migrate_abort_prompt t_abort_prompt

@@ -1,5 +1,6 @@
 /* test_callbacks_register.c - registration errors and duplicates, the
- * deregistration of each flavour, kind/flavour/error names, cancel when idle. */
+ * deregistration of each flavour, kind/flavour/error names, cancel when idle
+ * or armed before an operation begins. */
 #include <criterion/criterion.h>
 
 #include <stdint.h>
@@ -164,5 +165,33 @@ Test(callbacks, cancel_without_operation)
 
 	cr_assert_eq(ssm_cancel(s), SSM_ERR_BAD_STATE);
 	cr_assert_str_eq(ssm_last_error(s), "");
+	ssm_destroy(s);
+}
+
+/* A cancel armed before the operation begins is not lost: the save fails
+ * at once, writes nothing, and runs again once disarmed. */
+Test(callbacks, cancel_armed_before_begin)
+{
+	static const ssm_callbacks cb = { 0 };
+	ssm *s = ssm_create(NULL);
+	ssm_stream st;
+	void *buf = NULL;
+	size_t len = 0;
+
+	cr_assert_eq(ssm_register_internal(s, "u", 0, 1, 0, NULL, 0, &cb), SSM_OK);
+	ssm_cancel_arm(s, true);
+	cr_assert_eq(ssm_stream_mem_sink(&st, &buf, &len), SSM_OK);
+	cr_assert_eq(ssm_save(s, st, NULL), SSM_ERR_CANCELLED);
+	cr_assert_null(buf);
+	cr_assert_not_null(strstr(ssm_last_error(s), "before it began"), "'%s'",
+			   ssm_last_error(s));
+	/* Armed, registration is still refused only while busy: not now. */
+	cr_assert_eq(ssm_register_internal(s, "v", 0, 1, 0, NULL, 0, &cb), SSM_OK);
+	ssm_cancel_arm(s, false);
+	cr_assert_eq(ssm_stream_mem_sink(&st, &buf, &len), SSM_OK);
+	cr_assert_eq(ssm_save(s, st, NULL), SSM_OK, "%s", ssm_last_error(s));
+	cr_assert_not_null(buf);
+	cr_assert_gt(len, 0);
+	free(buf);
 	ssm_destroy(s);
 }
