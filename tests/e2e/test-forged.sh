@@ -19,6 +19,7 @@
 # units it matches ("-" is the file's own framing).  One test per unit, so a
 # failure says where; the summary gives the outcomes and the failing
 # classes (unit, field, mutation, outcome).
+# e2e-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
