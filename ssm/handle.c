@@ -29,6 +29,7 @@ void ssm_handle_free(ssm_handle *h)
 	ssm_w_free(&h->w);
 	ssm_r_free(&h->r);
 	free(h->dir);
+	free(h->dup_slot);
 	free(h);
 }
 

@@ -133,6 +133,10 @@ struct ssm_handle {
 	/* ssm_open(): directory. */
 	struct ssm_dir_entry *dir;
 	uint32_t dir_count;
+	/* reader_dir.c: hash of the current pass's records (index + 1 into
+	 * dir; indexes before dup_pass_start are stale, i.e. empty). */
+	uint32_t *dup_slot;
+	uint32_t dup_cap, dup_pass_start;
 	uint64_t dir_bytes;        /* load: entry bytes the directory needs */
 	uint64_t file_size;
 	char err[512];

@@ -12,12 +12,79 @@
 
 #include "ssm/internal.h"
 
+static uint32_t dup_hash(const ssm_unit_info *ui)
+{
+	uint32_t x = 2166136261u ^ ui->instance;
+
+	for (const char *c = ui->name; *c; c++)
+		x = (x ^ (uint8_t)*c) * 16777619u;
+	return x;
+}
+
+/* Slot for record i in the table: the one holding an earlier record of
+ * the same unit in this pass, else the first free or stale one. */
+static uint32_t dup_probe(const ssm_handle *h, uint32_t i)
+{
+	const ssm_unit_info *ui = &h->dir[i].info;
+	uint32_t mask = h->dup_cap - 1, s = dup_hash(ui) & mask;
+
+	for (;; s = (s + 1) & mask) {
+		uint32_t k = h->dup_slot[s];
+
+		if (!k || k - 1 < h->dup_pass_start)
+			return s;
+		if (h->dir[k - 1].info.instance == ui->instance &&
+		    !strcmp(h->dir[k - 1].info.name, ui->name))
+			return s;
+	}
+}
+
+/* The earlier record of dir[i]'s unit in dir[i]'s pass (UINT32_MAX if
+ * none); records i in the table.  A pass's records are contiguous, so a
+ * hash of the current pass keeps the check linear in the number of
+ * records (a scan back over the pass made a crafted file of a million
+ * records take hours), and entries of earlier passes just go stale. */
+static uint32_t dup_find(ssm_handle *h, uint32_t i)
+{
+	uint32_t live, s, k;
+
+	if (i == 0 || h->dir[i - 1].info.pass != h->dir[i].info.pass)
+		h->dup_pass_start = i;
+	if (i == 0) {
+		free(h->dup_slot);
+		h->dup_slot = NULL;
+		h->dup_cap = 0;
+	}
+	live = i - h->dup_pass_start + 1;
+	if (live > h->dup_cap / 2) {
+		uint32_t cap = h->dup_cap ? h->dup_cap * 2 : 64;
+		uint32_t *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return UINT32_MAX - 1;
+		free(h->dup_slot);
+		h->dup_slot = t;
+		h->dup_cap = cap;
+		for (uint32_t j = h->dup_pass_start; j < i; j++)
+			h->dup_slot[dup_probe(h, j)] = j + 1;
+	}
+	s = dup_probe(h, i);
+	k = h->dup_slot[s];
+	if (k && k - 1 >= h->dup_pass_start)
+		return k - 1;
+	h->dup_slot[s] = i + 1;
+	return UINT32_MAX;
+}
+
 int ssm_r_check_order(ssm_handle *h, uint32_t i, const char *what)
 {
 	const ssm_unit_info *ui = &h->dir[i].info;
+	uint32_t k;
 
-	if (i == 0)
+	if (i == 0) {
+		dup_find(h, 0);
 		return SSM_OK;
+	}
 	if (ui->offset <= h->dir[i - 1].info.offset)
 		return ssm_fail(h, SSM_ERR_FORMAT, "%s: unit '%s' instance %u at offset %llu "
 				"does not come after the previous one at offset %llu", what,
@@ -30,13 +97,17 @@ int ssm_r_check_order(ssm_handle *h, uint32_t i, const char *what)
 				what, ui->name, ui->instance, (unsigned long long)ui->offset,
 				ui->pass, (unsigned long long)ui->offset + 24,
 				h->dir[i - 1].info.pass);
-	for (uint32_t k = i; k-- > 0 && h->dir[k].info.pass == ui->pass;)
-		if (h->dir[k].info.instance == ui->instance && !strcmp(h->dir[k].info.name, ui->name))
-			return ssm_fail(h, SSM_ERR_FORMAT, "%s: unit '%s' instance %u at offset "
-					"%llu is a second record of pass %u (the first is at "
-					"offset %llu)", what, ui->name, ui->instance,
-					(unsigned long long)ui->offset, ui->pass,
-					(unsigned long long)h->dir[k].info.offset);
+	k = dup_find(h, i);
+	if (k == UINT32_MAX - 1)
+		return ssm_fail(h, SSM_ERR_NOMEM, "%s: no memory to check unit '%s' "
+				"instance %u at offset %llu", what, ui->name, ui->instance,
+				(unsigned long long)ui->offset);
+	if (k != UINT32_MAX)
+		return ssm_fail(h, SSM_ERR_FORMAT, "%s: unit '%s' instance %u at offset "
+				"%llu is a second record of pass %u (the first is at "
+				"offset %llu)", what, ui->name, ui->instance,
+				(unsigned long long)ui->offset, ui->pass,
+				(unsigned long long)h->dir[k].info.offset);
 	return SSM_OK;
 }
 

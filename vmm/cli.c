@@ -145,6 +145,22 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* Whether --serial SPEC is a file: log at state file PATH (the same name,
+ * or the same inode by another name). */
+static bool same_file(const char *spec, const char *path)
+{
+	enum serial_backend_kind kind;
+	const char *log;
+	struct stat a, b;
+
+	if (!path || serial_backend_parse(spec, &kind, &log) || kind != SERIAL_BACKEND_FILE)
+		return false;
+	if (!strcmp(log, path))
+		return true;
+	return stat(log, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 /* Combinations that cannot work are refused before anything starts. */
 static int check(struct cli *c)
 {
@@ -176,6 +192,9 @@ static int check(struct cli *c)
 	 * then running on. */
 	if (c->save_path && stat(c->save_path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return usage_error("--save %s: is a directory, not a file name", c->save_path);
+	if (same_file(c->cfg.serial, c->save_path) || same_file(c->cfg.serial, c->restore_path))
+		return usage_error("--serial %s: names the state file; the console would "
+				   "overwrite it", c->cfg.serial);
 	if (c->live)
 		c->mig.live_file = c->save_path;
 	c->mig.cont = c->cont;

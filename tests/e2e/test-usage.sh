@@ -64,6 +64,8 @@ stray-argument
 --save ''
 --save . --save-after 1s
 --restore ''
+--save s.sav --serial file:s.sav --save-after 1s
+--restore u1.err --serial file:./u1.err
 CASES
 	[ -z "$bad" ] || fail "usage errors not refused with exit 2 and one line:$bad"
 	[ ! -e s.sav ] || fail "a usage error created s.sav"

@@ -116,9 +116,9 @@ static size_t split_units(const uint8_t *f, size_t len, struct span *u, size_t m
 	}
 }
 
-/* A copy of unit record u with its pass changed: header CRC, unit_crc and
+/* A copy of unit record u with its pass and instance changed: header CRC, unit_crc and
  * the END record's CRC recomputed. */
-static uint8_t *repass(const uint8_t *f, struct span u, uint32_t pass)
+static uint8_t *recopy(const uint8_t *f, struct span u, uint32_t pass, uint32_t instance)
 {
 	uint8_t *c = malloc(u.len);
 	uint32_t nlen;
@@ -127,6 +127,7 @@ static uint8_t *repass(const uint8_t *f, struct span u, uint32_t pass)
 	cr_assert_not_null(c);
 	memcpy(c, f + u.off, u.len);
 	nlen = le32(c + 28);
+	put32(c + 16, instance);
 	put32(c + 24, pass);
 	put32(c + 40 + nlen, crc(c, 40 + nlen));
 	end = u.len - 32;                       /* END: 16-byte header + 16 */
@@ -134,6 +135,11 @@ static uint8_t *repass(const uint8_t *f, struct span u, uint32_t pass)
 	put32(c + end + 16 + 8, crc(c, end));   /* unit_crc: all before END */
 	put32(c + end + 12, (uint32_t)crc32(crc(c + end, 12), c + end + 16, 16));
 	return c;
+}
+
+static uint8_t *repass(const uint8_t *f, struct span u, uint32_t pass)
+{
+	return recopy(f, u, pass, le32(f + u.off + 16));
 }
 
 /* Header, the given unit records, terminator, a directory of exactly those
@@ -335,5 +341,49 @@ Test(doubled, live_passes_then_final_load)
 	free(o);
 	free(p0);
 	free(p1);
+	free(f);
+}
+
+/* 300000 final-pass records of one unit, instances 0..N-1, then instance 0
+ * again: the duplicate check used to scan back over the whole pass, so a
+ * crafted file of a million records took hours to refuse or load; now both
+ * the sequential (validate) and the directory (open) checks are linear. */
+Test(doubled, many_records_of_one_pass_are_checked_in_linear_time, .timeout = 20)
+{
+	const size_t n = 300000;
+	size_t len, term, out_len, *lens;
+	uint8_t *f = saved(&len), *o, **recs;
+	struct span u[4];
+	char msg[512];
+	ssm_handle *h;
+	ssm_stream st;
+
+	cr_assert_eq(split_units(f, len, u, 4, &term), 2);
+	recs = calloc(n + 1, sizeof(*recs));
+	lens = calloc(n + 1, sizeof(*lens));
+	cr_assert(recs && lens);
+	for (size_t i = 0; i <= n; i++) {
+		recs[i] = recopy(f, u[0], SSM_PASS_FINAL, (uint32_t)(i % n));
+		lens[i] = u[0].len;
+	}
+	o = rebuild(f, term, (const uint8_t *const *)recs, lens, n, &out_len);
+	cr_assert_eq(validate(o, out_len, msg, sizeof(msg)), SSM_OK, "%s", msg);
+	cr_assert_eq(ssm_stream_mem_reader(&st, o, out_len), SSM_OK);
+	cr_assert_eq(ssm_open(st, &h), SSM_OK);
+	ssm_close(h);
+	free(o);
+
+	o = rebuild(f, term, (const uint8_t *const *)recs, lens, n + 1, &out_len);
+	cr_assert_eq(validate(o, out_len, msg, sizeof(msg)), SSM_ERR_FORMAT);
+	cr_assert(strstr(msg, "'alpha' instance 0") && strstr(msg, "is a second record of pass"),
+		  "%s", msg);
+	cr_assert_eq(ssm_stream_mem_reader(&st, o, out_len), SSM_OK);
+	cr_assert_eq(ssm_open(st, &h), SSM_ERR_FORMAT);
+	ssm_close(h);
+	free(o);
+	for (size_t i = 0; i <= n; i++)
+		free(recs[i]);
+	free(recs);
+	free(lens);
 	free(f);
 }

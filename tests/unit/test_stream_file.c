@@ -258,27 +258,28 @@ Test(file, reader_refuses_non_regular_without_blocking, .timeout = 10)
  * and then fail the rename (directory) or replace the node by a regular
  * file (FIFO, device: --save /dev/null as root).  Refused at create,
  * naming the reason in errno, and the node is left as it was. */
-Test(file, writer_refuses_an_existing_non_regular_path)
+static void create_refused(const char *path, int rc, int err, mode_t type)
 {
-	char path[128], sub[160];
 	struct stat sb;
 	ssm_stream st;
 
+	errno = 0;
+	cr_assert_eq(ssm_stream_file_create(&st, path), rc, "%s", path);
+	cr_assert_eq(errno, err, "%s: errno %d", path, errno);
+	cr_assert_null(st.ops);
+	cr_assert(stat(path, &sb) == 0 && (sb.st_mode & S_IFMT) == type, "%s changed", path);
+}
+
+Test(file, writer_refuses_an_existing_non_regular_path)
+{
+	char path[128], sub[160];
+
 	snprintf(path, sizeof(path), "%s/d", tdir);
 	cr_assert_eq(mkdir(path, 0700), 0);
-	errno = 0;
-	cr_assert_eq(ssm_stream_file_create(&st, path), SSM_ERR_IO);
-	cr_assert_eq(errno, EISDIR);
-	cr_assert_null(st.ops);
-	cr_assert(stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
-
+	create_refused(path, SSM_ERR_IO, EISDIR, S_IFDIR);
 	snprintf(sub, sizeof(sub), "%s/fifo", path);
 	cr_assert_eq(mkfifo(sub, 0600), 0);
-	errno = 0;
-	cr_assert_eq(ssm_stream_file_create(&st, sub), SSM_ERR_NOT_SUPPORTED);
-	cr_assert_eq(errno, ENOTSUP);
-	cr_assert_null(st.ops);
-	cr_assert(stat(sub, &sb) == 0 && S_ISFIFO(sb.st_mode));
+	create_refused(sub, SSM_ERR_NOT_SUPPORTED, ENOTSUP, S_IFIFO);
 	cr_assert_eq(dir_entries(path, NULL, 0), 1);
 	cr_assert_eq(unlink(sub), 0);
 	cr_assert_eq(rmdir(path), 0);
