@@ -137,19 +137,6 @@ static int open_kvm(void)
 	return fd;
 }
 
-int open(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (!strcmp(path, "/dev/kvm"))
-		return open_kvm();
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-}
-
 int openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
@@ -161,6 +148,17 @@ int openat(int dirfd, const char *path, int flags, ...)
 	if (!strcmp(path, "/dev/kvm"))
 		return open_kvm();
 	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	return openat(AT_FDCWD, path, flags, mode);
 }
 
 static int fill_cpuid(struct kvm_cpuid2 *c)
