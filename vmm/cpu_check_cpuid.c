@@ -162,6 +162,10 @@ static int check_limits(const struct kvm_cpuid_entry2 *s, uint32_t n,
 	}
 	a = cpu_cpuid_find(s, n, 0x80000008, 0);
 	b = cpu_cpuid_find(h, hn, 0x80000008, 0);
+	/* KVM_SET_CPUID2 takes 48 or 57 linear-address bits, or 0 (unsaid). */
+	if (a && (a->eax >> 8 & 0xff) && (a->eax >> 8 & 0xff) != 48 && (a->eax >> 8 & 0xff) != 57)
+		return cpu_why(why, len, "cpuid leaf 0x80000008 eax 0x%x: %u linear address "
+			      "bits, not 48 or 57", a->eax, a->eax >> 8 & 0xff);
 	if (a && ((a->eax & 0xff) > (reg_of(b, CPUID_EAX) & 0xff) ||
 		  (a->eax >> 8 & 0xff) > (reg_of(b, CPUID_EAX) >> 8 & 0xff)))
 		return cpu_why(why, len, "cpuid leaf 0x80000008 eax 0x%x: %u physical / %u "

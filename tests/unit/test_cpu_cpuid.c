@@ -60,6 +60,16 @@ Test(cpu_cpuid, limits_must_not_grow)
 	fx_refused(&F, CPU_SEC_CPUID, "52 physical / 48 linear address bits, this host has 48");
 }
 
+/* KVM_SET_CPUID2 refuses any linear-address width but 48, 57 or 0: found by
+ * the cpu fuzz harness (tests/fuzz/regress/restore/cpu-v2-vaddr-bits). */
+Test(cpu_cpuid, linear_address_bits_48_or_57)
+{
+	fx_leaf(&F, 0x80000008, 0)->eax = 0x1028;       /* 40 physical, 16 linear */
+	fx_refused(&F, CPU_SEC_CPUID, "16 linear address bits, not 48 or 57");
+	fx_leaf(&F, 0x80000008, 0)->eax = 0x0028;       /* linear unsaid */
+	fx_accepted(&F);
+}
+
 Test(cpu_cpuid, xsave_layout_must_match)
 {
 	fx_leaf(&F, 0xd, 2)->ebx = 0x280;
