@@ -141,7 +141,7 @@ int ssm_r_parse_dir(ssm_handle *h, const uint8_t *buf, size_t len, uint32_t coun
 {
 	uint64_t base = dir_off + SSMF_DIR_HDR;
 	size_t pos = 0;
-	char what[64];
+	char what[160];
 
 	free(h->dir);
 	h->dir = NULL;
@@ -189,6 +189,9 @@ int ssm_r_parse_dir(ssm_handle *h, const uint8_t *buf, size_t len, uint32_t coun
 		}
 		memcpy(ui->name, buf + pos + SSMF_DIR_ENTRY_FIXED, nl);
 		ui->name[nl] = 0;
+		/* From here on the entry can say which unit it describes. */
+		snprintf(what, sizeof(what), "directory entry %u (unit '%s' instance %u, "
+			 "offset %llu)", i, ui->name, ui->instance, (unsigned long long)eoff);
 		if (ui->flags & ~SSMF_UNIT_F_OPTIONAL)
 			return ssm_fail(h, SSM_ERR_FORMAT, "%s: flags (offset %llu) are 0x%x, only "
 					"bit 0 (optional) is defined", what,

@@ -517,7 +517,12 @@ int cpu_check_events(const struct kvm_vcpu_events *e, const struct kvm_sregs *s,
 	if (e->flags & ~(uint32_t)EV_FLAGS_OK)
 		return cpu_why(why, len, "events.flags 0x%x: bits 0x%x this VMM does not "
 			       "enable", e->flags, e->flags & ~(uint32_t)EV_FLAGS_OK);
-	if (e->exception.injected > 1 || e->exception.pending || e->exception.has_error_code > 1 || e->exception_has_payload ||
+	/* Without KVM_CAP_EXCEPTION_PAYLOAD, KVM reports a pending exception
+	 * as pending and injected both, and KVM_SET_VCPU_EVENTS then takes it
+	 * as injected: only pending alone has no meaning here. */
+	if (e->exception.injected > 1 || e->exception.pending > 1 ||
+	    (e->exception.pending && !e->exception.injected) ||
+	    e->exception.has_error_code > 1 || e->exception_has_payload ||
 	    e->exception_payload)
 		return cpu_why(why, len, "events.exception: injected %u pending %u "
 			       "has_error_code %u payload %u: out of range (no exception "

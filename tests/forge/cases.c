@@ -88,6 +88,7 @@ static uint64_t first_illegal(const struct ffield *f, uint64_t orig)
 	case LG_MAX:
 		return f->a < top ? f->a + 1 : 0;
 	case LG_RANGE:
+	case LG_RANGE0:
 		return f->b < top ? f->b + 1 : 0;
 	case LG_MASK:
 		for (unsigned b = 0; b < 8 * f->size && b < 64; b++)
@@ -276,6 +277,7 @@ static void unit_cases(struct ctx *x)
 
 	for (size_t i = 0; i < x->l->n; i++) {
 		const struct ffield *f = &x->l->f[i];
+		size_t first = x->cs->n;
 
 		if (f->kind == F_STRLEN && i + 1 < x->l->n) {
 			string_cases(x, f, &x->l->f[i + 1]);
@@ -297,6 +299,8 @@ static void unit_cases(struct ctx *x)
 			}
 		}
 		byte_cases(x, f, i);
+		for (size_t k = first; f->sparse && k < x->cs->n; k++)
+			x->cs->c[k].ci = false;
 	}
 	cs_mark = x->cs->n;
 	/* Data the loader does not consume exactly is refused; every unit of

@@ -73,19 +73,22 @@ enum fkind {
 
 /* Legal values of a field, as far as the tool knows (for "illegal state
  * kept"): LG_ANY, or one of the checks below. */
-enum legal { LG_ANY, LG_MAX, LG_RANGE, LG_MASK, LG_MULT, LG_ZERO, LG_SET };
+enum legal { LG_ANY, LG_MAX, LG_RANGE, LG_RANGE0, LG_MASK, LG_MULT, LG_ZERO, LG_SET };
 
 struct ffield {
 	char name[96];             /* "ch[1].count", "sregs.efer", "msr[0xc0000080].data" */
 	enum fkind kind;
 	size_t off, size;          /* in the unit's decoded data */
 	enum legal legal;
-	uint64_t a, b;             /* LG_MAX a; LG_RANGE a..b; LG_MASK allowed bits a;
+	uint64_t a, b;             /* LG_MAX a; LG_RANGE a..b; LG_RANGE0 0 or a..b;
+				      LG_MASK allowed bits a;
 				      LG_MULT multiple of a; LG_SET: see set */
 	const uint32_t *set;       /* LG_SET: the legal values (nset of them) */
 	size_t nset;
 	uint64_t mult;             /* LG_RANGE: also a multiple of this (0: any) */
 	size_t str_cap;            /* F_STRLEN: the loader's buffer (longest + 1) */
+	bool sparse;               /* one of many alike array elements: left to
+				      the full sweep, not in the CI subset */
 };
 
 struct flayout {

@@ -1,7 +1,7 @@
 /* layout.c - the payload of each unit the vmm saves, field by field, with
  * the values the tool believes legal.
  *
- * Mirrors the savers (vmm/units.c, vmm/cpu_state.c, vmm/ram.c,
+ * Mirrors the savers (vmm/units.c, vmm/cpu_codec.c, vmm/ram.c,
  * devices/pic.c, pit.c, serial.c) for the unit versions listed; a unit of
  * another version, or data the layout does not fit exactly, is described
  * byte by byte ("+offset") instead, so the sweep still covers it.  The
@@ -22,10 +22,14 @@
 
 #define MARK_BEGIN 0x5e55a1b0u
 #define MARK_END 0x5e55a1edu
-#define CMDLINE_CAP 1024       /* vmm/units.h UNITS_CMDLINE_MAX */
+#define CMDLINE_CAP 4096       /* vmm/units.h UNITS_CMDLINE_MAX */
 #define PATH_CAP 4096          /* vmm/units.h UNITS_PATH_MAX */
 #define BACKEND_BUF 256        /* vmm/serial_backend.h SERIAL_BACKEND_BUF */
-#define MSR_MAX 1024           /* vmm/cpu_state.c */
+#define MSR_MAX 1024           /* vmm/cpu_codec.h CPU_MSR_MAX */
+#define CPUID_MAX 256          /* vmm/cpu_codec.h CPU_CPUID_MAX */
+#define XSAVE_MAX 65536        /* vmm/cpu_codec.h CPU_XSAVE_MAX (version 2) */
+#define TSC_KHZ_MIN 1000       /* docs/security.md: 1 MHz..100 GHz, or 0 */
+#define TSC_KHZ_MAX 100000000
 #define MSR_EFER 0xc0000080u
 
 #define SZ(type, m) sizeof(((type *)0)->m)
@@ -137,8 +141,8 @@ static void lay_machine(struct cur *c)
 	any(c, "kernel_size", 8);
 	any(c, "kernel_crc", 4);
 	str(c, "serial", PATH_CAP);
-	/* The virtual clock is signed nanoseconds inside the vmm. */
-	num(c, "clock_ns", 8, LG_MAX, INT64_MAX, 0);
+	/* vmm/clock.h VCLOCK_MAX_NS: 146 years, far from any overflow. */
+	num(c, "clock_ns", 8, LG_MAX, 1ull << 62, 0);
 }
 
 static void lay_backend(struct cur *c)
@@ -289,11 +293,17 @@ static void lay_segment(struct cur *c, const char *seg)
 #undef F
 }
 
-static void lay_xsave(struct cur *c)
+/* Version 1: struct kvm_xsave, 4096 bytes; 2: KVM_GET_XSAVE2's size. */
+static void lay_xsave(struct cur *c, uint32_t version)
 {
-	size_t start = c->off;
+	size_t start = c->off, len = (size_t)peek(c, 4);
 
-	num(c, "xsave.len", 4, LG_RANGE, sizeof(struct kvm_xsave), sizeof(struct kvm_xsave));
+	num(c, "xsave.len", 4, LG_RANGE, sizeof(struct kvm_xsave),
+	    version < 2 ? sizeof(struct kvm_xsave) : XSAVE_MAX);
+	if (len < sizeof(struct kvm_xsave) || len > XSAVE_MAX) {
+		c->bad = true;
+		return;
+	}
 	any(c, "xsave.fcw", 2);
 	any(c, "xsave.fsw", 2);
 	any(c, "xsave.ftw", 1);
@@ -309,8 +319,8 @@ static void lay_xsave(struct cur *c)
 	/* KVM_SET_XSAVE takes the standard (non-compacted) format. */
 	num(c, "xsave.xcomp_bv", 8, LG_ZERO, 0, 0);
 	blob(c, "xsave.hdr_reserved", 48);
-	blob(c, "xsave.ext", sizeof(struct kvm_xsave) - 576);
-	if (c->off - start != 4 + sizeof(struct kvm_xsave))
+	blob(c, "xsave.ext", len - 576);
+	if (c->off - start != 4 + len)
 		c->bad = true;
 }
 
@@ -350,7 +360,47 @@ static void lay_msrs(struct cur *c)
 	}
 }
 
-static void lay_cpu(struct cur *c)
+/* Version 2's tail: the CPUID table the vCPU was given, the TSC kHz. */
+static void lay_cpuid_tsc(struct cur *c)
+{
+	static const char *const reg[] = { "eax", "ebx", "ecx", "edx" };
+	uint64_t n = count(c, "cpuid.count", CPUID_MAX);
+	char name[64];
+
+	for (uint64_t i = 0; i < n && i < CPUID_MAX && !c->bad; i++) {
+		size_t first = c->l->n;
+		uint32_t fn = (uint32_t)(c->bad || 12 > c->len - c->off ? 0 :
+					 get_le(c->d + c->off + 4, 4));
+		uint32_t sub = (uint32_t)(c->bad || 12 > c->len - c->off ? 0 :
+					  get_le(c->d + c->off + 8, 4));
+		char ent[32];
+
+		snprintf(ent, sizeof ent, "cpuid[%u]", (unsigned)i);
+		marker(c, ent, true);
+		snprintf(name, sizeof name, "cpuid[%u].function", (unsigned)i);
+		any(c, name, 4);
+		snprintf(name, sizeof name, "cpuid[%u].index", (unsigned)i);
+		any(c, name, 4);
+		/* Only KVM_CPUID_FLAG_SIGNIFCANT_INDEX is an input. */
+		snprintf(name, sizeof name, "cpuid[%u].flags", (unsigned)i);
+		num(c, name, 4, LG_MASK, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0);
+		for (int r = 0; r < 4; r++) {
+			snprintf(name, sizeof name, "cpuid[%u].%s", (unsigned)i, reg[r]);
+			any(c, name, 4);
+		}
+		marker(c, ent, false);
+		/* The CI subset sweeps the vendor leaf and the feature leaves
+		 * the restore compares (docs/security.md "CPUID"), not all 60
+		 * or so alike entries. */
+		if (!(i == 0 || (sub <= 1 && (fn == 1 || fn == 7 || fn == 0xd ||
+					      fn == 0x80000001u || fn == 0x80000008u))))
+			for (size_t k = first; k < c->l->n; k++)
+				c->l->f[k].sparse = true;
+	}
+	num(c, "tsc_khz", 4, LG_RANGE0, TSC_KHZ_MIN, TSC_KHZ_MAX);
+}
+
+static void lay_cpu_v(struct cur *c, uint32_t version)
 {
 	static const char *const gpr[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp",
 		"rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip" };
@@ -400,7 +450,7 @@ static void lay_cpu(struct cur *c)
 		snprintf(n, sizeof n, "xcr[%u].value", (unsigned)i);
 		num(c, n, 8, LG_MASK, 0xe1bff, 1);    /* x87 always; known components */
 	}
-	lay_xsave(c);
+	lay_xsave(c, version);
 	lay_msrs(c);
 	marker(c, "debugregs", true);
 	for (int i = 0; i < 4; i++) {
@@ -439,8 +489,20 @@ static void lay_cpu(struct cur *c)
 	num(c, "clock.clock", 8, LG_MAX, INT64_MAX, 0);
 	any(c, "clock.flags", 4);
 	marker(c, "clock", false);
+	if (version >= 2)
+		lay_cpuid_tsc(c);
 	flag(c, "irq_line");
 	flag(c, "tick_deferred");
+}
+
+static void lay_cpu(struct cur *c)
+{
+	lay_cpu_v(c, 1);
+}
+
+static void lay_cpu2(struct cur *c)
+{
+	lay_cpu_v(c, 2);
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -456,6 +518,7 @@ static const struct {
 	{ "serial", 1, lay_serial },
 	{ "ram", 1, lay_ram },
 	{ "cpu", 1, lay_cpu },
+	{ "cpu", 2, lay_cpu2 },
 	{ "serial-backend", 1, lay_backend },
 };
 
@@ -520,6 +583,8 @@ bool field_legal(const struct ffield *f, uint64_t v)
 		return v <= f->a;
 	case LG_RANGE:
 		return v >= f->a && v <= f->b && (!f->mult || v % f->mult == 0);
+	case LG_RANGE0:
+		return !v || (v >= f->a && v <= f->b);
 	case LG_MASK:
 		return !(v & ~f->a) && (v & f->b) == f->b;
 	case LG_MULT:

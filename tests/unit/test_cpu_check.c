@@ -388,8 +388,15 @@ Test(cpu_check, exceptions)
 	F.s.ev.exception.nr = 40;
 	fx_refused(&F, CPU_SEC_EVENTS, "events.exception.nr 40");
 	F.s.ev.exception.nr = 6;
+	/* What KVM_GET_VCPU_EVENTS reports for a queued exception (a save
+	 * taken right after an emulated instruction faulted). */
 	F.s.ev.exception.pending = 1;
-	fx_refused(&F, CPU_SEC_EVENTS, "pending 1");
+	fx_accepted(&F);
+	F.s.ev.exception.pending = 2;
+	fx_refused(&F, CPU_SEC_EVENTS, "pending 2");
+	F.s.ev.exception.pending = 1;
+	F.s.ev.exception.injected = 0;
+	fx_refused(&F, CPU_SEC_EVENTS, "injected 0 pending 1");
 }
 
 Test(cpu_check, injected_interrupt_agrees_with_bitmap)

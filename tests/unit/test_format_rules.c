@@ -276,6 +276,21 @@ Test(format_rules, unit_flags_other_than_optional_are_refused)
 	refused32(&f, u + 12, 0x2, f.l.entry[1] + 28, 0x2, SSM_ERR_FORMAT, "flags", u + 12,
 		  f.l.entry[1] + 28);
 	cr_assert_not_null(strstr(ssm_last_error(f.s), "unit 'ab'"));
+	/* Random access reads the directory first: its refusal names the
+	 * unit too, not only the entry's number. */
+	{
+		uint8_t *c = fx_copy(&f);
+		ssm_handle *h = NULL;
+
+		le32_put(c + u + 12, 0x2);
+		le32_put(c + f.l.entry[1] + 28, 0x2);
+		cf_fix(c, f.len);
+		cr_assert_eq(ssm_open(tu_reader(c, f.len, true), &h), SSM_ERR_FORMAT);
+		cr_assert_not_null(strstr(ssm_handle_error(h), "unit 'ab'"), "%s",
+				   ssm_handle_error(h));
+		ssm_close(h);
+		free(c);
+	}
 	fx_fini(&f);
 }
 
