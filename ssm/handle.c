@@ -95,6 +95,12 @@ bool ssm_handle_cancelled(const ssm_handle *h)
 	return h && ssm_cancel_requested(h);
 }
 
+void ssm_handle_set_field(ssm_handle *h, const char *name)
+{
+	if (h)
+		h->field = name;
+}
+
 int ssm_st_write(ssm_handle *h, const void *buf, size_t n)
 {
 	int rc;

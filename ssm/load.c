@@ -82,6 +82,7 @@ static int load_units(ssm_handle *h, bool skip_all)
 			h->note_rc = SSM_OK;
 			h->note[0] = 0;
 			rc = ssm_call(h, u, SSM_CB_LOAD_EXEC, r->unit_pass, r->unit_version);
+			h->field = NULL;        /* a field a callback named ends with it */
 			u->loaded = true;
 			u->loaded_final |= r->unit_pass == SSM_PASS_FINAL;
 			if (!rc)

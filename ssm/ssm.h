@@ -365,6 +365,10 @@ SSM_API int ssm_set_load_error(ssm_handle *h, int rc, const char *fmt, ...)
 		__attribute__((format(printf, 3, 4)));
 /* True once ssm_cancel() has been called for this operation. */
 SSM_API bool ssm_handle_cancelled(const ssm_handle *h);
+/* For load_exec code that reads fields one primitive at a time: name the
+ * field being read (a static string, NULL for none), so that any refusal
+ * libssm records meanwhile names it, as it does inside a field table. */
+SSM_API void ssm_handle_set_field(ssm_handle *h, const char *name);
 /* For load_exec: SSM_OK if min <= version <= max, the range of saved versions
  * the unit declares it loads; otherwise records "UNIT: unit version V not
  * supported (loads MIN..MAX)" and returns SSM_ERR_UNIT_VERSION. */

@@ -55,15 +55,14 @@ static int put_config(ssm_handle *h, const struct saved_config *c)
 }
 
 /* A string field that does not fit is refused naming the field. */
-static int get_str_field(ssm_handle *h, const char *field, char *buf, size_t size)
+static int get_str_field(ssm_handle *h, char *buf, size_t size)
 {
 	uint64_t off = ssm_handle_offset(h);
 	int rc = ssm_get_str(h, buf, size, NULL);
 
 	if (rc == SSM_ERR_STRING_TOO_LONG)
-		return ssm_set_load_error(h, rc, "machine: field %s at offset %llu is longer "
-					  "than %zu bytes", field, (unsigned long long)off,
-					  size - 1);
+		return ssm_set_load_error(h, rc, "machine: string at offset %llu is longer "
+					  "than %zu bytes", (unsigned long long)off, size - 1);
 	return rc;
 }
 
@@ -73,20 +72,36 @@ static int get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 
 	memset(c, 0, sizeof(*c));
 	rc = ssm_check_unit_version(h, "machine", version, MACHINE_VERSION_MIN, MACHINE_VERSION);
-	if (!rc)
+	/* Each read names its field, so any refusal on the way says which. */
+	if (!rc) {
+		ssm_handle_set_field(h, "ram_size");
 		rc = ssm_get_u64(h, &c->ram_size);
-	if (!rc)
-		rc = get_str_field(h, "cmdline", c->cmdline, sizeof(c->cmdline));
-	if (!rc)
-		rc = get_str_field(h, "kernel", c->kernel, sizeof(c->kernel));
-	if (!rc)
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "cmdline");
+		rc = get_str_field(h, c->cmdline, sizeof(c->cmdline));
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "kernel");
+		rc = get_str_field(h, c->kernel, sizeof(c->kernel));
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "kernel_size");
 		rc = ssm_get_u64(h, &c->kernel_size);
-	if (!rc)
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "kernel_crc");
 		rc = ssm_get_u32(h, &c->kernel_crc);
-	if (!rc)
-		rc = get_str_field(h, "serial", c->serial, sizeof(c->serial));
-	if (!rc)
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "serial");
+		rc = get_str_field(h, c->serial, sizeof(c->serial));
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "clock_ns");
 		rc = ssm_get_u64(h, &c->clock_ns);
+	}
+	ssm_handle_set_field(h, NULL);
 	if (!rc && (c->ram_size < KVM_RAM_MIN || c->ram_size > KVM_RAM_MAX ||
 		    c->ram_size % (1u << 20)))
 		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field ram_size %llu is "
@@ -340,15 +355,22 @@ static int backend_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 	(void)pass;
 	rc = ssm_check_unit_version(h, "serial-backend", version, BACKEND_VERSION_MIN,
 				    BACKEND_VERSION);
-	if (!rc)
+	if (!rc) {
+		ssm_handle_set_field(h, "kind");
 		rc = ssm_get_u8(h, &kind);
-	if (!rc)
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "spec");
 		rc = ssm_get_str(h, spec, sizeof(spec), NULL);
+	}
 	if (rc == SSM_ERR_STRING_TOO_LONG)
-		return ssm_set_load_error(h, rc, "serial-backend: field spec is longer than "
-					  "%zu bytes", sizeof(spec) - 1);
-	if (!rc)
+		rc = ssm_set_load_error(h, rc, "serial-backend: field spec is longer than "
+					"%zu bytes", sizeof(spec) - 1);
+	if (!rc) {
+		ssm_handle_set_field(h, "pending");
 		rc = ssm_get_u32(h, &n);
+	}
+	ssm_handle_set_field(h, NULL);
 	if (rc)
 		return rc;
 	if (kind > SERIAL_BACKEND_FILE)
@@ -357,7 +379,9 @@ static int backend_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 	if (n > sizeof(buf))
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "serial-backend: %u pending "
 					  "bytes (at most %zu)", n, sizeof(buf));
+	ssm_handle_set_field(h, "pending bytes");
 	rc = ssm_get_mem(h, buf, n);
+	ssm_handle_set_field(h, NULL);
 	if (rc)
 		return rc;
 	/* The host side is this process's choice (--serial); only the guest's
