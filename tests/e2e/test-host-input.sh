@@ -82,13 +82,33 @@ big_state() {
 	echo "$f"
 }
 
+# load_under_way TAG FILE: wait (up to 10 s) until vmm TAG has FILE open
+# with its read offset past the first MiB; false if it never did.
+load_under_way() {
+	local pid fd pos _
+	pid=$(bg_pid "$1") || return 1
+	for _ in $(seq 1 2000); do
+		for fd in /proc/"$pid"/fd/*; do
+			[ "$(readlink "$fd" 2>/dev/null)" = "$2" ] || continue
+			pos=$(sed -n 's/^pos:[[:space:]]*//p' /proc/"$pid"/fdinfo/"${fd##*/}" 2>/dev/null)
+			[ -n "$pos" ] && [ "$pos" -gt 1048576 ] && return 0
+		done
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.005
+	done
+	return 1
+}
+
 # stop_restore SIGNAL STATUS: the signal lands while the file loads; vmm
 # exits STATUS within 1 s, saying the restore was stopped, guest never ran.
 stop_restore() {
 	local sig=$1 want=$2 f t0 ms
 	f=$(big_state) || return 1
 	bg_vmm r --restore "$f" --serial stdio
-	sleep 0.5
+	# Signal once the load is seen under way (the file's read offset is past
+	# its first MiB), not after a fixed sleep: a quiet host with the file
+	# in the page cache loads 512M in ~0.4 s.
+	load_under_way r "$f" || { fail "never saw vmm reading $f"; show r.err; return 1; }
 	t0=$(now_ms)
 	bg_kill r "$sig" || { fail "vmm exited before the signal"; show r.err; return 1; }
 	bg_wait r
