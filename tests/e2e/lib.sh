@@ -244,6 +244,18 @@ saved_ok() {
 	return 0
 }
 
+# cached_save NAME MEM CMDLINE: print the path of a state file of a guest
+# (--mem MEM --cmdline CMDLINE) saved 300 ms in, made once per e2e run and
+# shared by the cases of a test file; fails (reported) if the save fails.
+cached_save() {
+	local f=$E2E_CACHE/$1.sav
+	if [ ! -s "$f" ]; then
+		vmm good --mem "$2" --cmdline "$3" --serial none --save "$f" --save-after 300ms
+		saved_ok good "$f" || return 1
+	fi
+	echo "$f"
+}
+
 # ---- state files -------------------------------------------------------------
 
 # u32 FILE OFFSET: little-endian u32 at OFFSET.

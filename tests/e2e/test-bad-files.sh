@@ -9,15 +9,7 @@ BAD_CMD="steps=1000 mem=16M"
 WHAT='truncated|damaged|CRC|not a saved-state file|No such file|too short|Is a directory'
 
 # One good state file for every case, made once.
-good_file() {
-	local f=$E2E_CACHE/bad-files-good.sav
-	if [ ! -s "$f" ]; then
-		vmm good --mem "$BAD_MEM" --cmdline "$BAD_CMD" --serial none \
-			--save "$f" --save-after 300ms
-		saved_ok good "$f" || return 1
-	fi
-	echo "$f"
-}
+good_file() { cached_save bad-files-good "$BAD_MEM" "$BAD_CMD"; }
 
 # refuse FILE PATTERN: restoring FILE fails cleanly, saying PATTERN.
 refuse() {

@@ -9,15 +9,7 @@
 FORGE=$(dirname "$VMM")/tests/tools/cpu_forge
 
 # One good state file for the forged cases, made once.
-good_file() {
-	local f=$E2E_CACHE/cpu-good.sav
-	if [ ! -s "$f" ]; then
-		vmm good --mem "$STD_MEM" --cmdline "$STD_CMD" --serial none \
-			--save "$f" --save-after 300ms
-		saved_ok good "$f" || return 1
-	fi
-	echo "$f"
-}
+good_file() { cached_save cpu-good "$STD_MEM" "$STD_CMD"; }
 
 # save_part_way: the standard guest saved part-way to s.sav, its output so
 # far in a.txt; sets ref (the uninterrupted output) and info (cpu_forge

@@ -15,14 +15,8 @@ UNITS="machine pic pit serial ram cpu serial-backend"
 
 # One saved state for the cases that rewrite it, made once.
 good_file() {
-	local f=$E2E_CACHE/state-files-good.sav
-	if [ ! -s "$f" ]; then
-		[ -x "$TOOL" ] || { fail "$TOOL is missing (make all builds it)"; return 1; }
-		vmm good --mem "$S_MEM" --cmdline "$S_CMD" --serial none --save "$f" \
-			--save-after 300ms
-		saved_ok good "$f" || return 1
-	fi
-	echo "$f"
+	[ -x "$TOOL" ] || { fail "$TOOL is missing (make all builds it)"; return 1; }
+	cached_save state-files-good "$S_MEM" "$S_CMD"
 }
 
 # craft OUT ARGS...: OUT is the good file rewritten by ssm_units ARGS.
