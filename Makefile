@@ -10,7 +10,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -I. -MMD -MP
 SAN     ?=
 CFLAGS_ALL  = $(CFLAGS_BASE) $(SAN) $(EXTRA_CFLAGS)
-LDLIBS  := -lz -lpthread
+LDLIBS  := -lz -lzstd -lpthread
+# The vmm program (and its test tools) also use JSON (inspect, schema, the
+# monitor) and TLS (migration).
+VMM_LDLIBS := -ljansson -lgnutls
 
 SSM_SRC  := $(sort $(wildcard ssm/*.c))
 DEV_SRC  := $(sort $(wildcard devices/*.c))
@@ -96,15 +99,15 @@ $(LIBVMMCORE): $(VMMCORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(VMM_BIN): $(VMM_OBJ) $(LIBDEV) $(LIBSSM)
-	$(CC) $(SAN) -o $@ $(VMM_OBJ) $(LIBDEV) $(LIBSSM) $(LDLIBS)
+	$(CC) $(SAN) -o $@ $(VMM_OBJ) $(LIBDEV) $(LIBSSM) $(VMM_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBVMMCORE) $(LIBDEV) $(LIBSSM_INT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBDEV) $(LIBSSM_INT) -lcriterion $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBDEV) $(LIBSSM_INT) -lcriterion $(VMM_LDLIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBVMMCORE) $(LIBSSM)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBSSM) $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBVMMCORE) $(LIBSSM) $(VMM_LDLIBS) $(LDLIBS)
 
 # Not sanitized: it tests the vmm, and an instrumented proxy would be the
 # bottleneck of a make tsan run.
@@ -217,19 +220,19 @@ $(FUZZ_DIR)/obj/%.o: %.c
 
 $(FUZZ_UNITS:%=$(FUZZ_DIR)/fuzz-%): $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
-	  $(FUZZ_OBJ) $(LDLIBS)
+	  $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/make_seeds: tests/fuzz/make_seeds.c $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/make_corpus: tests/fuzz/make_corpus.c $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/wrap_unit: tests/fuzz/wrap_unit.c $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fake_kvm_test: tests/fuzz/fake_kvm_test.c $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 
 fuzz-bins: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/make_corpus $(FUZZ_DIR)/wrap_unit \
 	$(FUZZ_DIR)/fake_kvm_test
@@ -245,13 +248,13 @@ $(FUZZ_DIR)/fast-obj/%.o: %.c
 $(FUZZ_UNITS:%=$(FUZZ_DIR)/fast/fuzz-%): $(FUZZ_DIR)/fast/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_FAST_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
-	  $(FUZZ_FAST_OBJ) $(LDLIBS)
+	  $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fast/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_FAST_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fast/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_FAST_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 
 # Seeds: the VMM's save path on the fake KVM (reset and booted guest, plain
 # and live), plus FUZZ_STATE_FILES: saves by the real vmm on /dev/kvm (by

@@ -2,9 +2,10 @@
 # Install (as root) or name (otherwise) the Debian packages a target needs.
 # Usage: deps.sh run|test|bench
 set -euo pipefail
-need=(gcc make libc6-dev linux-libc-dev zlib1g-dev binutils)
+need=(gcc make libc6-dev linux-libc-dev zlib1g-dev libzstd-dev libjansson-dev libgnutls28-dev
+      binutils pkg-config)
 case "${1:-run}" in
-  test) need+=(libcriterion-dev clang libclang-rt-14-dev valgrind pkg-config groff-base) ;;
+  test) need+=(libcriterion-dev clang libclang-rt-14-dev valgrind groff-base gnutls-bin) ;;
   bench) need+=(qemu-system-x86 python3) ;;   # bench/vmm_bench.sh: the QEMU peer and its driver
 esac
 missing=()

@@ -143,6 +143,15 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 	return status;
 }
 
+/* `vmm NAME ...` runs a tool instead of a VM: one line per tool, its entry
+ * point taking the arguments after NAME (argv[0] is NAME). */
+static const struct subcommand {
+	const char *name;
+	int (*main)(int argc, char **argv);
+} subcommands[] = {
+	{ NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -153,6 +162,9 @@ int main(int argc, char **argv)
 	char msg[700];
 	int status;
 
+	for (const struct subcommand *t = subcommands; argc > 1 && t->name; t++)
+		if (!strcmp(argv[1], t->name))
+			return t->main(argc - 1, argv + 1);
 	status = cli_parse(&c, argc, argv);
 	if (status >= 0)
 		return status;
