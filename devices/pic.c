@@ -387,7 +387,7 @@ static bool chip_check(const struct pic_chip *c, unsigned i, char *why, size_t l
 	SSM_FIELD(struct pic_state, chip[i].read_isr), \
 	SSM_FIELD(struct pic_state, chip[i].poll)
 
-static const ssm_field pic_fields[] = {
+const ssm_field pic_fields[] = {
 	PIC_CHIP_FIELDS(0),
 	PIC_CHIP_FIELDS(1),
 	SSM_FIELD_TERM()

@@ -126,6 +126,10 @@ uint8_t pic_elcr_read(const struct pic *p, unsigned chip);
 void pic_elcr_write(struct pic *p, unsigned chip, uint8_t val);
 /* Recompute cascade and INT output; calls int_output if it changed. */
 void pic_update_irq(struct pic *p);
+/* The field table of the final-pass record (its struct: struct pic_state),
+ * for tools that describe or decode the saved state (vmm schema/inspect). */
+extern const ssm_field pic_fields[];
+
 /* Register unit "pic"/instance (version PIC_SSM_VERSION) in reg.  In a live
  * save it sends its model identity in pass 0 (see pic.c), so a destination
  * with another interrupt controller model refuses the stream at that record. */

@@ -626,7 +626,7 @@ static void pit_rebase(struct pit_state *st, uint64_t saved_now, uint64_t now)
 	SSM_FIELD(struct pit_state, ch[i].ce_state), \
 	SSM_FIELD_IGNORE(struct pit_state, ch[i].reserved)
 
-static const ssm_field pit_fields[] = {
+const ssm_field pit_fields[] = {
 	PIT_CH_FIELDS(0),
 	PIT_CH_FIELDS(1),
 	PIT_CH_FIELDS(2),

@@ -156,6 +156,10 @@ void pit_update(struct pit *p, uint64_t now);
 uint64_t pit_next_event_ns(const struct pit *p, uint64_t now);
 /* Recompute IRQ 0 from state at now (what pit_update does). */
 void pit_update_irq(struct pit *p, uint64_t now);
+/* The field table of the final-pass record (its struct: struct pit_state),
+ * for tools that describe or decode the saved state (vmm schema/inspect). */
+extern const ssm_field pit_fields[];
+
 /* Register unit "pit"/instance (version PIT_SSM_VERSION) in reg; needs the
  * clock given to pit_init (SSM_ERR_INVALID_ARG otherwise).  In a live save it
  * sends its model identity in pass 0 (see pit.c), so a destination with

@@ -374,7 +374,7 @@ static bool serial_state_check(const struct serial_state *st, char *why, size_t 
 
 /* ---- Saved state --------------------------------------------------------- */
 
-static const ssm_field serial_fields[] = {
+const ssm_field serial_fields[] = {
 	SSM_FIELD(struct serial_state, rx_fifo),
 	SSM_FIELD(struct serial_state, rx_head),
 	SSM_FIELD(struct serial_state, rx_count),

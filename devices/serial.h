@@ -162,6 +162,10 @@ void serial_rx_idle(struct serial *s);
 void serial_set_modem_lines(struct serial *s, uint8_t lines);
 /* Recompute IIR and drive set_irq if the level changed. */
 void serial_update_irq(struct serial *s);
+/* The field table of the final-pass record (its struct: struct serial_state),
+ * for tools that describe or decode the saved state (vmm schema/inspect). */
+extern const ssm_field serial_fields[];
+
 /* Register unit "serial"/instance (version SERIAL_SSM_VERSION) in reg.  In a
  * live save it sends its model identity in pass 0 (see serial.c), so a
  * destination with another UART model refuses the stream at that record. */

@@ -95,6 +95,8 @@ struct ssm_reader {
 	uint64_t unit_decoded;     /* decoded_len of the data records read */
 	uint32_t unit_recs;
 	uint32_t unit_crc;         /* of header + records so far */
+	uint32_t unit_kinds;       /* bit 1 << type of each data record type read
+				      (ssm_unit_check; reset there) */
 	/* File facts. */
 	uint16_t major, minor;
 	uint8_t host_bits;

@@ -306,21 +306,39 @@ int ssm_unit_info_get(ssm_handle *h, uint32_t i, ssm_unit_info *ui)
 
 int ssm_seek(ssm_handle *h, const char *name, uint32_t instance, uint32_t *version)
 {
-	const ssm_unit_info *ui = NULL;
-	bool end;
+	uint32_t found = UINT32_MAX;
 
 	if (!h || !name || h->mode != SSM_MODE_OPEN)
 		return SSM_ERR_INVALID_ARG;
 	for (uint32_t i = 0; i < h->dir_count; i++)
 		if (h->dir[i].info.instance == instance && !strcmp(h->dir[i].info.name, name))
-			ui = &h->dir[i].info;
+			found = i;
+	if (found == UINT32_MAX) {
+		h->status = SSM_OK;
+		h->err[0] = 0;
+		h->r.in_unit = false;
+		return ssm_fail(h, SSM_ERR_NO_SUCH_UNIT, "no unit '%s' instance %u in the file",
+				name, instance);
+	}
+	return ssm_seek_entry(h, found, version);
+}
+
+int ssm_seek_entry(ssm_handle *h, uint32_t i, uint32_t *version)
+{
+	const ssm_unit_info *ui;
+	const char *name;
+	uint32_t instance;
+	bool end;
+
+	if (!h || h->mode != SSM_MODE_OPEN || i >= h->dir_count)
+		return SSM_ERR_INVALID_ARG;
+	ui = &h->dir[i].info;
+	name = ui->name;
+	instance = ui->instance;
 	/* A failed read of one unit must not poison reading another. */
 	h->status = SSM_OK;
 	h->err[0] = 0;
 	h->r.in_unit = false;
-	if (!ui)
-		return ssm_fail(h, SSM_ERR_NO_SUCH_UNIT, "no unit '%s' instance %u in the file",
-				name, instance);
 	if (seek_to(h, ui->offset) || ssm_r_unit_begin(h, &end))
 		return h->status;
 	if (end || strcmp(h->r.unit_name, name) || h->r.unit_instance != instance) {

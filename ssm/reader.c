@@ -409,6 +409,7 @@ static int next_record(ssm_handle *h)
 		return SSM_OK;
 	}
 	account(r, full, sizeof(hd) + (uint64_t)stored);
+	r->unit_kinds |= 1u << (type & 31);
 	r->unit_recs++;
 	r->unit_decoded += decoded;
 	if (type == SSMF_REC_ZLIB) {

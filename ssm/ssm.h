@@ -339,6 +339,28 @@ SSM_API int ssm_unit_info_get(ssm_handle *h, uint32_t i, ssm_unit_info *ui);
 /* Position at the unit (its last pass in the file) so ssm_get_* read its
  * data; *version (may be NULL) gets the saved version.  Reads nothing else. */
 SSM_API int ssm_seek(ssm_handle *h, const char *name, uint32_t instance, uint32_t *version);
+/* Like ssm_seek, but at directory entry i (0 <= i < unit_count), so a
+ * unit's earlier live-pass records can be read too. */
+SSM_API int ssm_seek_entry(ssm_handle *h, uint32_t i, uint32_t *version);
+
+/* What ssm_unit_check found in one unit record. */
+typedef struct ssm_unit_stats {
+	uint64_t stored_bytes;     /* unit header to END record, both included */
+	uint64_t data_len;         /* decoded bytes */
+	uint32_t records;          /* data records (END not counted) */
+	uint32_t kinds;            /* bit 1 << type for each record type met */
+} ssm_unit_stats;
+
+/* Read directory entry i's unit record through to its END record without
+ * handing its data to anyone: the header against the entry, every record's
+ * lengths and CRC (ZLIB records inflated), the END record's unit CRC,
+ * count and length, as a load does.  Fills *st on success; on failure the
+ * reason is ssm_handle_error(h).  For inspecting and verifying files. */
+SSM_API int ssm_unit_check(ssm_handle *h, uint32_t i, ssm_unit_stats *st);
+/* Name of a data record type ("raw", "zero", "zlib", ...); NULL if the
+ * format knows no such type.  type < 32 (ssm_unit_stats.kinds bits). */
+SSM_API const char *ssm_record_kind_name(unsigned type);
+
 /* Message of the handle's last error ("" if none). */
 SSM_API const char *ssm_handle_error(const ssm_handle *h);
 

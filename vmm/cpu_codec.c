@@ -102,6 +102,29 @@ static const ssm_field cpuid_fields[] = {
 	SSM_FIELD_TERM()
 };
 
+#define SNAP(member) offsetof(struct cpu_snapshot, member)
+#define TABLE(name, f, type, since, at) { name, f, sizeof(type), 0, since, at }
+
+/* Declared with CPU_CODEC_NTABLES entries: a table added or dropped here
+ * without it is a conflicting definition. */
+const struct unit_table cpu_codec_tables[] = {
+	TABLE("regs", regs_fields, struct kvm_regs, 1, SNAP(regs)),
+	TABLE("cs", seg_fields, struct kvm_segment, 1, SNAP(sregs.cs)),
+	TABLE("ds", seg_fields, struct kvm_segment, 1, SNAP(sregs.ds)),
+	TABLE("es", seg_fields, struct kvm_segment, 1, SNAP(sregs.es)),
+	TABLE("fs", seg_fields, struct kvm_segment, 1, SNAP(sregs.fs)),
+	TABLE("gs", seg_fields, struct kvm_segment, 1, SNAP(sregs.gs)),
+	TABLE("ss", seg_fields, struct kvm_segment, 1, SNAP(sregs.ss)),
+	TABLE("tr", seg_fields, struct kvm_segment, 1, SNAP(sregs.tr)),
+	TABLE("ldt", seg_fields, struct kvm_segment, 1, SNAP(sregs.ldt)),
+	TABLE("gdt", dt_fields, struct kvm_dtable, 1, SNAP(sregs.gdt)),
+	TABLE("idt", dt_fields, struct kvm_dtable, 1, SNAP(sregs.idt)),
+	TABLE("control", sregs_tail_fields, struct kvm_sregs, 1, SNAP(sregs)),
+	TABLE("debugregs", dbg_fields, struct kvm_debugregs, 1, SNAP(dbg)),
+	TABLE("events", events_fields, struct kvm_vcpu_events, 1, SNAP(ev)),
+	TABLE("kvmclock", clock_fields, struct kvm_clock_data, 1, SNAP(clk)),
+	TABLE("cpuid", cpuid_fields, struct kvm_cpuid_entry2, 2, UNIT_TABLE_ARRAY),
+};
 static const char *const section_names[CPU_SEC__COUNT] = {
 	[CPU_SEC_REGS] = "regs", [CPU_SEC_SREGS] = "sregs", [CPU_SEC_XCRS] = "xcrs",
 	[CPU_SEC_XSAVE] = "xsave", [CPU_SEC_MSRS] = "msrs",

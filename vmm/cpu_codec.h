@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ssm/ssm.h"
+#include "vmm/unit_table.h"
 
 /* Unit versions: 1 = registers, XSAVE (4096 bytes), MSRs, events, clock;
  * 2 = the same with an XSAVE area of KVM's size, then the CPUID table the
@@ -72,5 +73,10 @@ int cpu_codec_where(const struct cpu_snapshot *s, enum cpu_section sec, char *bu
 
 /* Name of a section for messages ("sregs", "msrs", ...). */
 const char *cpu_section_name(enum cpu_section sec);
+
+/* The field tables of the payload in stream order (where: offset of the
+ * struct in struct cpu_snapshot), for vmm schema and vmm inspect. */
+#define CPU_CODEC_NTABLES 16u
+extern const struct unit_table cpu_codec_tables[CPU_CODEC_NTABLES];
 
 #endif

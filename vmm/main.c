@@ -10,6 +10,7 @@
 #include "vmm/cli.h"
 #include "vmm/clock.h"
 #include "vmm/machine.h"
+#include "vmm/schema.h"
 #include "vmm/snapshot.h"
 #include "vmm/stop.h"
 #include "vmm/units.h"
@@ -149,6 +150,7 @@ static const struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
 } subcommands[] = {
+	{ "schema", schema_main },
 	{ NULL, NULL },
 };
 

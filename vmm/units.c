@@ -22,12 +22,6 @@
 #include "vmm/ram.h"
 #include "vmm/units.h"
 
-/* Each unit loads saved versions _MIN.._VERSION (docs/compat.md). */
-#define MACHINE_VERSION 1
-#define MACHINE_VERSION_MIN 1
-#define BACKEND_VERSION 1
-#define BACKEND_VERSION_MIN 1
-
 /* ---- machine (external) ---------------------------------------------------
  * u64 ram_size, str cmdline, str kernel path, u64 kernel size, u32 kernel
  * CRC32, str serial spec, u64 virtual clock ns.  The kernel file itself is
@@ -66,7 +60,7 @@ static int get_str_field(ssm_handle *h, char *buf, size_t size)
 	return rc;
 }
 
-static int get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
+int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 {
 	int rc;
 
@@ -167,7 +161,7 @@ static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 	struct saved_config c;
 	int rc;
 
-	rc = get_config(h, version, &c);
+	rc = units_get_config(h, version, &c);
 	if (rc)
 		return rc;
 	if (!m->built) {
@@ -209,16 +203,19 @@ static int vote_once(void *ctx, ssm_handle *h, uint32_t pass)
 static int machine_load_done(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
-	uint64_t now;
 
 	if (ssm_handle_status(h) != SSM_OK)
 		return SSM_OK;
 	if (!ssm_handle_unit_loaded(h))
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the state holds no "
 					  "machine configuration");
-	now = machine_clock_ns(m);
+	return units_check_pit_clock(h, &m->pit, machine_clock_ns(m));
+}
+
+int units_check_pit_clock(ssm_handle *h, const struct pit *pit, uint64_t now)
+{
 	for (unsigned i = 0; i < PIT_CHANNELS; i++) {
-		const struct pit_channel *c = &m->pit.st.ch[i];
+		const struct pit_channel *c = &pit->st.ch[i];
 
 		if (c->ce_state == PIT_CE_RUNNING && c->count_load_time > now)
 			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field clock_ns "
@@ -469,7 +466,7 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
 	if (!rc)
 		rc = ssm_seek(h, "machine", 0, &version);
 	if (!rc)
-		rc = get_config(h, version, cfg);
+		rc = units_get_config(h, version, cfg);
 	if (rc)
 		snprintf(msg, msglen, "%s", ssm_handle_error(h)[0] ? ssm_handle_error(h) :
 			 ssm_strerror(rc));
@@ -487,8 +484,13 @@ static const char *const mandatory_units[] = {
 
 int units_check_complete(struct machine *m, char *msg, size_t msglen)
 {
+	return units_check_complete_reg(m->ssm, msg, msglen);
+}
+
+int units_check_complete_reg(ssm *reg, char *msg, size_t msglen)
+{
 	for (size_t i = 0; i < sizeof(mandatory_units) / sizeof(mandatory_units[0]); i++)
-		if (!ssm_unit_final_loaded(m->ssm, mandatory_units[i], 0)) {
+		if (!ssm_unit_final_loaded(reg, mandatory_units[i], 0)) {
 			snprintf(msg, msglen, "the state holds no '%s' unit (instance 0, final "
 				 "pass); every one of machine, pic, pit, serial, ram, cpu and "
 				 "serial-backend is needed", mandatory_units[i]);

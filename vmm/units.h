@@ -19,6 +19,13 @@
 #include "vmm/boot.h"
 
 struct machine;
+struct pit;
+
+/* Each unit loads saved versions _MIN.._VERSION (docs/compat.md). */
+#define MACHINE_VERSION 1
+#define MACHINE_VERSION_MIN 1
+#define BACKEND_VERSION 1
+#define BACKEND_VERSION_MIN 1
 
 /* The whole command line boot accepts (BOOT_CMDLINE_MAX) is kept. */
 #define UNITS_CMDLINE_MAX (BOOT_CMDLINE_MAX + 1)
@@ -40,6 +47,15 @@ struct saved_config {
 /* Register every unit of m with reg (m->ssm).  SSM_OK or the first error. */
 int units_register(struct machine *m, ssm *reg);
 
+/* Read a machine record of unit version `version` from h (positioned at its
+ * data) into cfg and check each value, naming the field it refuses. */
+int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *cfg);
+
+/* Once every unit has loaded: no running PIT channel of pit started after
+ * the restored virtual clock now (ns); else records and returns
+ * SSM_ERR_LOAD_VALUE naming the channel. */
+int units_check_pit_clock(ssm_handle *h, const struct pit *pit, uint64_t now);
+
 /* Read the machine unit of the state file at path without loading
  * anything else.  On failure returns an ssm_err and fills msg. */
 int units_read_config(const char *path, struct saved_config *cfg, char *msg, size_t msglen);
@@ -50,5 +66,7 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
  * SSM_ERR_FORMAT with one line naming the missing unit in msg.  Call it
  * before the guest runs (restore) or is confirmed (incoming migration). */
 int units_check_complete(struct machine *m, char *msg, size_t msglen);
+/* The same for a registry reg that has just loaded a stream. */
+int units_check_complete_reg(ssm *reg, char *msg, size_t msglen);
 
 #endif
