@@ -9,6 +9,7 @@
 #include "vmm/boot.h"
 #include "vmm/cli.h"
 #include "vmm/clock.h"
+#include "vmm/inspect.h"
 #include "vmm/machine.h"
 #include "vmm/schema.h"
 #include "vmm/snapshot.h"
@@ -150,6 +151,7 @@ static const struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
 } subcommands[] = {
+	{ "inspect", inspect_main },
 	{ "schema", schema_main },
 	{ NULL, NULL },
 };
