@@ -15,6 +15,7 @@
 #include "vmm/snapshot.h"
 #include "vmm/stop.h"
 #include "vmm/units.h"
+#include "vmm/verify.h"
 
 /* The default kernel sits beside the binary: build/vmm and
  * build/guest/kernel.elf, whatever the current directory. */
@@ -153,6 +154,7 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "inspect", inspect_main },
 	{ "schema", schema_main },
+	{ "verify", verify_main },
 	{ NULL, NULL },
 };
 

@@ -397,6 +397,22 @@ static int backend_load_done(void *ctx, ssm_handle *h)
 
 /* ---- registration ------------------------------------------------------- */
 
+int units_register_backend(ssm *reg, struct serial_backend *sb)
+{
+	static const ssm_callbacks backend_cb = {
+		.live_exec = backend_live_exec,
+		.live_vote = vote_once,
+		.save_prep = backend_save_prep,
+		.save_exec = backend_save_exec,
+		.save_done = backend_save_done,
+		.load_exec = backend_load_exec,
+		.load_done = backend_load_done,
+	};
+
+	return ssm_register_driver(reg, sb, "serial-backend", 0, BACKEND_VERSION, 512, NULL, 0,
+				   &backend_cb);
+}
+
 int units_register(struct machine *m, ssm *reg)
 {
 	static const ssm_callbacks machine_cb = {
@@ -411,15 +427,6 @@ int units_register(struct machine *m, ssm *reg)
 		.save_exec = cpu_save_exec,
 		.load_exec = cpu_load_exec,
 		.load_done = cpu_load_done,
-	};
-	static const ssm_callbacks backend_cb = {
-		.live_exec = backend_live_exec,
-		.live_vote = vote_once,
-		.save_prep = backend_save_prep,
-		.save_exec = backend_save_exec,
-		.save_done = backend_save_done,
-		.load_exec = backend_load_exec,
-		.load_done = backend_load_done,
 	};
 	int rc;
 
@@ -440,8 +447,7 @@ int units_register(struct machine *m, ssm *reg)
 		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 16384, NULL, 0,
 					   &cpu_cb);
 	if (!rc)
-		rc = ssm_register_driver(reg, &m->backend, "serial-backend", 0, BACKEND_VERSION,
-					 512, NULL, 0, &backend_cb);
+		rc = units_register_backend(reg, &m->backend);
 	return rc;
 }
 

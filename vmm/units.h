@@ -46,6 +46,10 @@ struct saved_config {
 
 /* Register every unit of m with reg (m->ssm).  SSM_OK or the first error. */
 int units_register(struct machine *m, ssm *reg);
+/* Register the serial-backend unit alone, over sb (vmm verify loads into a
+ * backend with nothing open). */
+struct serial_backend;
+int units_register_backend(ssm *reg, struct serial_backend *sb);
 
 /* Read a machine record of unit version `version` from h (positioned at its
  * data) into cfg and check each value, naming the field it refuses. */

@@ -1,0 +1,336 @@
+/* verify.c - `vmm verify FILE`: every rule a restore applies that does not
+ * need KVM, without building a VM (docs/inspect.md).
+ *
+ *  1. ssm_validate: the whole container (every CRC, record, pass rule,
+ *     directory, footer);
+ *  2. an ssm_load of the file into a scratch registry: the device models
+ *     (pic, pit, serial) and the serial backend load through their own
+ *     loaders into scratch instances, so their checks are the restore's;
+ *     machine through units_get_config, ram by the checks ram.c makes, cpu
+ *     through cpu_codec_get and cpu_check.h;
+ *  3. the checks a restore makes once everything has loaded: every
+ *     mandatory unit present (units_check_complete_reg), no PIT count
+ *     started after the saved clock (units_check_pit_clock).
+ * What depends on the restoring host is left to the restore: the saved
+ * CPUID against the host's, the MSRs this host saves (verify accepts any
+ * the file names once), the host's XSAVE size, the TSC frequency.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pic.h"
+#include "devices/pit.h"
+#include "devices/serial.h"
+#include "vmm/cpu_check.h"
+#include "vmm/dirty.h"
+#include "vmm/kvm.h"
+#include "vmm/ram.h"
+#include "vmm/serial_backend.h"
+#include "vmm/units.h"
+#include "vmm/verify.h"
+
+#define PAGE 4096u
+#define RAM_RUN_MAX 256u           /* pages per run (ram.c RUN_MAX_PAGES) */
+
+struct verify {
+	struct saved_config cfg;   /* the first machine record */
+	bool have_cfg;
+	uint64_t clock_ns;         /* the final machine record's */
+	struct pic pic;
+	struct pit pit;
+	struct serial serial;
+	struct serial_backend backend;
+};
+
+static void no_level(void *opaque, int level)
+{
+	(void)opaque;
+	(void)level;
+}
+
+static void no_tx(void *opaque, uint8_t byte)
+{
+	(void)opaque;
+	(void)byte;
+}
+
+/* The devices see the restored clock, as they do in a restore. */
+static uint64_t saved_clock(void *opaque)
+{
+	return ((struct verify *)opaque)->clock_ns;
+}
+
+/* ---- machine ------------------------------------------------------------- */
+
+static int machine_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	struct verify *v = ctx;
+	struct saved_config *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return SSM_ERR_NOMEM;
+	rc = units_get_config(h, version, c);
+	if (!rc && v->have_cfg && c->ram_size != v->cfg.ram_size)
+		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: saved RAM size %lluM "
+					"differs from the first machine record's %lluM",
+					(unsigned long long)(c->ram_size >> 20),
+					(unsigned long long)(v->cfg.ram_size >> 20));
+	if (!rc && !v->have_cfg) {
+		v->cfg = *c;
+		v->have_cfg = true;
+	}
+	if (!rc && pass == SSM_PASS_FINAL)
+		v->clock_ns = c->clock_ns;
+	free(c);
+	return rc;
+}
+
+static int machine_done(void *ctx, ssm_handle *h)
+{
+	struct verify *v = ctx;
+
+	if (ssm_handle_status(h) != SSM_OK)
+		return SSM_OK;
+	if (!ssm_handle_unit_loaded(h))
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the state holds no "
+					  "machine configuration");
+	return units_check_pit_clock(h, &v->pit, v->clock_ns);
+}
+
+/* ---- ram ------------------------------------------------------------------ */
+
+static int ram_runs(struct verify *v, ssm_handle *h)
+{
+	uint64_t total = v->cfg.ram_size / PAGE, first;
+	uint32_t n;
+	int rc;
+
+	for (;;) {
+		rc = ssm_get_u64(h, &first);
+		if (!rc)
+			rc = ssm_get_u32(h, &n);
+		if (rc || n == 0)
+			return rc;
+		if (n > RAM_RUN_MAX)
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page "
+						  "%llu holds %u pages, at most %u",
+						  (unsigned long long)first, n, RAM_RUN_MAX);
+		if (!dirty_run_valid(first, n, total, RAM_RUN_MAX))
+			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run %llu+%u "
+						  "outside the %llu pages of RAM",
+						  (unsigned long long)first, n,
+						  (unsigned long long)total);
+		rc = ssm_skip(h, (uint64_t)n * PAGE);
+		if (rc)
+			return rc;
+	}
+}
+
+static int ram_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	struct verify *v = ctx;
+	uint64_t size;
+	uint8_t kind;
+	int rc;
+
+	(void)pass;
+	rc = ssm_check_unit_version(h, "ram", version, RAM_VERSION_MIN, RAM_VERSION);
+	if (rc)
+		return rc;
+	if (!v->have_cfg)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
+					  "machine configuration");
+	rc = ssm_get_u8(h, &kind);
+	if (rc)
+		return rc;
+	if (kind == 1)
+		return ram_runs(v, h);
+	if (kind != 0)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
+					  kind);
+	rc = ssm_get_u64(h, &size);
+	if (!rc && size != v->cfg.ram_size)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, the "
+					  "machine has %llu", (unsigned long long)size,
+					  (unsigned long long)v->cfg.ram_size);
+	return rc ? rc : ssm_skip(h, size);
+}
+
+/* ---- cpu ------------------------------------------------------------------- */
+
+/* The checks that need no host: with the file's own CPUID (version 2) as
+ * the host's, the file's MSR list as the allowed one and its XSAVE size as
+ * the host's; version 1 (no CPUID saved) gets those that need no CPUID. */
+static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_section *sec,
+		      char *why, size_t len)
+{
+	uint32_t *idx;
+	int rc;
+
+	if (version < 2) {
+		*sec = CPU_SEC_DEBUGREGS;
+		if (cpu_check_debugregs(&s->dbg, why, len))
+			return -1;
+		*sec = CPU_SEC_EVENTS;
+		if (cpu_check_events(&s->ev, &s->sregs, why, len))
+			return -1;
+		*sec = CPU_SEC_MP;
+		if (cpu_check_mp_state(s->mp_state, why, len))
+			return -1;
+		*sec = CPU_SEC_CLOCK;
+		return cpu_check_clock(&s->clk, why, len);
+	}
+	idx = calloc(s->nmsrs + 1, sizeof(*idx));
+	if (!idx) {
+		*sec = CPU_SEC_MSRS;
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < s->nmsrs; i++)
+		idx[i] = s->msrs[i].index;
+	{
+		struct cpu_host host = {
+			.cpuid = s->cpuid, .ncpuid = s->ncpuid, .msrs = idx, .nmsrs = s->nmsrs,
+			.xsave_len = s->xsave_len,
+		};
+
+		rc = cpu_check_snapshot(s, &host, sec, why, len);
+	}
+	free(idx);
+	return rc;
+}
+
+static int cpu_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	struct verify *v = ctx;
+	struct cpu_snapshot s;
+	enum cpu_section sec = CPU_SEC_REGS;
+	char why[256], where[48];
+	bool b;
+	int rc;
+
+	(void)pass;
+	if (!v->have_cfg)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: arrived before the "
+					  "machine configuration");
+	rc = cpu_codec_get(h, version, &s);
+	if (!rc && cpu_checks(&s, version, &sec, why, sizeof(why))) {
+		cpu_codec_where(&s, sec, where, sizeof(where));
+		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s (%s at %s)", why,
+					cpu_section_name(sec), where);
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "irq_line");
+		rc = ssm_get_bool(h, &b);
+	}
+	if (!rc) {
+		ssm_handle_set_field(h, "tick_deferred");
+		rc = ssm_get_bool(h, &b);
+	}
+	ssm_handle_set_field(h, NULL);
+	cpu_snapshot_free(&s);
+	return rc;
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+static int register_all(ssm *reg, struct verify *v)
+{
+	static const ssm_callbacks machine_cb = {
+		.load_exec = machine_load, .load_done = machine_done,
+	};
+	static const ssm_callbacks ram_cb = { .load_exec = ram_load };
+	static const ssm_callbacks cpu_cb = { .load_exec = cpu_load };
+	int rc;
+
+	pic_init(&v->pic, no_level, NULL);
+	pit_init(&v->pit, no_level, saved_clock, v, 0);
+	serial_init(&v->serial, no_tx, no_level, NULL);
+	serial_backend_init(&v->backend);
+	rc = ssm_register_external(reg, "machine", 0, MACHINE_VERSION, 0, NULL, 0, &machine_cb, v);
+	if (!rc)
+		rc = pic_ssm_register(&v->pic, reg, 0);
+	if (!rc)
+		rc = pit_ssm_register(&v->pit, reg, 0);
+	if (!rc)
+		rc = serial_ssm_register(&v->serial, reg, 0);
+	if (!rc)
+		rc = ssm_register_internal(reg, "ram", 0, RAM_VERSION, 0, NULL, 0, &ram_cb);
+	if (!rc)
+		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 0, NULL, 0, &cpu_cb);
+	if (!rc)
+		rc = units_register_backend(reg, &v->backend);
+	/* The internal units' context is the registry's VM pointer. */
+	return rc;
+}
+
+int verify_file(const char *path, char *msg, size_t msglen)
+{
+	ssm_load_opts o = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME };
+	struct verify *v;
+	ssm_stream st;
+	ssm *reg;
+	int rc;
+
+	msg[0] = 0;
+	errno = 0;
+	rc = ssm_stream_file_open(&st, path);
+	if (rc) {
+		snprintf(msg, msglen, "%s", rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
+			 errno ? strerror(errno) : ssm_strerror(rc));
+		return rc;
+	}
+	rc = ssm_validate(st, msg, msglen);
+	if (rc)
+		return rc;
+	v = calloc(1, sizeof(*v));
+	reg = v ? ssm_create(v) : NULL;
+	if (!reg) {
+		free(v);
+		snprintf(msg, msglen, "out of memory");
+		return SSM_ERR_NOMEM;
+	}
+	rc = register_all(reg, v);
+	if (!rc)
+		rc = ssm_stream_file_open(&st, path);
+	if (!rc) {
+		rc = ssm_load(reg, st, &o);
+		if (rc)
+			snprintf(msg, msglen, "%s", ssm_last_error(reg)[0] ? ssm_last_error(reg) :
+				 ssm_strerror(rc));
+	} else {
+		snprintf(msg, msglen, "%s", ssm_strerror(rc));
+	}
+	if (!rc)
+		rc = units_check_complete_reg(reg, msg, msglen);
+	ssm_destroy(reg);
+	serial_backend_close(&v->backend);
+	free(v);
+	return rc;
+}
+
+int verify_main(int argc, char **argv)
+{
+	char msg[700];
+
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		printf("Usage: vmm verify FILE\n"
+		       "Check every checksum and every rule a restore applies that needs no\n"
+		       "KVM; exit 0 if all hold, else print the first broken one, exit 1.\n");
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "vmm verify: %s (try vmm verify --help)\n", argc < 2 ?
+			"no FILE given" : argc > 2 ? "expected one FILE" : "unknown option");
+		return 2;
+	}
+	if (verify_file(argv[1], msg, sizeof(msg))) {
+		fprintf(stderr, "vmm verify: %s: %s\n", argv[1], msg);
+		return 1;
+	}
+	printf("%s: ok\n", argv[1]);
+	return 0;
+}
