@@ -67,6 +67,16 @@ static void usage(FILE *f)
 		"A migration source that sent the go-ahead but got no confirmation keeps\n"
 		"the guest paused and says so: SIGUSR2 resumes it here, SIGTERM quits.\n"
 		"\n"
+		"Tools (each takes --help; docs/inspect.md):\n"
+		"  vmm inspect FILE [--json] [--unit NAME[:INSTANCE]]\n"
+		"                       show a state file: header, machine, every unit\n"
+		"                       record; --unit: one unit's fields by name\n"
+		"  vmm verify FILE      check every checksum and every rule a restore\n"
+		"                       applies without KVM; exit 0 only if all hold\n"
+		"  vmm schema [--json] [--check OLD.json]\n"
+		"                       the units' versions and field tables; --check:\n"
+		"                       changes since OLD.json that break old files\n"
+		"\n"
 		"Example: vmm --save vm.sav      (Ctrl-C suspends to vm.sav)\n"
 		"         vmm --restore vm.sav   (the guest carries on)\n");
 }
