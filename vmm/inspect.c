@@ -135,7 +135,8 @@ static json_t *file_json(ssm_handle *h, const char *path, bool *bad, char *err, 
 			units = (json_decref(units), NULL);
 	if (!units)
 		return NULL;
-	o = json_pack("{s:s, s:I, s:{s:i, s:i}, s:{s:i, s:s, s:I, s:s}, s:n}", "file", path,
+	o = json_pack("{s:o, s:I, s:{s:i, s:i}, s:{s:i, s:s, s:I, s:s}, s:n}", "file",
+		      inspect_text(path, strlen(path)),
 		      "size", (json_int_t)fi.file_size, "format", "major", fi.major, "minor",
 		      fi.minor, "host", "bits", fi.host_bits, "endian",
 		      fi.little_endian ? "little" : "big", "page_size", (json_int_t)fi.page_size,

@@ -21,7 +21,8 @@ json_t *inspect_unit_fields(ssm_handle *h, const char *name, uint32_t version, u
 /* Append one decoded field to a fields array; 0 or -1 (out of memory). */
 int inspect_add_uint(json_t *a, const char *name, const char *type, uint64_t v);
 /* Text from a file, escaped to printable ASCII (\xNN) so any bytes are
- * valid JSON. */
+ * valid JSON: as a JSON string (NULL on OOM), or appended as a field. */
+json_t *inspect_text(const char *s, size_t n);
 int inspect_add_text(json_t *a, const char *name, const char *s, size_t n);
 
 /* vmm inspect FILE [--json] [--unit NAME[:INSTANCE]]: exit 0, 1 (a refused

@@ -31,13 +31,13 @@ int inspect_add_uint(json_t *a, const char *name, const char *type, uint64_t v)
 	return o ? json_array_append_new(a, o) : -1;
 }
 
-int inspect_add_text(json_t *a, const char *name, const char *s, size_t n)
+json_t *inspect_text(const char *s, size_t n)
 {
 	char *t = malloc(4 * n + 1), *p = t;
-	int rc;
+	json_t *j;
 
 	if (!t)
-		return -1;
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -47,10 +47,15 @@ int inspect_add_text(json_t *a, const char *name, const char *s, size_t n)
 			p += sprintf(p, "\\x%02x", c);
 	}
 	*p = 0;
-	rc = json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "name", name, "type", "str",
-						"text", t));
+	j = json_string(t);
 	free(t);
-	return rc;
+	return j;
+}
+
+int inspect_add_text(json_t *a, const char *name, const char *s, size_t n)
+{
+	return json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "name", name, "type", "str",
+						  "text", inspect_text(s, n)));
 }
 
 static int add_bytes(json_t *a, const char *name, const uint8_t *b, size_t n)
