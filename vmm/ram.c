@@ -282,6 +282,19 @@ static int ram_load_prep(void *ctx, ssm_handle *h)
 	return SSM_OK;
 }
 
+int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total)
+{
+	if (n > RUN_MAX_PAGES)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page %llu "
+					  "holds %u pages, at most %u", (unsigned long long)first,
+					  n, RUN_MAX_PAGES);
+	if (!dirty_run_valid(first, n, total, RUN_MAX_PAGES))
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run %llu+%u outside "
+					  "the %llu pages of RAM", (unsigned long long)first, n,
+					  (unsigned long long)total);
+	return SSM_OK;
+}
+
 static int get_runs(struct machine *m, ssm_handle *h)
 {
 	uint64_t total = npages(m), first;
@@ -294,15 +307,9 @@ static int get_runs(struct machine *m, ssm_handle *h)
 			rc = ssm_get_u32(h, &n);
 		if (rc || n == 0)
 			return rc;
-		if (n > RUN_MAX_PAGES)
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page "
-						  "%llu holds %u pages, at most %u",
-						  (unsigned long long)first, n, RUN_MAX_PAGES);
-		if (!dirty_run_valid(first, n, total, RUN_MAX_PAGES))
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run %llu+%u "
-						  "outside the %llu pages of RAM",
-						  (unsigned long long)first, n,
-						  (unsigned long long)total);
+		rc = ram_check_run(h, first, n, total);
+		if (rc)
+			return rc;
 		rc = ssm_get_mem(h, m->kvm.ram + first * KVM_PAGE_SIZE,
 				 (size_t)n * KVM_PAGE_SIZE);
 		if (rc)

@@ -48,6 +48,9 @@ struct ram_live {
 
 /* Register the ram unit (internal flavour: its context is the machine). */
 int ram_ssm_register(struct machine *m, ssm *reg);
+/* A page run header of the ram unit (first page, n pages) against RAM of
+ * total pages: SSM_OK, or the load error recorded on h. */
+int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total);
 
 /* Stop dirty logging and release what a live save left behind
  * (idempotent); for a VM that runs on here. */

@@ -204,16 +204,16 @@ static int machine_load_done(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
 
+	return units_machine_done(h, &m->pit, machine_clock_ns(m));
+}
+
+int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now)
+{
 	if (ssm_handle_status(h) != SSM_OK)
 		return SSM_OK;
 	if (!ssm_handle_unit_loaded(h))
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the state holds no "
 					  "machine configuration");
-	return units_check_pit_clock(h, &m->pit, machine_clock_ns(m));
-}
-
-int units_check_pit_clock(ssm_handle *h, const struct pit *pit, uint64_t now)
-{
 	for (unsigned i = 0; i < PIT_CHANNELS; i++) {
 		const struct pit_channel *c = &pit->st.ch[i];
 

@@ -55,10 +55,11 @@ int units_register_backend(ssm *reg, struct serial_backend *sb);
  * data) into cfg and check each value, naming the field it refuses. */
 int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *cfg);
 
-/* Once every unit has loaded: no running PIT channel of pit started after
- * the restored virtual clock now (ns); else records and returns
- * SSM_ERR_LOAD_VALUE naming the channel. */
-int units_check_pit_clock(ssm_handle *h, const struct pit *pit, uint64_t now);
+/* The machine unit's load_done checks, once every unit has loaded (and
+ * only if the load has not failed): a machine record was loaded, and no
+ * running PIT channel of pit started after the restored virtual clock now
+ * (ns); else records and returns SSM_ERR_LOAD_VALUE. */
+int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now);
 
 /* Read the machine unit of the state file at path without loading
  * anything else.  On failure returns an ssm_err and fills msg. */

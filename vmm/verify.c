@@ -10,7 +10,7 @@
  *     through cpu_codec_get and cpu_check.h;
  *  3. the checks a restore makes once everything has loaded: every
  *     mandatory unit present (units_check_complete_reg), no PIT count
- *     started after the saved clock (units_check_pit_clock).
+ *     started after the saved clock (units_machine_done).
  * What depends on the restoring host is left to the restore: the saved
  * CPUID against the host's, the MSRs this host saves (verify accepts any
  * the file names once), the host's XSAVE size, the TSC frequency.
@@ -24,7 +24,6 @@
 #include "devices/pit.h"
 #include "devices/serial.h"
 #include "vmm/cpu_check.h"
-#include "vmm/dirty.h"
 #include "vmm/kvm.h"
 #include "vmm/ram.h"
 #include "vmm/serial_backend.h"
@@ -32,7 +31,6 @@
 #include "vmm/verify.h"
 
 #define PAGE 4096u
-#define RAM_RUN_MAX 256u           /* pages per run (ram.c RUN_MAX_PAGES) */
 
 struct verify {
 	struct saved_config cfg;   /* the first machine record */
@@ -92,12 +90,7 @@ static int machine_done(void *ctx, ssm_handle *h)
 {
 	struct verify *v = ctx;
 
-	if (ssm_handle_status(h) != SSM_OK)
-		return SSM_OK;
-	if (!ssm_handle_unit_loaded(h))
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the state holds no "
-					  "machine configuration");
-	return units_check_pit_clock(h, &v->pit, v->clock_ns);
+	return units_machine_done(h, &v->pit, v->clock_ns);
 }
 
 /* ---- ram ------------------------------------------------------------------ */
@@ -114,16 +107,9 @@ static int ram_runs(struct verify *v, ssm_handle *h)
 			rc = ssm_get_u32(h, &n);
 		if (rc || n == 0)
 			return rc;
-		if (n > RAM_RUN_MAX)
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page "
-						  "%llu holds %u pages, at most %u",
-						  (unsigned long long)first, n, RAM_RUN_MAX);
-		if (!dirty_run_valid(first, n, total, RAM_RUN_MAX))
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run %llu+%u "
-						  "outside the %llu pages of RAM",
-						  (unsigned long long)first, n,
-						  (unsigned long long)total);
-		rc = ssm_skip(h, (uint64_t)n * PAGE);
+		rc = ram_check_run(h, first, n, total);
+		if (!rc)
+			rc = ssm_skip(h, (uint64_t)n * PAGE);
 		if (rc)
 			return rc;
 	}
