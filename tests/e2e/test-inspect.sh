@@ -66,8 +66,13 @@ for u in d["units"]:
     assert u["stored_bytes"] > 0 and u["records"] >= 1, u
 ram = d["units"][4]
 assert ram["data_len"] == 9 + (32 << 20) and "zero" in ram["compression"], ram
-assert d["size"] == sum(u["stored_bytes"] for u in d["units"]) + 64 + 44 + \
-    16 + 4 + sum(36 + len(u["name"]) for u in d["units"]) + 32, "sizes do not add up"
+# Each record: its header, data records and END (32 bytes) before the next.
+us = d["units"]
+for a, b in zip(us, us[1:]):
+    assert a["offset"] + a["stored_bytes"] <= b["offset"], (a, b)
+for u in us:
+    assert u["stored_bytes"] >= 44 + len(u["name"]) + 32 + 16 * u["records"], u
+assert us[-1]["offset"] + us[-1]["stored_bytes"] + 44 + 32 <= d["size"]
 EOF
 }
 
