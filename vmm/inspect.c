@@ -15,8 +15,9 @@
 struct inspect_args {
 	const char *path;
 	bool json;
-	const char *unit;          /* --unit NAME */
+	const char *unit;          /* --unit NAME (points at unit_name) */
 	uint32_t instance;
+	char unit_name[SSM_NAME_MAX + 1];
 };
 
 /* The file this one is an increment of.  Files have no parent yet: the
@@ -257,7 +258,6 @@ static int parse(struct inspect_args *a, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char name[SSM_NAME_MAX + 1];
 	int o;
 
 	memset(a, 0, sizeof(*a));
@@ -288,9 +288,9 @@ static int parse(struct inspect_args *a, int argc, char **argv)
 					"NAME:INSTANCE\n", optarg);
 				return 2;
 			}
-			memcpy(name, optarg, n);
-			name[n] = 0;
-			a->unit = name;
+			memcpy(a->unit_name, optarg, n);
+			a->unit_name[n] = 0;
+			a->unit = a->unit_name;
 			a->instance = (uint32_t)v;
 		} else {
 			fprintf(stderr, "vmm inspect: %s: unknown option or missing value (try vmm "
