@@ -25,11 +25,6 @@ struct stdio_stream {
 	int err;                /* sticky */
 };
 
-bool stream_stdio_is(const char *path)
-{
-	return path && !strcmp(path, "-");
-}
-
 static int map_errno(int e)
 {
 	return e == EPIPE || e == ECONNRESET ? SSM_ERR_CONN_LOST :

@@ -5,11 +5,16 @@
 #define VMM_STREAM_STDIO_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "ssm/ssm.h"
 
-/* True if a --save/--restore argument names stdout/stdin ("-"). */
-bool stream_stdio_is(const char *path);
+/* True if a --save/--restore argument names stdout/stdin ("-"); inline for the
+ * command-line checks, which are built without the streams. */
+static inline bool stream_stdio_is(const char *path)
+{
+	return path && !strcmp(path, "-");
+}
 
 /* A stream over STDOUT_FILENO (writing) or STDIN_FILENO (reading), not
  * seekable, never closing the fd.  Each wait for the pipe lasts at most
