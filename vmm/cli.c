@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "vmm/boot.h"
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
+#include "vmm/stream_stdio.h"
 
 #define VMM_VERSION "0.2"
 #define DEFAULT_MEM (256ull << 20)
@@ -26,25 +28,35 @@ static void usage(FILE *f)
 		"                       a multiple of 1M from 4M to 3G)\n"
 		"  --cmdline STR        kernel command line, at most 4095 bytes; the test\n"
 		"                       kernel takes steps=N mem=SIZE pages=N rate=MBPS\n"
-		"  --serial BACKEND     COM1: stdio (default), file:PATH or none; also on\n"
-		"                       --restore and --incoming (a state file never\n"
-		"                       chooses the console)\n"
+		"  --serial BACKEND     COM1: stdio (default), stdout, stderr (output\n"
+		"                       only), file:PATH or none; also on --restore and\n"
+		"                       --incoming (a state file never chooses the console)\n"
 		"  --save FILE          on Ctrl-C or SIGTERM (or --save-after), suspend\n"
-		"                       the VM to FILE and exit 0\n"
+		"                       the VM to FILE and exit 0; FILE - is stdout (a\n"
+		"                       pipe: the console then defaults to stderr)\n"
 		"  --save-after TIME    suspend after TIME of running, e.g. 2s, 500ms\n"
 		"  --restore FILE       resume the VM saved in FILE; the machine comes\n"
 		"                       from the file (--mem, --cmdline, --kernel may\n"
-		"                       only repeat it); a regular file only\n"
+		"                       only repeat it); a regular file, or - for stdin\n"
+		"                       (one pass; the console defaults to stdout)\n"
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
-		"  --migrate tcp:HOST:PORT\n"
+		"  --migrate tcp:HOST:PORT | tls:HOST:PORT\n"
 		"                       on Ctrl-C, SIGTERM or SIGUSR1 (or --migrate-after)\n"
 		"                       move the running VM to a vmm --incoming there;\n"
 		"                       exit 0 once it runs there\n"
 		"  --migrate-after TIME start the migration after TIME of running\n"
-		"  --incoming tcp:HOST:PORT\n"
+		"  --incoming tcp:HOST:PORT | tls:HOST:PORT\n"
 		"                       wait for one migration, then run that VM\n"
+		"  --tls-cert FILE --tls-key FILE --tls-ca FILE\n"
+		"                       tls: (both sides): this side's PEM certificate and\n"
+		"                       key, and the CA the peer's certificate must be\n"
+		"                       signed by (mutual authentication)\n"
+		"  --tls-name NAME      tls: source: the name the destination's certificate\n"
+		"                       must carry (default: HOST)\n"
+		"  --tls-psk FILE       tls: authenticate with the pre-shared key in FILE\n"
+		"                       (NAME:HEXKEY, psktool's format) instead\n"
 		"  --incoming-timeout TIME\n"
 		"                       the whole stream must arrive within TIME of the\n"
 		"                       connection (default 15m)\n"
@@ -171,9 +183,68 @@ static bool same_file(const char *spec, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* "-" as the state file: stdout or stdin carries the state, so neither
+ * may be the console, a terminal, or (on restore) the flags' source. */
+static int check_stdio(const struct cli *c)
+{
+	bool save = stream_stdio_is(c->save_path), restore = stream_stdio_is(c->restore_path);
+
+	if ((save || restore) && c->serial_set && !strcmp(c->cfg.serial, "stdio"))
+		return usage_error("--serial stdio: %s; use stderr, stdout, file:PATH or none",
+				   save ? "with --save - the state goes to stdout" :
+				   "with --restore - the state comes from stdin");
+	if (save && c->serial_set && !strcmp(c->cfg.serial, "stdout"))
+		return usage_error("--serial %s: with --save - the state goes to stdout", "stdout");
+	if (save && isatty(STDOUT_FILENO))
+		return usage_error("--save %s: stdout is a terminal; pipe or redirect it", "-");
+	if (save && c->cont)
+		return usage_error("--save %s --continue: a second save would follow the first "
+				   "in the one stream", "-");
+	if (restore && isatty(STDIN_FILENO))
+		return usage_error("--restore %s: stdin is a terminal; pipe or redirect a "
+				   "state into it", "-");
+	if (restore && (c->kernel_set || c->mem_arg || c->cmdline_set))
+		return usage_error("--restore %s: the machine comes from the stream; --kernel, "
+				   "--mem and --cmdline do not apply", "-");
+	return -1;
+}
+
+/* tls: needs a CA, a certificate and its key on both sides (or a PSK);
+ * --tls-* without a tls: address would be silently plain TCP. */
+static int check_tls(const struct cli *c)
+{
+	const struct tls_config *t = &c->mig.tls;
+	bool tls = migrate_addr_is_tls(c->incoming) || migrate_addr_is_tls(c->mig.target);
+	const char *files[] = { t->cert, t->key, t->ca, t->psk };
+	const char *names[] = { "--tls-cert", "--tls-key", "--tls-ca", "--tls-psk" };
+
+	if (!tls && (t->cert || t->key || t->ca || t->psk || t->name))
+		return usage_error("%s: the TLS options need --migrate tls:HOST:PORT or "
+				   "--incoming tls:HOST:PORT", t->cert ? "--tls-cert" :
+				   t->key ? "--tls-key" : t->ca ? "--tls-ca" : t->psk ?
+				   "--tls-psk" : "--tls-name");
+	if (!tls)
+		return -1;
+	if (t->name && !c->mig.target)
+		return usage_error("%s: only the source checks its peer's name", "--tls-name");
+	if (!t->psk && (!t->cert || !t->key || !t->ca))
+		return usage_error("%s: TLS needs --tls-cert FILE, --tls-key FILE and --tls-ca "
+				   "FILE (or --tls-psk FILE)", c->incoming ? c->incoming :
+				   c->mig.target);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i] && access(files[i], R_OK)) {
+			fprintf(stderr, "vmm: %s %s: %s (try --help)\n", names[i], files[i],
+				strerror(errno));
+			return EXIT_USAGE;
+		}
+	return -1;
+}
+
 /* Combinations that cannot work are refused before anything starts. */
 static int check(struct cli *c)
 {
+	int rc;
+
 	char *buf = NULL;
 	const char *h, *p;
 	struct stat sb;
@@ -183,12 +254,17 @@ static int check(struct cli *c)
 				   "--restore, --kernel, --mem and --cmdline do not apply",
 				   "--incoming");
 	if (c->incoming && migrate_parse_addr(c->incoming, &buf, &h, &p))
-		return usage_error("--incoming %s: expected tcp:HOST:PORT", c->incoming);
+		return usage_error("--incoming %s: expected tcp:HOST:PORT or tls:HOST:PORT",
+				   c->incoming);
 	free(buf);
 	buf = NULL;
 	if (c->mig.target && migrate_parse_addr(c->mig.target, &buf, &h, &p))
-		return usage_error("--migrate %s: expected tcp:HOST:PORT", c->mig.target);
+		return usage_error("--migrate %s: expected tcp:HOST:PORT or tls:HOST:PORT",
+				   c->mig.target);
 	free(buf);
+	rc = check_tls(c);
+	if (rc >= 0)
+		return rc;
 	if (c->mig.target && c->save_path)
 		return usage_error("%s: --migrate and --save exclude each other", "--save");
 	if (c->after_ns && !c->save_path && !c->mig.target)
@@ -205,6 +281,9 @@ static int check(struct cli *c)
 	if (same_file(c->cfg.serial, c->save_path) || same_file(c->cfg.serial, c->restore_path))
 		return usage_error("--serial %s: names the state file; the console would "
 				   "overwrite it", c->cfg.serial);
+	rc = check_stdio(c);
+	if (rc >= 0)
+		return rc;
 	if (c->live)
 		c->mig.live_file = c->save_path;
 	c->mig.cont = c->cont;
@@ -216,7 +295,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
-	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT };
+	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
+	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -238,6 +318,11 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "on-giveup", required_argument, NULL, OPT_ON_GIVEUP },
 		{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
 		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-name", required_argument, NULL, OPT_TLS_NAME },
+		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -280,8 +365,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_SERIAL:
 			if (serial_backend_parse(optarg, &kind, &path))
-				return usage_error("--serial %s: expected stdio, file:PATH or none",
-						   optarg);
+				return usage_error("--serial %s: expected stdio, stdout, stderr, "
+						   "file:PATH or none", optarg);
 			c->cfg.serial = optarg;
 			c->serial_set = true;
 			break;
@@ -335,6 +420,21 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			    c->mig.stall_timeout_ns < 1000000)
 				return usage_error("--stall-timeout %s: expected a time of at least "
 						   "1ms, such as 30s", optarg);
+			break;
+		case OPT_TLS_CERT:
+			c->mig.tls.cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			c->mig.tls.key = optarg;
+			break;
+		case OPT_TLS_CA:
+			c->mig.tls.ca = optarg;
+			break;
+		case OPT_TLS_NAME:
+			c->mig.tls.name = optarg;
+			break;
+		case OPT_TLS_PSK:
+			c->mig.tls.psk = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);
