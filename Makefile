@@ -51,7 +51,8 @@ LIBDEV   := $(BUILD)/libdevices.a
 # and test tools.
 LIBVMMCORE := $(BUILD)/libvmmcore.a
 VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate_addr.o \
-               serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o)
+               serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o \
+               monitor_proto.o monitor_ctl.o)
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 

@@ -11,7 +11,6 @@
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
 
-#define VMM_VERSION "0.2"
 #define DEFAULT_MEM (256ull << 20)
 
 static void usage(FILE *f)
@@ -55,6 +54,11 @@ static void usage(FILE *f)
 		"  --on-giveup finish|abort\n"
 		"                       live: when RAM does not converge, finish with a\n"
 		"                       longer pause (default) or abort and keep running\n"
+		"  --monitor unix:PATH  a control socket (mode 0600) taking QMP-style JSON\n"
+		"                       commands: query-status, stop, cont, save, migrate,\n"
+		"                       query-migrate, migrate-cancel, migrate-resolve,\n"
+		"                       quit (docs/monitor.md); drive it with\n"
+		"                       vmm ctl PATH COMMAND [KEY=VALUE...|JSON]\n"
 		"  --trace-ssm          print every save/load callback on stderr\n"
 		"  --help               show this help\n"
 		"  --version            show the version\n"
@@ -206,7 +210,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
-	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT };
+	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
+	       OPT_MONITOR };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -228,6 +233,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "on-giveup", required_argument, NULL, OPT_ON_GIVEUP },
 		{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
 		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
+		{ "monitor", required_argument, NULL, OPT_MONITOR },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -325,6 +331,11 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			    c->mig.stall_timeout_ns < 1000000)
 				return usage_error("--stall-timeout %s: expected a time of at least "
 						   "1ms, such as 30s", optarg);
+			break;
+		case OPT_MONITOR:
+			if (strncmp(optarg, "unix:", 5) || !optarg[5])
+				return usage_error("--monitor %s: expected unix:PATH", optarg);
+			c->monitor = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -10,6 +10,8 @@
 #include "vmm/cli.h"
 #include "vmm/clock.h"
 #include "vmm/machine.h"
+#include "vmm/monitor.h"
+#include "vmm/monitor_ctl.h"
 #include "vmm/snapshot.h"
 #include "vmm/stop.h"
 #include "vmm/units.h"
@@ -95,7 +97,7 @@ static int prepare(struct machine *m, const struct cli *c, const struct machine_
 
 /* Build or receive the machine, run it, tear it down; the exit status. */
 static int run(struct machine *m, const struct cli *c, const struct machine_config *cfg,
-	       const struct saved_config *sc)
+	       const struct saved_config *sc, struct monitor **mon)
 {
 	int status;
 
@@ -136,9 +138,16 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		machine_start(m);
 	}
 	machine_set_stop_action(m, c->save_path, c->cont, c->after_ns, &c->mig);
+	if (*mon) {
+		monitor_attach(*mon, m);
+		machine_set_monitor(m, *mon);
+	}
 	status = machine_run(m);
 	if (m->save_failed && status == 0)
 		status = MACHINE_EXIT_ERROR;
+	/* Before the machine goes: its last state changes are events. */
+	monitor_close(*mon, status);
+	*mon = NULL;
 	machine_destroy(m);
 	return status;
 }
@@ -149,6 +158,7 @@ static const struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
 } subcommands[] = {
+	{ "ctl", ctl_main },
 	{ NULL, NULL },
 };
 
@@ -158,6 +168,7 @@ int main(int argc, char **argv)
 	struct machine_config cfg;
 	struct machine m;
 	struct saved_config *sc = NULL;
+	struct monitor *mon = NULL;
 	char *kernel_alloc = NULL;
 	char msg[700];
 	int status;
@@ -169,6 +180,9 @@ int main(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	cfg = c.cfg;
+	/* Before anything slow: a socket path in use is refused at once. */
+	if (c.monitor && !(mon = monitor_open(c.monitor)))
+		return 1;
 	if (c.restore_path) {
 		sc = calloc(1, sizeof(*sc));
 		if (!sc) {
@@ -178,11 +192,13 @@ int main(int argc, char **argv)
 		if (units_read_config(c.restore_path, sc, msg, sizeof(msg))) {
 			fprintf(stderr, "vmm: cannot restore from %s: %s\n", c.restore_path, msg);
 			free(sc);
+			monitor_close(mon, 1);
 			return 1;
 		}
 		status = check_restore_flags(sc, &cfg, c.mem_arg, c.kernel_set, c.cmdline_set);
 		if (status) {
 			free(sc);
+			monitor_close(mon, status);
 			return status;
 		}
 		cfg.ram_size = sc->ram_size;
@@ -196,11 +212,13 @@ int main(int argc, char **argv)
 		kernel_alloc = default_kernel();
 		if (!kernel_alloc) {
 			fprintf(stderr, "vmm: cannot locate the default kernel; use --kernel\n");
+			monitor_close(mon, 1);
 			return 1;
 		}
 		cfg.kernel = kernel_alloc;
 	}
-	status = run(&m, &c, &cfg, sc);
+	status = run(&m, &c, &cfg, sc, &mon);
+	monitor_close(mon, status);         /* when the VM never ran */
 	free(sc);
 	free(kernel_alloc);
 	return status;
