@@ -65,17 +65,23 @@ json_t *ctl_build_args(int n, char **words, char *err, size_t errlen)
 			return NULL;
 		}
 		key = strndup(words[i], (size_t)(eq - words[i]));
+		if (!key || json_object_get(o, key)) {
+			snprintf(err, errlen, "argument '%s': %s", words[i],
+				 key ? "given twice" : "out of memory");
+			free(key);
+			json_decref(o);
+			return NULL;
+		}
 		if (!strcmp(val, "true") || !strcmp(val, "false"))
 			v = json_boolean(!strcmp(val, "true"));
 		else if (parse_int(val, &iv))
 			v = json_integer(iv);
 		else
 			v = json_string(val);   /* NULL if not UTF-8 */
-		if (!key || !v || json_object_get(o, key) || json_object_set_new(o, key, v)) {
+		/* set_new takes v, also when it fails. */
+		if (!v || json_object_set_new(o, key, v)) {
 			snprintf(err, errlen, "argument '%s': %s", words[i],
-				 key && v ? "given twice" : !v ? "not valid UTF-8" : "out of memory");
-			if (key && v && json_object_get(o, key) != v)
-				json_decref(v);
+				 v ? "out of memory" : "not valid UTF-8");
 			free(key);
 			json_decref(o);
 			return NULL;

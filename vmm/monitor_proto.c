@@ -267,7 +267,7 @@ json_t *mon_dispatch(const struct mon_cmd *cmds, void *ctx, const char *line, si
 
 	/* JSON_REJECT_DUPLICATES: {"execute": "stop", "execute": "quit"} is
 	 * refused rather than read one way or the other. */
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!req) {
 		mon_fail(&e, MON_ERR_PARSE, "invalid JSON at byte %d: %s", jerr.position,
 			 jerr.text);
