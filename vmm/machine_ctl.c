@@ -47,6 +47,14 @@ int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
 	bool was_stopped = m->stopped;
 	int rc;
 
+	/* A migration's thread owns the registry until it is joined; a guest
+	 * in doubt may run elsewhere, and a file of it would be a third copy. */
+	if (m->mig.running || m->mig.in_doubt) {
+		snprintf(msg, msglen, "%s", m->mig.running ? "a migration or live save is "
+			 "running" : "the last migration is unconfirmed");
+		fprintf(stderr, "vmm: no save to %s: %s\n", path, msg);
+		return SSM_ERR_BAD_STATE;
+	}
 	if (!was_stopped)
 		machine_pause(m);
 	rc = snapshot_save(m, path, cont ? SSM_AFTER_CONTINUE : SSM_AFTER_DESTROY, msg, msglen);

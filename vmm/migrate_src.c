@@ -274,7 +274,7 @@ void *migrate_src_thread(void *arg)
 	mg->last.total_ns = t.end - t.start;
 	if (t.pause)
 		mg->last.downtime_ns = (t.running ? t.running : t.sent) - t.pause;
-	snprintf(mg->last.why, sizeof(mg->last.why), "%s", rc ? why : "");
+	snprintf(mg->last.why, sizeof(mg->last.why), "%.255s", rc ? why : "");
 	mg->result = rc;
 	(void)!write(mg->done_fd, &one, sizeof(one));
 	return NULL;

@@ -234,17 +234,21 @@ static void on_accept(struct monitor *mon)
 	send_json(mon, mon_greeting(VMM_VERSION));
 }
 
-/* Run every complete line held, while the output has room. */
-static void run_lines(struct monitor *mon)
+/* Run every complete line held, while the output has room; true if lines
+ * may be left for when it drains. */
+static bool run_lines(struct monitor *mon)
 {
 	const char *line;
 	size_t len;
 
-	while (mon->client_fd >= 0 && mon_out_pending(&mon->out) < MON_OUT_PAUSE) {
-		enum mon_line r = mon_in_next(mon->in, &line, &len);
+	while (mon->client_fd >= 0) {
+		enum mon_line r;
 
+		if (mon_out_pending(&mon->out) >= MON_OUT_PAUSE)
+			return true;
+		r = mon_in_next(mon->in, &line, &len);
 		if (r == MON_LINE_NONE)
-			return;
+			return false;
 		if (r == MON_LINE_TOO_LONG) {
 			char desc[80];
 
@@ -257,7 +261,10 @@ static void run_lines(struct monitor *mon)
 		if (len)
 			send_json(mon, mon_dispatch(monitor_commands, mon, line, len));
 	}
+	return false;
 }
+
+static void flush_out(struct monitor *mon);
 
 static void on_readable(struct monitor *mon)
 {
@@ -277,7 +284,17 @@ static void on_readable(struct monitor *mon)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			/* Gone (mid-line or not): what it sent whole was run. */
+			/* Gone, or only done sending (a half-close): what it sent
+			 * whole is run and answered as far as the socket takes it
+			 * now; a partial last line is never run. */
+			while (n == 0 && mon->client_fd >= 0 && run_lines(mon)) {
+				size_t before = mon_out_pending(&mon->out);
+
+				flush_out(mon);
+				if (mon_out_pending(&mon->out) == before)
+					break;  /* it reads no more */
+			}
+			flush_out(mon);
 			drop_client(mon, NULL);
 			return;
 		}
@@ -398,14 +415,14 @@ void monitor_service(struct monitor *mon, const struct pollfd *p, int n)
 		drop_client(mon, NULL);
 	else if (mon->client_fd >= 0 && p[1].revents & (POLLIN | POLLHUP))
 		on_readable(mon);
-	/* Lines held back by a full output queue run once it drained. */
-	if (mon->client_fd >= 0 && p[1].revents & POLLOUT) {
-		flush_out(mon);
-		run_lines(mon);
-	}
 	if (p[0].revents & POLLIN)
 		on_accept(mon);
 	state_events(mon);
+	/* Lines held back by a full output queue run as it drains. */
+	flush_out(mon);
+	while (mon->client_fd >= 0 && mon_out_pending(&mon->out) < MON_OUT_PAUSE &&
+	       run_lines(mon))
+		flush_out(mon);
 	flush_out(mon);
 }
 
