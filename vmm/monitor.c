@@ -413,16 +413,21 @@ void monitor_service(struct monitor *mon, const struct pollfd *p, int n)
 		return;
 	if (p[1].revents & (POLLERR | POLLNVAL))
 		drop_client(mon, NULL);
+	else if (mon->client_fd >= 0 && p[1].revents & POLLHUP &&
+		 mon_out_pending(&mon->out) >= MON_OUT_PAUSE)
+		drop_client(mon, NULL);         /* gone without reading its replies */
 	else if (mon->client_fd >= 0 && p[1].revents & (POLLIN | POLLHUP))
 		on_readable(mon);
-	if (p[0].revents & POLLIN)
-		on_accept(mon);
 	state_events(mon);
 	/* Lines held back by a full output queue run as it drains. */
 	flush_out(mon);
 	while (mon->client_fd >= 0 && mon_out_pending(&mon->out) < MON_OUT_PAUSE &&
 	       run_lines(mon))
 		flush_out(mon);
+	/* Last: a client that left and the next one that connected in the
+	 * same wake-up are served in turn, not refused as a second client. */
+	if (p[0].revents & POLLIN)
+		on_accept(mon);
 	flush_out(mon);
 }
 

@@ -98,10 +98,13 @@ end_vm() {
 	fi
 }
 
+bigger_than() {
+	[ "$(wc -c <"$1")" -gt "$2" ]
+}
+
+# grows FILE: FILE grows within 10 s (its guest runs).
 grows() {
-	local before
-	before=$(wc -c <"$1")
-	wait_until 10 test "$(wc -c <"$1")" -gt "$before"
+	wait_until 10 bigger_than "$1" "$(wc -c <"$1")"
 }
 
 t_status_stop_cont() {
@@ -170,6 +173,20 @@ t_hostile() {
 	# Gone mid-line: the half request never runs.
 	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.recv(4096); s.sendall(b"{\"execute\": \"qu"); s.close()' "$PWD/s.sock" ||
 		{ fail "mid-line client failed"; return 1; }
+	# One that half-closes after its requests still gets the replies.
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"{\"execute\":\"query-status\",\"id\":1}\n{\"execute\":\"query-status\",\"id\":2}\n")
+s.shutdown(socket.SHUT_WR); s.settimeout(10); data = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    data += c
+print(data.decode())
+' "$PWD/s.sock" >half.out || { fail "half-closing client failed"; return 1; }
+	grep -q '"id":2}$' half.out || { fail "a half-closing client lost its replies: $(cat half.out)"; return 1; }
 	# One that floods requests and never reads: dropped or held back, the
 	# guest and the next client carry on.
 	timeout 30 python3 -c '
@@ -307,8 +324,12 @@ t_socket_files() {
 	# A stale socket (its owner died) is replaced.
 	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$PWD/s.sock"
 	[ -S s.sock ] || { fail "could not make a stale socket"; return 1; }
-	start_vm --mem "$STD_MEM" --cmdline "$LONG_CMD" --serial none || return 1
-	ctl_ok query-status || { fail "the stale socket was not replaced"; return 1; }
+	bg_vmm vm --monitor "unix:$PWD/s.sock" --mem "$STD_MEM" --cmdline "$LONG_CMD" --serial none
+	if ! wait_until 20 eval '"$VMM" ctl s.sock query-status >/dev/null 2>&1'; then
+		fail "the stale socket was not replaced"
+		show vm.err
+		return 1
+	fi
 	# A live one is not: a second vmm refuses to start, the first is untouched.
 	vmm second --mem "$STD_MEM" --cmdline steps=1 --serial none --monitor "unix:$PWD/s.sock"
 	expect_rc second 1 || return 1
