@@ -362,3 +362,37 @@ Test(monitor_ctl, malformed_words_are_refused_with_a_reason)
 	cr_assert_null(ctl_build_args(1, bad8, err, sizeof(err)));
 	cr_assert(strstr(err, "UTF-8"), "%s", err);
 }
+
+/* Mutated requests (bytes replaced, cut short) always get one reply, a
+ * return or an error, never a crash; the fake commands run only for a
+ * request that parses. */
+Test(monitor_dispatch, mutated_requests_always_get_one_reply)
+{
+	static const char seed[] = "{\"execute\":\"echo\",\"arguments\":{\"file\":\"a\","
+				   "\"continue\":true,\"n\":-3,\"opts\":{}},\"id\":[1]}";
+	unsigned x = 12345;
+	char buf[sizeof(seed)];
+	int ctx = 0, returns = 0, errors = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		size_t len = sizeof(seed) - 1;
+		json_t *r;
+
+		memcpy(buf, seed, len);
+		for (int k = 0; k < 1 + i % 4; k++) {
+			x = x * 1103515245u + 12345u;
+			buf[(x >> 8) % len] = (char)(x >> 20);
+		}
+		if (i % 3 == 0)
+			len = (x >> 4) % len;
+		r = mon_dispatch(cmds, &ctx, buf, len);
+		cr_assert_not_null(r);
+		cr_assert(json_is_object(json_object_get(r, "return")) !=
+			  json_is_object(json_object_get(r, "error")), "reply is neither or both");
+		returns += json_object_get(r, "return") != NULL;
+		errors += json_object_get(r, "error") != NULL;
+		json_decref(r);
+	}
+	cr_assert_gt(errors, 10000);
+	cr_assert_gt(returns, 0, "no mutation kept the request valid");
+}
