@@ -246,6 +246,9 @@ static bool run_lines(struct monitor *mon)
 
 		if (mon_out_pending(&mon->out) >= MON_OUT_PAUSE)
 			return true;
+		/* After a quit (or a save that ended the VM) nothing more runs. */
+		if (atomic_load(&mon->m->exit_status) >= 0)
+			return false;
 		r = mon_in_next(mon->in, &line, &len);
 		if (r == MON_LINE_NONE)
 			return false;
