@@ -285,6 +285,35 @@ t_migrate() {
 	same_output "$ref" ab.txt "the run migrated through the monitor"
 }
 
+# A destination that accepts and never reads: the migration hangs in its
+# first pass until migrate-cancel, after which the guest runs on.
+t_cancel() {
+	local port
+	need_python || return 0
+	port=$(free_port 47501) || { fail "no free TCP port"; return 1; }
+	python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); c, _ = s.accept(); time.sleep(80)
+' "$port" &
+	bg_track sink $! "sink on $port"
+	wait_until 10 port_listening "$port" || { fail "the sink did not listen"; return 1; }
+	start_vm --mem "$STD_MEM" --cmdline "$LONG_CMD" --serial file:a.txt || return 1
+	mon_ok "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:127.0.0.1:$port\"}}" \
+		'#sleep 1' '{"execute":"query-status","id":1}' '{"execute":"migrate-cancel","id":2}' \
+		'#wait MIGRATION cancelled' '{"execute":"query-status","id":3}' \
+		'{"execute":"query-migrate","id":4}' '{"execute":"migrate-cancel","id":5}' || return 1
+	has_reply '^\{"return":\{"status":"migrating","running":true\},"id":1\}$' || return 1
+	has_reply '^\{"return":\{\},"id":2\}$' || return 1
+	has_reply '^\{"event":"MIGRATION","data":\{"status":"cancelled","error":"[^"]+","uri":"tcp:' || return 1
+	has_reply '^\{"return":\{"status":"running","running":true\},"id":3\}$' || return 1
+	has_reply '^\{"return":\{"status":"cancelled","kind":"migration",.*"error":"[^"]+"\},"id":4\}$' || return 1
+	has_reply '"class":"WrongState".*"id":5\}$' || return 1
+	grows a.txt || { fail "the guest did not run on after the cancel"; return 1; }
+	# The failed migration makes the exit status 1.
+	end_vm 1
+}
+
 # GO is lost: the source is in doubt until migrate-resolve decides.
 t_unconfirmed() {
 	local ref dport pport
@@ -355,5 +384,6 @@ run_test monitor-hostile-clients t_hostile
 run_test monitor-save-restore t_save_restore
 run_test monitor-live-save-query-migrate t_live_save_query
 run_test monitor-migrate t_migrate
+run_test monitor-migrate-cancel t_cancel
 run_test monitor-migrate-unconfirmed t_unconfirmed
 run_test monitor-socket-files t_socket_files
