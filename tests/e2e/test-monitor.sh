@@ -364,7 +364,12 @@ t_socket_files() {
 	expect_rc second 1 || return 1
 	one_vmm_line second 'listens there' || return 1
 	ctl_ok query-status || { fail "the first vmm's socket broke"; return 1; }
-	end_vm 0 || return 1
+	# Ended by a signal, it removes its socket too.
+	bg_kill vm TERM
+	bg_wait vm
+	[ "$RC" -eq 143 ] && grep -q '^vmm: Terminated, stopping$' vm.err ||
+		{ fail "vm: SIGTERM: exit $RC"; show vm.err; return 1; }
+	[ ! -e s.sock ] || { fail "the socket file is left after SIGTERM"; return 1; }
 	# Nor is a file of another kind.
 	echo keep >s.sock
 	vmm regular --mem "$STD_MEM" --cmdline steps=1 --serial none --monitor "unix:$PWD/s.sock"
