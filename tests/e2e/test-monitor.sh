@@ -2,11 +2,12 @@
 # test-monitor.sh - the control socket (--monitor unix:PATH, docs/monitor.md)
 # driven by a python3 client (monitor_client.py) and by vmm ctl: greeting,
 # query-status, stop/cont and their events, save and restore, live save and
-# query-migrate, migration to a vmm --incoming, the operator's decision
-# after an unconfirmed migration, hostile clients (bad JSON, unknown
-# commands, wrong types, a line too long, one vanishing mid-line, one that
-# never reads), clients in turn and a refused second one, the socket's mode
-# 0600, stale and live socket files, quit.
+# query-migrate, migration to a vmm --incoming, migrate-cancel, the
+# operator's decision after an unconfirmed migration, hostile clients (bad
+# JSON, unknown commands, wrong types, a line too long, one vanishing
+# mid-line, one half-closing, one that never reads), clients in turn and a
+# refused second one, the socket's mode 0600, stale and live socket files,
+# SIGTERM and quit removing the socket.
 . "$(dirname "$0")/lib.sh"
 
 CLIENT=$(cd "$(dirname "$0")" && pwd)/monitor_client.py
