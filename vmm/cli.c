@@ -13,7 +13,6 @@
 #include "vmm/serial_backend.h"
 #include "vmm/stream_stdio.h"
 
-#define VMM_VERSION "0.2"
 #define DEFAULT_MEM (256ull << 20)
 
 static void usage(FILE *f)
@@ -67,6 +66,11 @@ static void usage(FILE *f)
 		"  --on-giveup finish|abort\n"
 		"                       live: when RAM does not converge, finish with a\n"
 		"                       longer pause (default) or abort and keep running\n"
+		"  --monitor unix:PATH  a control socket (mode 0600) taking QMP-style JSON\n"
+		"                       commands: query-status, stop, cont, save, migrate,\n"
+		"                       query-migrate, migrate-cancel, migrate-resolve,\n"
+		"                       quit (docs/monitor.md); drive it with\n"
+		"                       vmm ctl PATH COMMAND [KEY=VALUE...|JSON]\n"
 		"  --trace-ssm          print every save/load callback on stderr\n"
 		"  --help               show this help\n"
 		"  --version            show the version\n"
@@ -296,7 +300,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
-	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK };
+	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
+	       OPT_MONITOR };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -323,6 +328,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "tls-name", required_argument, NULL, OPT_TLS_NAME },
 		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
+		{ "monitor", required_argument, NULL, OPT_MONITOR },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -435,6 +441,11 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_TLS_PSK:
 			c->mig.tls.psk = optarg;
+			break;
+		case OPT_MONITOR:
+			if (strncmp(optarg, "unix:", 5) || !optarg[5])
+				return usage_error("--monitor %s: expected unix:PATH", optarg);
+			c->monitor = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -9,6 +9,7 @@
 #include "vmm/migrate.h"
 
 #define EXIT_USAGE 2
+#define VMM_VERSION "0.2"
 
 struct cli {
 	struct machine_config cfg;      /* --kernel --mem --cmdline --serial */
@@ -21,6 +22,7 @@ struct cli {
 	const char *incoming;           /* --incoming tcp:HOST:PORT */
 	struct migrate_opts mig;        /* --migrate and the live-save knobs */
 	bool trace;                     /* --trace-ssm */
+	const char *monitor;            /* --monitor unix:PATH */
 };
 
 /* Parse argv into c.  Returns -1 to go on, or the exit status to end with

@@ -14,6 +14,7 @@
 
 #include "vmm/board.h"
 #include "vmm/boot.h"
+#include "vmm/monitor.h"
 #include "vmm/snapshot.h"
 #include "vmm/units.h"
 
@@ -390,6 +391,7 @@ void machine_set_stop_action(struct machine *m, const char *save_path, bool cont
 	m->save_path = save_path;
 	m->save_continue = cont;
 	m->save_after_ns = after_ns;
+	m->stop_mig = *mig;
 	migrate_set_opts(&m->mig, mig);
 }
 
@@ -571,7 +573,7 @@ void machine_clock_restore(struct machine *m, uint64_t ns)
 
 static bool has_stop_action(const struct machine *m)
 {
-	return m->save_path || m->mig.o.target || m->mig.o.live_file;
+	return m->save_path || m->stop_mig.target || m->stop_mig.live_file;
 }
 
 static void on_signal(struct machine *m)
@@ -645,30 +647,9 @@ static void on_input(struct machine *m)
 static void do_save(struct machine *m)
 {
 	char msg[600];
-	uint64_t t0 = host_now_ns();
-	int rc;
 
 	m->save_requested = false;
-	machine_pause(m);
-	rc = snapshot_save(m, m->save_path, m->save_continue ? SSM_AFTER_CONTINUE :
-			   SSM_AFTER_DESTROY, msg, sizeof(msg));
-	if (rc) {
-		machine_note_save_result(m, false);
-		fprintf(stderr, "%svmm: saving to %s failed: %s; the VM keeps running "
-			"(Ctrl-C retries, SIGQUIT quits without saving)\n",
-			isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path, msg);
-		machine_resume(m);
-		return;
-	}
-	machine_note_save_result(m, true);
-	fprintf(stderr, "%svmm: saved to %s in %.3f s; resume with: vmm --restore %s\n",
-		isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path,
-		(double)(host_now_ns() - t0) / 1e9, m->save_path);
-	if (m->save_continue) {
-		machine_resume(m);
-		return;
-	}
-	machine_end(m, 0);
+	(void)machine_save_now(m, m->save_path, m->save_continue, msg, sizeof(msg));
 }
 
 static int arm_save_timer(struct machine *m)
@@ -697,7 +678,7 @@ int machine_run(struct machine *m)
 	if (arm_save_timer(m))
 		return MACHINE_EXIT_ERROR;
 	while (atomic_load(&m->exit_status) < 0) {
-		struct pollfd pfd[6] = {
+		struct pollfd pfd[6 + MONITOR_POLL_FDS] = {
 			{ .fd = m->signal_fd, .events = POLLIN },
 			{ .fd = m->timer_fd, .events = POLLIN },
 			{ .fd = m->event_fd, .events = POLLIN },
@@ -707,6 +688,7 @@ int machine_run(struct machine *m)
 		};
 		uint64_t ev;
 		bool blocked;
+		int nmon = monitor_poll_fds(m->monitor, &pfd[6]);
 
 		machine_lock(m);
 		blocked = m->rx_blocked;
@@ -714,7 +696,7 @@ int machine_run(struct machine *m)
 		if (!blocked)
 			pfd[3].fd = serial_backend_input_fd(&m->backend);
 
-		if (poll(pfd, 6, -1) < 0) {
+		if (poll(pfd, (nfds_t)(6 + nmon), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "vmm: poll: %s\n", strerror(errno));
@@ -738,15 +720,12 @@ int machine_run(struct machine *m)
 			migrate_finish(m);
 		if (m->save_requested && atomic_load(&m->exit_status) < 0) {
 			m->save_requested = false;
-			if (m->mig.o.target || m->mig.o.live_file) {
-				if (m->mig.running)
-					fprintf(stderr, "vmm: a migration is already running\n");
-				else
-					migrate_start(m);
-			} else {
+			if (m->stop_mig.target || m->stop_mig.live_file)
+				(void)machine_migrate_now(m, &m->stop_mig);
+			else
 				do_save(m);
-			}
 		}
+		monitor_service(m->monitor, &pfd[6], nmon);
 	}
 	/* The guest may power off while a migration copies it. */
 	migrate_abort(m);

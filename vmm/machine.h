@@ -46,6 +46,8 @@
 
 #define MACHINE_EXIT_ERROR 1            /* exit status after a VM failure */
 
+struct monitor;
+
 struct machine_config {
 	const char *kernel;             /* ELF64 kernel path */
 	uint64_t ram_size;              /* bytes, KVM_RAM_MIN..KVM_RAM_MAX */
@@ -100,6 +102,10 @@ struct machine {
 	int save_timer_fd;
 	bool save_requested;
 	bool save_failed;               /* the last save attempt failed */
+	struct migrate_opts stop_mig;   /* the stop action's migration / live
+					   save (mig.o is the running one's) */
+	bool stopped;                   /* paused by the monitor's stop */
+	struct monitor *monitor;        /* --monitor (monitor.c), or NULL */
 };
 
 /* Build the machine (see above).  Prints one line and returns -1 on
@@ -166,6 +172,22 @@ void machine_set_irq_state(struct machine *m, bool line, bool tick_deferred);
  * the migration / live-save options. */
 void machine_set_stop_action(struct machine *m, const char *save_path, bool cont,
 			     uint64_t after_ns, const struct migrate_opts *mig);
+/* Save the running (or stopped) VM to path now, as a stop request with
+ * --save does: on success it ends (exit 0) unless cont; on failure it runs
+ * on (stays stopped).  Main thread; 0 or an ssm_err with one line in msg. */
+int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
+		     size_t msglen);
+/* Start a migration or live save with options o (strings must outlive
+ * it), as a stop request with --migrate does.  -1 (printed) if the VM is
+ * stopped, one runs, the last is unconfirmed, or it cannot start. */
+int machine_migrate_now(struct machine *m, const struct migrate_opts *o);
+/* The monitor's stop / cont: pause the VM until cont (idempotent).  -1 while
+ * a migration runs or waits for the operator's decision. */
+int machine_stop(struct machine *m);
+int machine_cont(struct machine *m);
+bool machine_is_stopped(const struct machine *m);
+/* The control socket machine_run() serves (NULL: none). */
+void machine_set_monitor(struct machine *m, struct monitor *mon);
 /* Keep a copy of the configuration a stream describes (m->loaded_cfg, freed
  * with m), for a VM built from it.  -1 when out of memory. */
 int machine_keep_config(struct machine *m, const struct saved_config *c);

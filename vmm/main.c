@@ -12,6 +12,8 @@
 #include "vmm/inspect.h"
 #include "vmm/machine.h"
 #include "vmm/schema.h"
+#include "vmm/monitor.h"
+#include "vmm/monitor_ctl.h"
 #include "vmm/snapshot.h"
 #include "vmm/stop.h"
 #include "vmm/stream_stdio.h"
@@ -119,7 +121,7 @@ static int restore_stdin(struct machine *m)
 
 /* Build or receive the machine, run it, tear it down; the exit status. */
 static int run(struct machine *m, const struct cli *c, const struct machine_config *cfg,
-	       const struct saved_config *sc)
+	       const struct saved_config *sc, struct monitor **mon)
 {
 	int status;
 
@@ -160,9 +162,16 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		machine_start(m);
 	}
 	machine_set_stop_action(m, c->save_path, c->cont, c->after_ns, &c->mig);
+	if (*mon) {
+		monitor_attach(*mon, m);
+		machine_set_monitor(m, *mon);
+	}
 	status = machine_run(m);
 	if (m->save_failed && status == 0)
 		status = MACHINE_EXIT_ERROR;
+	/* Before the machine goes: its last state changes are events. */
+	monitor_close(*mon, status);
+	*mon = NULL;
 	machine_destroy(m);
 	return status;
 }
@@ -176,6 +185,7 @@ static const struct subcommand {
 	{ "inspect", inspect_main },
 	{ "schema", schema_main },
 	{ "verify", verify_main },
+	{ "ctl", ctl_main },
 	{ NULL, NULL },
 };
 
@@ -185,6 +195,7 @@ int main(int argc, char **argv)
 	struct machine_config cfg;
 	struct machine m;
 	struct saved_config *sc = NULL;
+	struct monitor *mon = NULL;
 	char *kernel_alloc = NULL;
 	char msg[700];
 	int status;
@@ -202,6 +213,9 @@ int main(int argc, char **argv)
 		cfg.serial = "stderr";
 	else if (!c.serial_set && stream_stdio_is(c.restore_path))
 		cfg.serial = "stdout";
+	/* Before anything slow: a socket path in use is refused at once. */
+	if (c.monitor && !(mon = monitor_open(c.monitor)))
+		return 1;
 	if (c.restore_path && !stream_stdio_is(c.restore_path)) {
 		sc = calloc(1, sizeof(*sc));
 		if (!sc) {
@@ -211,11 +225,13 @@ int main(int argc, char **argv)
 		if (units_read_config(c.restore_path, sc, msg, sizeof(msg))) {
 			fprintf(stderr, "vmm: cannot restore from %s: %s\n", c.restore_path, msg);
 			free(sc);
+			monitor_close(mon, 1);
 			return 1;
 		}
 		status = check_restore_flags(sc, &cfg, c.mem_arg, c.kernel_set, c.cmdline_set);
 		if (status) {
 			free(sc);
+			monitor_close(mon, status);
 			return status;
 		}
 		cfg.ram_size = sc->ram_size;
@@ -229,11 +245,13 @@ int main(int argc, char **argv)
 		kernel_alloc = default_kernel();
 		if (!kernel_alloc) {
 			fprintf(stderr, "vmm: cannot locate the default kernel; use --kernel\n");
+			monitor_close(mon, 1);
 			return 1;
 		}
 		cfg.kernel = kernel_alloc;
 	}
-	status = run(&m, &c, &cfg, sc);
+	status = run(&m, &c, &cfg, sc, &mon);
+	monitor_close(mon, status);         /* when the VM never ran */
 	free(sc);
 	free(kernel_alloc);
 	return status;

@@ -215,6 +215,8 @@ int migrate_start(struct machine *m)
 	}
 	(void)!read(mg->abort_fd, &v, sizeof(v));   /* an old abort does not count */
 	ssm_cancel_arm(m->ssm, false);
+	atomic_store(&mg->cancel, false);
+	memset(&mg->last, 0, sizeof(mg->last));
 	if (!mg->o.stall_timeout_ns)
 		mg->o.stall_timeout_ns = MIGRATE_DEFAULT_STALL_TIMEOUT_NS;
 	fprintf(stderr, "%svmm: %s %s (max downtime %u ms)\n",
@@ -227,6 +229,7 @@ int migrate_start(struct machine *m)
 		return -1;
 	}
 	mg->running = true;
+	mg->seq++;
 	return 0;
 }
 
@@ -241,19 +244,20 @@ void migrate_finish(struct machine *m)
 	pthread_join(mg->thread, NULL);
 	mg->running = false;
 	mg->in_doubt = mg->result_doubt;
+	/* A cancel armed it; the next save must not inherit it. */
+	ssm_cancel_arm(m->ssm, false);
 	/* The last attempt decides: one that succeeds clears an earlier failure. */
 	machine_note_save_result(m, mg->result == 0);
 	if (mg->result == 0 && mg->vm_gone)
 		machine_end(m, 0);
 }
 
-void migrate_abort(struct machine *m)
+/* Wake the thread wherever it waits: its save, a connect, a reply, a send. */
+static void stop_thread(struct machine *m)
 {
 	struct migration *mg = &m->mig;
 	uint64_t one = 1;
 
-	if (!mg->running)
-		return;
 	/* Armed rather than a plain cancel: the thread may not have begun
 	 * its save yet.  The eventfd ends a connect or a wait for a reply;
 	 * shutdown ends a send or receive blocked in the kernel. */
@@ -263,6 +267,26 @@ void migrate_abort(struct machine *m)
 	if (mg->sock >= 0)
 		shutdown(mg->sock, SHUT_RDWR);
 	pthread_mutex_unlock(&mg->sock_mu);
+}
+
+int migrate_cancel(struct machine *m)
+{
+	if (!m->mig.running)
+		return -1;
+	atomic_store(&m->mig.cancel, true);
+	stop_thread(m);
+	return 0;
+}
+
+void migrate_abort(struct machine *m)
+{
+	struct migration *mg = &m->mig;
+
+	if (!mg->running)
+		return;
+	/* The VM is ending: a cancel asked before must not resume it now. */
+	atomic_store(&mg->cancel, false);
+	stop_thread(m);
 	pthread_join(mg->thread, NULL);
 	mg->running = false;
 	mg->in_doubt = mg->result_doubt;
@@ -274,17 +298,9 @@ bool migrate_signal(struct machine *m, int signo)
 	struct migration *mg = &m->mig;
 
 	if (signo == MIGRATE_RESUME_SIGNAL) {
-		if (!mg->in_doubt) {
+		if (migrate_decide(m, true, 0, "SIGUSR2"))
 			fprintf(stderr, "vmm: SIGUSR2 ignored: no unconfirmed migration "
 				"waits for a decision\n");
-			return true;
-		}
-		mg->in_doubt = false;
-		fprintf(stderr, "vmm: SIGUSR2: resuming the guest here, as the operator "
-			"decided after the unconfirmed migration\n");
-		machine_resume(m);
-		ram_live_reset(m);
-		machine_note_save_result(m, false);
 		return true;
 	}
 	if (!mg->in_doubt)
@@ -295,12 +311,30 @@ bool migrate_signal(struct machine *m, int signo)
 		return true;
 	}
 	if (signo == SIGINT || signo == SIGTERM) {
-		if (machine_end(m, 128 + signo))
-			fprintf(stderr, "vmm: %s: quitting; the guest was not resumed here\n",
-				strsignal(signo));
+		(void)migrate_decide(m, false, 128 + signo, strsignal(signo));
 		return true;
 	}
 	return false;
+}
+
+int migrate_decide(struct machine *m, bool resume, int status, const char *who)
+{
+	struct migration *mg = &m->mig;
+
+	if (!mg->in_doubt)
+		return -1;
+	if (!resume) {
+		if (machine_end(m, status))
+			fprintf(stderr, "vmm: %s: quitting; the guest was not resumed here\n", who);
+		return 0;
+	}
+	mg->in_doubt = false;
+	fprintf(stderr, "vmm: %s: resuming the guest here, as the operator decided after "
+		"the unconfirmed migration\n", who);
+	machine_resume(m);
+	ram_live_reset(m);
+	machine_note_save_result(m, false);
+	return 0;
 }
 
 void migrate_init(struct migration *mg)

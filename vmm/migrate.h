@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -44,6 +45,17 @@ struct migrate_opts {
 #define MIGRATE_DEFAULT_INCOMING_TIMEOUT_NS (15ull * 60 * 1000000000)
 #define MIGRATE_DEFAULT_STALL_TIMEOUT_NS (30ull * 1000000000)
 
+/* What the last migration or live save did (its thread fills it in before
+ * it ends; read after the join). */
+struct migrate_stats {
+	uint32_t passes;           /* live passes (the final pass not counted) */
+	uint64_t bytes;            /* stream bytes written */
+	uint64_t total_ns;         /* thread start to end */
+	uint64_t downtime_ns;      /* guest paused until it ran again (there
+				      or here), or for the final pass */
+	char why[256];             /* failure reason, "" on success */
+};
+
 struct migration {
 	struct migrate_opts o;
 	pthread_t thread;
@@ -58,6 +70,9 @@ struct migration {
 	bool result_doubt;         /* set by the thread: GO sent, no RUNNING */
 	bool in_doubt;             /* main thread: paused until the operator
 				      decides (result_doubt of the last join) */
+	atomic_bool cancel;        /* migrate_cancel(): stop, the VM runs on */
+	struct migrate_stats last; /* of the last finished one */
+	uint64_t seq;              /* migrations / live saves started */
 };
 
 /* Parse "tcp:HOST:PORT" or "tls:HOST:PORT"; 0 on success (host/port point
@@ -75,6 +90,14 @@ void migrate_finish(struct machine *m);
 /* Stop a running migration promptly (the VM is ending) and join it.  It
  * never sends GO after this; one that already did stays in doubt. */
 void migrate_abort(struct machine *m);
+/* Stop the running migration or live save (main thread) without waiting:
+ * before GO the guest runs on here, after GO it is in doubt as on any
+ * loss; migrate_finish() follows as usual.  -1 if none runs. */
+int migrate_cancel(struct machine *m);
+/* The operator's decision on an unconfirmed migration (main thread):
+ * resume the guest here, or end the VM with status.  who names the
+ * decider in the line printed.  -1 if no migration is in doubt. */
+int migrate_decide(struct machine *m, bool resume, int status, const char *who);
 /* No migration, nothing open; then the options a stop request uses. */
 void migrate_init(struct migration *mg);
 void migrate_set_opts(struct migration *mg, const struct migrate_opts *o);

@@ -268,7 +268,8 @@ void *migrate_src_thread(void *arg)
 			isatty(STDERR_FILENO) ? "\r\n" : "", target, why, (int)getpid(),
 			(int)getpid());
 	} else {
-		bool ending = aborted(mg);
+		/* A cancel (migrate_cancel) is not an ending: the VM runs on. */
+		bool ending = aborted(mg) && !atomic_load(&mg->cancel);
 
 		fprintf(stderr, "%svmm: %s %s failed: %s; %s\n",
 			isatty(STDERR_FILENO) ? "\r\n" : "",
@@ -281,6 +282,12 @@ void *migrate_src_thread(void *arg)
 		 * after it runs again). */
 		ram_live_reset(m);
 	}
+	mg->last.passes = m->ram_live.passes;
+	mg->last.bytes = bytes;
+	mg->last.total_ns = t.end - t.start;
+	if (t.pause)
+		mg->last.downtime_ns = (t.running ? t.running : t.sent) - t.pause;
+	snprintf(mg->last.why, sizeof(mg->last.why), "%.255s", rc ? why : "");
 	mg->result = rc;
 	(void)!write(mg->done_fd, &one, sizeof(one));
 	return NULL;

@@ -1,0 +1,98 @@
+/* machine_ctl.c - the machine's state changes asked for while it runs:
+ * the monitor's stop and cont, and a save or migration now, which a stop
+ * request (signal, --save-after) runs through the same functions. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "vmm/clock.h"
+#include "vmm/machine.h"
+#include "vmm/snapshot.h"
+
+void machine_set_monitor(struct machine *m, struct monitor *mon)
+{
+	m->monitor = mon;
+}
+
+int machine_stop(struct machine *m)
+{
+	if (m->mig.running || m->mig.in_doubt)
+		return -1;
+	if (!m->stopped) {
+		machine_pause(m);
+		m->stopped = true;
+	}
+	return 0;
+}
+
+int machine_cont(struct machine *m)
+{
+	if (m->mig.running || m->mig.in_doubt)
+		return -1;
+	if (m->stopped) {
+		m->stopped = false;
+		machine_resume(m);
+	}
+	return 0;
+}
+
+bool machine_is_stopped(const struct machine *m)
+{
+	return m->stopped;
+}
+
+int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
+		     size_t msglen)
+{
+	uint64_t t0 = host_now_ns();
+	bool was_stopped = m->stopped;
+	int rc;
+
+	/* A migration's thread owns the registry until it is joined; a guest
+	 * in doubt may run elsewhere, and a file of it would be a third copy. */
+	if (m->mig.running || m->mig.in_doubt) {
+		snprintf(msg, msglen, "%s", m->mig.running ? "a migration or live save is "
+			 "running" : "the last migration is unconfirmed");
+		fprintf(stderr, "vmm: no save to %s: %s\n", path, msg);
+		return SSM_ERR_BAD_STATE;
+	}
+	if (!was_stopped)
+		machine_pause(m);
+	rc = snapshot_save(m, path, cont ? SSM_AFTER_CONTINUE : SSM_AFTER_DESTROY, msg, msglen);
+	if (rc) {
+		machine_note_save_result(m, false);
+		fprintf(stderr, "%svmm: saving to %s failed: %s; the VM keeps %s%s\n",
+			isatty(STDERR_FILENO) ? "\r\n" : "", path, msg,
+			was_stopped ? "stopped" : "running", path == m->save_path ?
+			" (Ctrl-C retries, SIGQUIT quits without saving)" : "");
+		if (!was_stopped)
+			machine_resume(m);
+		return rc;
+	}
+	machine_note_save_result(m, true);
+	fprintf(stderr, "%svmm: saved to %s in %.3f s; resume with: vmm --restore %s\n",
+		isatty(STDERR_FILENO) ? "\r\n" : "", path,
+		(double)(host_now_ns() - t0) / 1e9, path);
+	if (!cont)
+		machine_end(m, 0);
+	else if (!was_stopped)
+		machine_resume(m);
+	return 0;
+}
+
+int machine_migrate_now(struct machine *m, const struct migrate_opts *o)
+{
+	if (m->stopped) {
+		fprintf(stderr, "vmm: no migration or live save while the VM is stopped "
+			"(the monitor's cont resumes it)\n");
+		return -1;
+	}
+	if (m->mig.running) {
+		fprintf(stderr, "vmm: a migration is already running\n");
+		return -1;
+	}
+	/* migrate_start refuses (and says why) while the last one is in doubt;
+	 * its options stay those of that one. */
+	if (!m->mig.in_doubt)
+		migrate_set_opts(&m->mig, o);
+	return migrate_start(m);
+}
