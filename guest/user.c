@@ -27,6 +27,7 @@ struct opts {
 	uint64_t pages;                 /* pages per step */
 	uint64_t rate;                  /* MB/s to dirty at most; 0 = flat out */
 	uint64_t rounds;                /* mixing rounds per word */
+	uint64_t check;                 /* 1: checksum the whole area at the end */
 };
 
 /* The churn area is RAM from its start on, through the memory map's
@@ -194,6 +195,8 @@ static void parse_cmdline(const struct bootinfo *bi, struct opts *o)
 			ok = parse_num(s + start + 5, n - 5, 0, &o->rate);
 		else if (key_is(s + start, n, "rounds"))
 			ok = parse_num(s + start + 7, n - 7, 0, &o->rounds) && o->rounds <= 64;
+		else if (key_is(s + start, n, "check"))
+			ok = parse_num(s + start + 6, n - 6, 0, &o->check) && o->check <= 1;
 		else
 			ok = 0;
 		if (!ok) {
@@ -230,6 +233,22 @@ static uint64_t *page_at(const struct churn *c, uint64_t page)
 	while (page < c->seg[i].first)
 		i--;
 	return c->seg[i].base + (page - c->seg[i].first) * (PAGE_SIZE / 8);
+}
+
+/* Every word of the area in order: after the last step, so a page that is
+ * wrong anywhere (one the steps since a restore did not come round to)
+ * changes the line. */
+static uint32_t area_sum(const struct churn *c)
+{
+	uint64_t acc = 0xcbf29ce484222325ull;
+
+	for (uint64_t p = 0; p < c->npages; p++) {
+		const uint64_t *w = page_at(c, p);
+
+		for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
+			acc = (acc ^ w[i]) * 0x100000001b3ull;
+	}
+	return (uint32_t)(acc ^ acc >> 32);
 }
 
 /* Lay the area of up to want bytes out over the RAM ranges from start on;
@@ -353,6 +372,14 @@ void user_main(const struct bootinfo *bi)
 		put_hex(&l, c.sum, 8);
 		put_str(&l, " ticks ");
 		put_dec(&l, ticks);
+		put_str(&l, "\n");
+		flush(&l);
+	}
+	if (o.check) {
+		put_str(&l, "area sum ");
+		put_hex(&l, area_sum(&c), 8);
+		put_str(&l, " over ");
+		put_size(&l, c.npages * PAGE_SIZE);
 		put_str(&l, "\n");
 		flush(&l);
 	}
