@@ -11,7 +11,9 @@
 
 volatile uint64_t ticks;
 
-static uint64_t ram_size;               /* for checking user buffers */
+/* The RAM ranges of the boot-info block, for checking user buffers. */
+static struct bootinfo_mem ram[BOOTINFO_MEM_MAX];
+static uint32_t nram;
 
 static struct tss {
 	uint32_t reserved0;
@@ -242,10 +244,15 @@ uint64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr)
 	(void)a2;
 	switch (nr) {
 	case SYS_WRITE:
-		if (a1 > 4096 || a0 >= ram_size || a1 > ram_size - a0)
+		if (a1 > 4096)
 			return (uint64_t)-1;
-		uart_write((const char *)a0, a1);
-		return a1;
+		for (uint32_t i = 0; i < nram; i++)
+			if (a0 >= ram[i].addr && a0 - ram[i].addr < ram[i].size &&
+			    a1 <= ram[i].size - (a0 - ram[i].addr)) {
+				uart_write((const char *)a0, a1);
+				return a1;
+			}
+		return (uint64_t)-1;
 	case SYS_POWEROFF:
 		poweroff((uint8_t)a0);
 	default:
@@ -261,10 +268,12 @@ void kmain(const struct bootinfo *bi)
 	pic_init();
 	pit_init();
 	uart_init();
-	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION) {
+	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION ||
+	    bi->nmem < 1 || bi->nmem > BOOTINFO_MEM_MAX) {
 		uart_puts("panic: bad boot-info block\n");
 		poweroff(PANIC_STATUS);
 	}
-	ram_size = bi->mem_size;
+	nram = bi->nmem;
+	memcpy(ram, bi->mem, nram * sizeof(ram[0]));
 	enter_user(user_main, ustack + sizeof(ustack), bi);
 }

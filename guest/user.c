@@ -16,21 +16,35 @@
 #define DEFAULT_MEM     (16u << 20)
 #define DEFAULT_PAGES   128u            /* pages rewritten per step */
 /* Mixing rounds per written word: the knob that sets a step to ~1 ms of
- * native time without touching more memory. */
+ * native time without touching more memory (rounds= lowers it for tests
+ * that want much memory filled quickly). */
 #define ROUNDS          9u
 
 struct opts {
 	uint64_t steps;                 /* 0 = run forever */
 	uint64_t mem;                   /* requested churn bytes */
+	uint64_t at;                    /* where the area starts; 0 = after the kernel */
 	uint64_t pages;                 /* pages per step */
 	uint64_t rate;                  /* MB/s to dirty at most; 0 = flat out */
+	uint64_t rounds;                /* mixing rounds per word */
+	uint64_t check;                 /* 1: checksum the whole area at the end */
+};
+
+/* The churn area is RAM from its start on, through the memory map's
+ * ranges in address order (skipping the hole below 4 GiB): page p of the
+ * area is in the last segment whose first page is <= p. */
+struct segment {
+	uint64_t first;                 /* the area's page number of base[0] */
+	uint64_t *base;
 };
 
 struct churn {
-	uint64_t *base;
+	struct segment seg[BOOTINFO_MEM_MAX];
+	unsigned nseg;
 	uint64_t npages;
 	uint64_t cursor;                /* next page to rewrite */
 	uint64_t rng;
+	uint64_t rounds;
 	uint32_t sum;
 	int filled;                     /* every page written at least once */
 };
@@ -70,8 +84,11 @@ static void put_dec(struct line *l, uint64_t v)
 		l->b[l->n++] = t[--i];
 }
 
+/* At least digits digits, more if v needs them. */
 static void put_hex(struct line *l, uint64_t v, int digits)
 {
+	while (digits < 16 && v >> (4 * digits))
+		digits++;
 	put_str(l, "0x");
 	while (digits-- && l->n < sizeof(l->b))
 		l->b[l->n++] = "0123456789abcdef"[v >> (4 * digits) & 0xf];
@@ -169,11 +186,17 @@ static void parse_cmdline(const struct bootinfo *bi, struct opts *o)
 			ok = parse_num(s + start + 6, n - 6, 0, &o->steps);
 		else if (key_is(s + start, n, "mem"))
 			ok = parse_num(s + start + 4, n - 4, 1, &o->mem);
+		else if (key_is(s + start, n, "at"))
+			ok = parse_num(s + start + 3, n - 3, 1, &o->at);
 		else if (key_is(s + start, n, "pages"))
 			ok = parse_num(s + start + 6, n - 6, 0, &v) && v &&
 			     (o->pages = v);
 		else if (key_is(s + start, n, "rate"))
 			ok = parse_num(s + start + 5, n - 5, 0, &o->rate);
+		else if (key_is(s + start, n, "rounds"))
+			ok = parse_num(s + start + 7, n - 7, 0, &o->rounds) && o->rounds <= 64;
+		else if (key_is(s + start, n, "check"))
+			ok = parse_num(s + start + 6, n - 6, 0, &o->check) && o->check <= 1;
 		else
 			ok = 0;
 		if (!ok) {
@@ -203,12 +226,64 @@ static inline uint64_t mix(uint64_t x)
 	return x ^ x >> 33;
 }
 
+static uint64_t *page_at(const struct churn *c, uint64_t page)
+{
+	unsigned i = c->nseg - 1;
+
+	while (page < c->seg[i].first)
+		i--;
+	return c->seg[i].base + (page - c->seg[i].first) * (PAGE_SIZE / 8);
+}
+
+/* Every word of the area in order: after the last step, so a page that is
+ * wrong anywhere (one the steps since a restore did not come round to)
+ * changes the line. */
+static uint32_t area_sum(const struct churn *c)
+{
+	uint64_t acc = 0xcbf29ce484222325ull;
+
+	for (uint64_t p = 0; p < c->npages; p++) {
+		const uint64_t *w = page_at(c, p);
+
+		for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
+			acc = (acc ^ w[i]) * 0x100000001b3ull;
+	}
+	return (uint32_t)(acc ^ acc >> 32);
+}
+
+/* Lay the area of up to want bytes out over the RAM ranges from start on;
+ * its size in pages goes to c->npages. */
+static void place_area(struct churn *c, const struct bootinfo *bi, uint64_t start,
+		       uint64_t want)
+{
+	uint64_t left = want / PAGE_SIZE;
+
+	c->nseg = 0;
+	c->npages = 0;
+	for (uint32_t i = 0; i < bi->nmem && i < BOOTINFO_MEM_MAX && left; i++) {
+		uint64_t lo = bi->mem[i].addr, hi = lo + bi->mem[i].size, n;
+
+		if (start > lo)
+			lo = start;
+		if (lo >= hi)
+			continue;
+		n = (hi - lo) / PAGE_SIZE < left ? (hi - lo) / PAGE_SIZE : left;
+		if (!n)
+			continue;
+		c->seg[c->nseg].first = c->npages;
+		c->seg[c->nseg].base = (uint64_t *)lo;
+		c->nseg++;
+		c->npages += n;
+		left -= n;
+	}
+}
+
 /* Fold a page's old contents into the checksum, then overwrite it with new
  * pseudo-random words, then probe one word anywhere in the area (written
  * long ago or never) so corruption anywhere shows up eventually. */
 static void churn_page(struct churn *c)
 {
-	uint64_t *p = c->base + c->cursor * (PAGE_SIZE / 8);
+	uint64_t *p = page_at(c, c->cursor);
 	uint64_t acc = c->cursor, x = c->rng, probe;
 	unsigned i, r;
 
@@ -218,13 +293,14 @@ static void churn_page(struct churn *c)
 		acc = (acc ^ p[i]) * 0x100000001b3ull;
 		x = xorshift(x);
 		w = x;
-		for (r = 0; r < ROUNDS; r++)
+		for (r = 0; r < c->rounds; r++)
 			w = mix(w);
 		p[i] = w;
 	}
 	c->rng = x;
 	x = xorshift(x);
-	probe = c->base[(x >> 12) % (c->npages * (PAGE_SIZE / 8))];
+	probe = (x >> 12) % (c->npages * (PAGE_SIZE / 8));
+	probe = page_at(c, probe / (PAGE_SIZE / 8))[probe % (PAGE_SIZE / 8)];
 	acc ^= probe;
 	c->sum = ((c->sum << 5 | c->sum >> 27) ^ (uint32_t)(acc ^ acc >> 32)) *
 		 0x01000193u;
@@ -236,25 +312,33 @@ static void churn_page(struct churn *c)
 
 void user_main(const struct bootinfo *bi)
 {
-	struct opts o = { .steps = 0, .mem = DEFAULT_MEM, .pages = DEFAULT_PAGES };
+	struct opts o = { .steps = 0, .mem = DEFAULT_MEM, .pages = DEFAULT_PAGES, .rounds = ROUNDS };
 	uint64_t base = ((uint64_t)__kernel_end + AREA_ALIGN - 1) & ~(uint64_t)(AREA_ALIGN - 1);
-	uint64_t avail = bi->mem_size > base ? bi->mem_size - base : 0;
 	struct churn c = { .rng = 0x9e3779b97f4a7c15ull, .sum = 0 };
 	struct line l = { .n = 0 };
 	uint64_t step, k, tick0 = 0, step0 = 0;
 
 	parse_cmdline(bi, &o);
-	if (o.mem > avail)
-		o.mem = avail;
-	c.base = (uint64_t *)base;
-	c.npages = o.mem / PAGE_SIZE;
+	/* at= below the kernel's end would overwrite the kernel. */
+	if (o.at > base)
+		base = (o.at + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	place_area(&c, bi, base, o.mem);
+	c.rounds = o.rounds;
 
 	put_str(&l, "ssm test kernel 1: ram ");
 	put_size(&l, bi->mem_size);
 	put_str(&l, ", churn ");
 	put_size(&l, c.npages * PAGE_SIZE);
-	put_str(&l, " at ");
-	put_hex(&l, base, 8);
+	for (unsigned i = 0; i < c.nseg; i++) {
+		put_str(&l, i ? " + " : " at ");
+		put_hex(&l, (uint64_t)c.seg[i].base, 8);
+		if (c.nseg > 1) {
+			put_str(&l, " (");
+			put_size(&l, ((i + 1 < c.nseg ? c.seg[i + 1].first : c.npages) -
+				      c.seg[i].first) * PAGE_SIZE);
+			put_str(&l, ")");
+		}
+	}
 	put_str(&l, ", ");
 	put_dec(&l, o.pages);
 	put_str(&l, " pages/step, steps ");
@@ -288,6 +372,14 @@ void user_main(const struct bootinfo *bi)
 		put_hex(&l, c.sum, 8);
 		put_str(&l, " ticks ");
 		put_dec(&l, ticks);
+		put_str(&l, "\n");
+		flush(&l);
+	}
+	if (o.check) {
+		put_str(&l, "area sum ");
+		put_hex(&l, area_sum(&c), 8);
+		put_str(&l, " over ");
+		put_size(&l, c.npages * PAGE_SIZE);
 		put_str(&l, "\n");
 		flush(&l);
 	}

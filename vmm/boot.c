@@ -19,6 +19,7 @@
 #define ELF_MAX_SIZE   (64u << 20)      /* refuse absurd files early */
 #define READ_CHUNK     (4u << 20)       /* between stop-signal checks */
 #define PAGE_2M        (2ull << 20)
+#define GIB            (1ull << 30)
 #define PTE_P          0x1ull
 #define PTE_RW         0x2ull
 #define PTE_US         0x4ull
@@ -161,6 +162,7 @@ static int load_elf(struct kvm_vm *vm, const char *path, const uint8_t *img,
 	}
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
+		uint64_t off;
 
 		/* e_phoff need not be aligned in a hostile file. */
 		memcpy(&ph, img + eh->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
@@ -172,17 +174,18 @@ static int load_elf(struct kvm_vm *vm, const char *path, const uint8_t *img,
 				path, i);
 			return -1;
 		}
-		if (ph.p_paddr < BOOT_AREA_END || ph.p_paddr > vm->ram_size ||
-		    ph.p_memsz > vm->ram_size - ph.p_paddr) {
+		if (ph.p_paddr < BOOT_AREA_END ||
+		    !memmap_gpa_offset(&vm->map, ph.p_paddr, ph.p_memsz, &off)) {
 			fprintf(stderr, "vmm: kernel %s: segment %u at 0x%llx+0x%llx is outside "
-				"RAM 0x%llx-0x%llx\n", path, i,
+				"RAM 0x%llx-0x%llx%s\n", path, i,
 				(unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
 				(unsigned long long)BOOT_AREA_END,
-				(unsigned long long)vm->ram_size);
+				(unsigned long long)vm->map.r[0].size,
+				vm->map.n > 1 ? " and the RAM above 4 GiB" : "");
 			return -1;
 		}
-		memcpy(vm->ram + ph.p_paddr, img + ph.p_offset, ph.p_filesz);
-		memset(vm->ram + ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		memcpy(vm->ram + off, img + ph.p_offset, ph.p_filesz);
+		memset(vm->ram + off + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		if ((ph.p_flags & PF_X) && eh->e_entry >= ph.p_paddr &&
 		    eh->e_entry - ph.p_paddr < ph.p_memsz)
 			entry_ok = true;
@@ -201,19 +204,38 @@ static int load_elf(struct kvm_vm *vm, const char *path, const uint8_t *img,
 	return 0;
 }
 
+/* Page directories the tables need: one per GiB that holds RAM (regions
+ * start on a GiB, so a region of n bytes spans ceil(n / 1 GiB) of them). */
+#define PDS_FOR(low, high) (((low) + GIB - 1) / GIB + ((high) + GIB - 1) / GIB)
+_Static_assert(PDS_FOR(MEMMAP_LOW_END, KVM_RAM_MAX - MEMMAP_LOW_END) <= BOOT_PD_MAX,
+	       "KVM_RAM_MAX needs more page directories than the boot area holds");
+_Static_assert(BOOT_PD_GPA + BOOT_PD_MAX * 4096ull <= BOOT_AREA_END,
+	       "page tables overlap the kernel area");
+_Static_assert(MEMMAP_HIGH_BASE % GIB == 0 && (KVM_RAM_MAX - MEMMAP_LOW_END + MEMMAP_HIGH_BASE)
+	       <= 512 * GIB, "RAM fits one PDPT of 1 GiB entries");
+
+/* The boot area is in region 0 at its own GPA (host offset = GPA there). */
 static void build_page_tables(struct kvm_vm *vm)
 {
 	uint64_t *pml4 = (uint64_t *)(vm->ram + BOOT_PML4_GPA);
 	uint64_t *pdpt = (uint64_t *)(vm->ram + BOOT_PDPT_GPA);
-	uint64_t pages = (vm->ram_size + PAGE_2M - 1) / PAGE_2M;
+	uint64_t next_pd = BOOT_PD_GPA;
 
 	pml4[0] = BOOT_PDPT_GPA | PTE_P | PTE_RW | PTE_US;
-	for (uint64_t i = 0; i < pages; i++) {
-		uint64_t *pd = (uint64_t *)(vm->ram + BOOT_PD_GPA + (i / 512) * 4096);
+	for (unsigned r = 0; r < vm->map.n; r++) {
+		const struct mem_region *reg = &vm->map.r[r];
+		uint64_t end = reg->gpa + reg->size;
 
-		if (i % 512 == 0)
-			pdpt[i / 512] = (BOOT_PD_GPA + (i / 512) * 4096) | PTE_P | PTE_RW | PTE_US;
-		pd[i % 512] = i * PAGE_2M | PTE_P | PTE_RW | PTE_US | PTE_PS;
+		for (uint64_t gpa = reg->gpa; gpa < end; gpa += PAGE_2M) {
+			uint64_t *pd;
+
+			if (gpa % GIB == 0) {
+				pdpt[gpa / GIB] = next_pd | PTE_P | PTE_RW | PTE_US;
+				next_pd += 4096;
+			}
+			pd = (uint64_t *)(vm->ram + (pdpt[gpa / GIB] & ~0xfffull));
+			pd[gpa / PAGE_2M % 512] = gpa | PTE_P | PTE_RW | PTE_US | PTE_PS;
+		}
 	}
 }
 
@@ -287,9 +309,6 @@ int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
 			cmdline_len, BOOT_CMDLINE_MAX);
 		return -1;
 	}
-	/* The tables for KVM_RAM_MAX must end below the kernel area. */
-	_Static_assert(BOOT_PD_GPA + ((KVM_RAM_MAX + (1ull << 30) - 1) >> 30) * 4096 <=
-		       BOOT_AREA_END, "page tables overlap the kernel area");
 	if (vm->ram_size < KVM_RAM_MIN || vm->ram_size > KVM_RAM_MAX) {
 		fprintf(stderr, "vmm: RAM size must be %llu MiB to %llu MiB\n",
 			KVM_RAM_MIN >> 20, KVM_RAM_MAX >> 20);
@@ -314,7 +333,13 @@ int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
 		.mem_size = vm->ram_size,
 		.cmdline_gpa = BOOT_CMDLINE_GPA,
 		.cmdline_len = (uint32_t)cmdline_len,
+		.nmem = vm->map.n,
 	};
+	_Static_assert(MEMMAP_MAX_REGIONS <= BOOTINFO_MEM_MAX, "the memory map fits bootinfo");
+	for (unsigned i = 0; i < vm->map.n; i++)
+		bi.mem[i] = (struct bootinfo_mem){ .addr = vm->map.r[i].gpa,
+						   .size = vm->map.r[i].size,
+						   .type = BOOTINFO_MEM_RAM };
 	memcpy(vm->ram + BOOT_INFO_GPA, &bi, sizeof(bi));
 	return set_entry_state(vm, entry);
 }

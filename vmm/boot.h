@@ -4,14 +4,19 @@
  *
  *   0x0000  unused (null page)
  *   0x1000  boot GDT (null, code64, data, TSS) and a zeroed boot TSS
- *   0x2000  struct bootinfo (guest/bootinfo.h)
+ *   0x2000  struct bootinfo (guest/bootinfo.h) with the memory map
  *   0x3000  command line, up to BOOT_CMDLINE_MAX bytes
  *   0x4000  boot stack, grows down from 0x8000
- *   0x8000  PML4, 0x9000 PDPT, 0xa000.. one PD per GiB of RAM
- *   0x10000 first byte a kernel segment may occupy (kernel.elf: 1 MiB)
+ *   0x8000  PML4, 0x9000 PDPT, 0xa000.. one PD per GiB of address space
+ *           that holds RAM, in address order: at most BOOT_PD_MAX (64 for
+ *           KVM_RAM_MAX: GiBs 0-2 and 4-64), so they end by 0x4a000
+ *   0x50000 first byte a kernel segment may occupy (kernel.elf: 1 MiB)
  *
- * The page tables identity-map all RAM with 2 MiB pages, user-accessible
- * (U/S set at every level) so the guest's ring-3 code may touch any RAM.
+ * The page tables identity-map every RAM region of the memory map
+ * (memmap.h) with 2 MiB pages, user-accessible (U/S set at every level) so
+ * the guest's ring-3 code may touch any RAM; the hole below 4 GiB is not
+ * mapped.  The VMM builds them because the guest's ring 0 runs emulated
+ * here (~0.6 M instructions/s): 64 GiB take 32768 entries.
  */
 #ifndef VMM_BOOT_H
 #define VMM_BOOT_H
@@ -29,11 +34,12 @@
 #define BOOT_PML4_GPA     0x8000ull
 #define BOOT_PDPT_GPA     0x9000ull
 #define BOOT_PD_GPA       0xa000ull
-#define BOOT_AREA_END     0x10000ull
+#define BOOT_PD_MAX       64u
+#define BOOT_AREA_END     0x50000ull
 
 /* Load the ELF64 kernel at path into vm's RAM (PT_LOAD segments at their
- * physical addresses, bss zeroed), build page tables, GDT and boot-info
- * block with cmdline (at most BOOT_CMDLINE_MAX bytes), and set the vCPU's
+ * physical addresses, each inside one RAM region above BOOT_AREA_END, bss
+ * zeroed), build page tables, GDT and boot-info block (memory map, cmdline at most BOOT_CMDLINE_MAX bytes), and set the vCPU's
  * registers to enter the kernel; the file's size and CRC32 go to
  * kernel_size/kernel_crc.  Prints one line naming the file and the problem
  * on failure, returns -1. */

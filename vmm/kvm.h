@@ -1,4 +1,6 @@
-/* kvm.h - one KVM VM with one vCPU and flat guest RAM at GPA 0.
+/* kvm.h - one KVM VM with one vCPU; guest RAM is one host buffer shown
+ * to the guest as one or two memory slots (memmap.h: below 3 GiB, and the
+ * rest from 4 GiB).
  *
  * No in-kernel irqchip or PIT: every device is emulated in user space and
  * interrupts are injected with KVM_INTERRUPT (see cpu_run.h).  Functions
@@ -13,6 +15,8 @@
 
 #include <linux/kvm.h>
 
+#include "vmm/memmap.h"
+
 struct kvm_vm {
 	int sys_fd;                     /* /dev/kvm */
 	int vm_fd;
@@ -21,6 +25,7 @@ struct kvm_vm {
 	size_t run_size;
 	uint8_t *ram;                   /* host mapping of guest RAM */
 	uint64_t ram_size;
+	struct memmap map;              /* region i is KVM slot i over ram */
 	bool manual_protect;            /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
 	/* What the cpu unit saves and checks against (see kvm_set_cpuid). */
 	struct kvm_cpuid2 *supported;   /* KVM_GET_SUPPORTED_CPUID */
@@ -35,15 +40,17 @@ struct kvm_vm {
 
 #define KVM_PAGE_SIZE 4096u
 
-/* RAM is one flat slot from GPA 0, kept below the 4 GiB hole where KVM's
- * real-mode TSS lives. */
-#define KVM_RAM_MAX (3ull << 30)
+/* The most RAM a guest may have (the CLI's bound, and a state file's):
+ * GPAs then end at 65 GiB, within any x86-64 host's physical-address width
+ * and one page-directory-pointer table of the boot page tables. */
+#define KVM_RAM_MAX (64ull << 30)
 #define KVM_RAM_MIN (4ull << 20)
 
 /* A VM with nothing acquired (kvm_vm_destroy does nothing). */
 void kvm_vm_init(struct kvm_vm *vm);
-/* Create the VM, its RAM (zeroed anonymous memory, slot 0 at GPA 0) and
- * vCPU 0 with the host's supported CPUID.  vm is fully set up or, on
+/* Create the VM, its RAM (zeroed anonymous memory, not reserved: untouched
+ * RAM costs the host nothing; one slot per memmap region) and vCPU 0 with
+ * the host's supported CPUID.  vm is fully set up or, on
  * failure, left with nothing to release. */
 int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size);
 /* Release everything kvm_vm_create acquired; safe on a zeroed struct. */
@@ -67,8 +74,9 @@ uint32_t kvm_tsc_khz(struct kvm_vm *vm);
 int kvm_set_tsc_khz(struct kvm_vm *vm, uint32_t khz);
 
 /* Dirty-page logging of guest RAM (live migration).  enable turns logging
- * on or off for the RAM slot.  fetch fills bitmap (one bit per 4 KiB page,
- * ram_size / 32768 bytes) with the pages written since they were last
+ * on or off for every RAM slot.  fetch fills bitmap (one bit per 4 KiB page
+ * of the host buffer, page p at host offset p * 4096, whichever slot holds
+ * it; ram_size / 32768 bytes) with the pages written since they were last
  * cleared.  With manual protect (vm->manual_protect) fetch leaves them set
  * and clear re-arms exactly the pages set in bitmap, before they are read;
  * without it fetch itself clears what it returns and clear does nothing, so

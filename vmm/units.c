@@ -96,11 +96,14 @@ int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 		rc = ssm_get_u64(h, &c->clock_ns);
 	}
 	ssm_handle_set_field(h, NULL);
+	/* Checked before anything is allocated for it (restore and incoming
+	 * both build the VM from this record): the bound is the CLI's. */
 	if (!rc && (c->ram_size < KVM_RAM_MIN || c->ram_size > KVM_RAM_MAX ||
 		    c->ram_size % (1u << 20)))
 		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field ram_size %llu is "
-					"not a multiple of 1M from 4M to 3G",
-					(unsigned long long)c->ram_size);
+					"not a multiple of 1M from %lluM to %lluG",
+					(unsigned long long)c->ram_size, KVM_RAM_MIN >> 20,
+					KVM_RAM_MAX >> 30);
 	/* A clock at the end of time never fires the guest's timer again. */
 	if (!rc && c->clock_ns > VCLOCK_MAX_NS)
 		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field clock_ns %llu "

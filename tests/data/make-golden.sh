@@ -11,7 +11,7 @@
 #
 # Usage: tests/data/make-golden.sh [-b BUILD] NAME...
 #   NAME is one of the recipes below (plain, live, serial-input,
-#   serial-pending, zlib) optionally
+#   serial-pending, zlib, bigmem) optionally
 #   suffixed "-TAG" (plain-v2 = the plain recipe, saved by today's code).
 #
 # For each NAME it writes, in tests/data/:
@@ -118,10 +118,14 @@ restore_run() {
 
 make_one() {
 	local name=$1 recipe='' r tmp n try rx=0 how
-	for r in serial-input serial-pending plain live zlib; do
+	for r in serial-input serial-pending plain live zlib bigmem; do
 		case $name in "$r" | "$r"-*) recipe=$r; break ;; esac
 	done
-	[ -n "$recipe" ] || die "'$name' names no recipe (plain, live, serial-input, serial-pending, zlib)"
+	[ -n "$recipe" ] || die "'$name' names no recipe (plain, live, serial-input, serial-pending, zlib, bigmem)"
+	# bigmem: RAM above 4 GiB (5G: 3G below the hole, 2G from 4 GiB), the
+	# churn area 2M below the hole and 2M above it, so the file's page
+	# numbers past 3 GiB are RAM the guest sees from 4 GiB.
+	[ "$recipe" != bigmem ] || { MEM=5G; CMD="steps=1000 at=3070M mem=4M"; }
 	for f in sav before expect info; do
 		[ ! -e "$out/$name.$f" ] || die "$out/$name.$f exists: golden files are never regenerated (pick a new name)"
 	done

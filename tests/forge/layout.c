@@ -133,7 +133,7 @@ static void blob(struct cur *c, const char *name, size_t size)
 
 static void lay_machine(struct cur *c)
 {
-	num(c, "ram_size", 8, LG_RANGE, 4u << 20, 3ull << 30);
+	num(c, "ram_size", 8, LG_RANGE, 4u << 20, 64ull << 30);
 	if (c->l->n)
 		c->l->f[c->l->n - 1].mult = 1u << 20;
 	str(c, "cmdline", CMDLINE_CAP);
@@ -249,7 +249,7 @@ static void lay_ram(struct cur *c)
 	if (kind == 0) {
 		uint64_t size = peek(c, 8);
 
-		num(c, "size", 8, LG_RANGE, 4u << 20, 3ull << 30);
+		num(c, "size", 8, LG_RANGE, 4u << 20, 64ull << 30);
 		blob(c, "image", (size_t)size);
 		return;
 	}

@@ -66,6 +66,10 @@ Test(cli, values)
 
 	cr_assert_eq(PARSE(&c, "--mem", "4096k"), -1, "a multiple of 1M in K");
 	cr_assert_eq(c.cfg.ram_size, 4ull << 20);
+	cr_assert_eq(PARSE(&c, "--mem", "64G"), -1, "RAM above 4 GiB, up to the maximum");
+	cr_assert_eq(c.cfg.ram_size, 64ull << 30);
+	cr_assert_eq(PARSE(&c, "--mem", "3073M"), -1, "1M above the hole");
+	cr_assert_eq(c.cfg.ram_size, 3073ull << 20);
 }
 
 /* Each refusal: status 2 and exactly one "vmm: " line. */
@@ -80,7 +84,8 @@ Test(cli, refusals, .init = cr_redirect_stderr)
 
 	refused("RAM not a multiple of 1M", PARSE(&c, "--mem", "5000K"));
 	refused("RAM below 4M", PARSE(&c, "--mem", "3M"));
-	refused("RAM above 3G", PARSE(&c, "--mem", "4G"));
+	refused("RAM above 64G", PARSE(&c, "--mem", "65537M"));
+	refused("RAM of 1T", PARSE(&c, "--mem", "1024G"));
 	refused("RAM overflow", PARSE(&c, "--mem", "99999999999999999999G"));
 	refused("RAM not a number", PARSE(&c, "--mem", "lots"));
 	refused("bad serial", PARSE(&c, "--serial", "tty:x"));
