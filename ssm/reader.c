@@ -298,7 +298,7 @@ static int inflate_rec(ssm_handle *h, uint32_t stored, uint32_t decoded, uint64_
 
 /* A ZSTD record: exactly one frame, ending at the last stored byte, whose
  * header gives a content size equal to decoded_len, no dictionary and a
- * window of at most 2^SSMF_ZSTD_WINDOW_LOG_MAX; it is decoded into a buffer
+ * window of at most 2^SSMF_ZSTD_WINDOW_LOG_MAX bytes; it is decoded into a buffer
  * of exactly decoded_len bytes, so no frame can make the reader write, or
  * allocate for a window, more than the format's 1 MiB record. */
 static int unzstd_rec(ssm_handle *h, uint32_t stored, uint32_t decoded, uint64_t off)
@@ -327,6 +327,21 @@ static int unzstd_rec(ssm_handle *h, uint32_t stored, uint32_t decoded, uint64_t
 		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: frame needs dictionary %u; "
 				"records use none (%s)", ZSTD_getDictID_fromFrame(r->zbuf, stored),
 				where(h, off, w, sizeof(w)));
+	/* The window: the content size in a single-segment frame (then at
+	 * most decoded_len), else the descriptor byte after the header's
+	 * first byte (RFC 8878 3.1.1.1.2).  Decoding whole records needs no
+	 * window buffer, but a reader that streams would. */
+	if (!(r->zbuf[4] & 0x20)) {
+		uint8_t wd = r->zbuf[5];
+		uint64_t base = 1ull << (10 + (wd >> 3)), win = base + base / 8 * (wd & 7);
+
+		if (win > 1ull << SSMF_ZSTD_WINDOW_LOG_MAX)
+			return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: frame window (offset "
+					"%llu) is %llu bytes, more than %u (%s)",
+					(unsigned long long)off + SSMF_REC_HDR + 5,
+					(unsigned long long)win, 1u << SSMF_ZSTD_WINDOW_LOG_MAX,
+					where(h, off, w, sizeof(w)));
+	}
 	got = ZSTD_findFrameCompressedSize(r->zbuf, stored);
 	if (!ZSTD_isError(got) && got != stored)
 		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: %zu stored bytes follow the end "
