@@ -10,6 +10,7 @@
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
+#include "ssm/ssm.h"
 
 #define VMM_VERSION "0.2"
 #define DEFAULT_MEM (256ull << 20)
@@ -38,6 +39,12 @@ static void usage(FILE *f)
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
+		"  --compress none|zlib[:LEVEL]|zstd[:LEVEL]\n"
+		"                       compress the RAM and state records of --save\n"
+		"                       (also --live) and --migrate: zlib 1..9 (default\n"
+		"                       1), zstd -7..19 (default 1; negative: faster),\n"
+		"                       using every CPU (default none; --restore and\n"
+		"                       --incoming read any)\n"
 		"  --migrate tcp:HOST:PORT\n"
 		"                       on Ctrl-C, SIGTERM or SIGUSR1 (or --migrate-after)\n"
 		"                       move the running VM to a vmm --incoming there;\n"
@@ -122,6 +129,34 @@ static int parse_duration(const char *s, uint64_t *ns)
 	return 0;
 }
 
+int cli_parse_compress(const char *s, int *codec, int *level)
+{
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	bool zstd = n == 4 && !strncmp(s, "zstd", 4);
+	long v;
+	char *end;
+
+	if (n == 4 && !strncmp(s, "none", 4) && !colon) {
+		*codec = SSM_CODEC_ZLIB;
+		*level = 0;
+		return 0;
+	}
+	if (!zstd && !(n == 4 && !strncmp(s, "zlib", 4)))
+		return -1;
+	*codec = zstd ? SSM_CODEC_ZSTD : SSM_CODEC_ZLIB;
+	*level = 1;
+	if (!colon)
+		return 0;
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || v == 0 ||
+	    (zstd ? v < -7 || v > 19 : v < 1 || v > 9))
+		return -1;
+	*level = (int)v;
+	return 0;
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "vmm: ");
@@ -183,6 +218,8 @@ static int check(struct cli *c)
 		return usage_error("%s: --migrate and --save exclude each other", "--save");
 	if (c->after_ns && !c->save_path && !c->mig.target)
 		return usage_error("%s needs --save FILE or --migrate", "--save-after/--migrate-after");
+	if (c->compress_arg && !c->save_path && !c->mig.target)
+		return usage_error("%s needs --save FILE or --migrate", "--compress");
 	if ((c->live || c->cont) && !c->save_path)
 		return usage_error("%s needs --save FILE", c->live ? "--live" : "--continue");
 	if ((c->save_path && !*c->save_path) || (c->restore_path && !*c->restore_path))
@@ -206,7 +243,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
-	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT };
+	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
+	       OPT_COMPRESS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -228,6 +266,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "on-giveup", required_argument, NULL, OPT_ON_GIVEUP },
 		{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
 		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
+		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -325,6 +364,12 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			    c->mig.stall_timeout_ns < 1000000)
 				return usage_error("--stall-timeout %s: expected a time of at least "
 						   "1ms, such as 30s", optarg);
+			break;
+		case OPT_COMPRESS:
+			if (cli_parse_compress(optarg, &c->mig.codec, &c->mig.level))
+				return usage_error("--compress %s: expected none, zlib[:1..9] or "
+						   "zstd[:-7..19]", optarg);
+			c->compress_arg = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);
