@@ -27,6 +27,7 @@ static void usage(FILE *f)
 		"                       a multiple of 1M from 4M to 3G)\n"
 		"  --cmdline STR        kernel command line, at most 4095 bytes; the test\n"
 		"                       kernel takes steps=N mem=SIZE pages=N rate=MBPS\n"
+		"                       fill=text|random\n"
 		"  --serial BACKEND     COM1: stdio (default), file:PATH or none; also on\n"
 		"                       --restore and --incoming (a state file never\n"
 		"                       chooses the console)\n"
