@@ -99,7 +99,7 @@ for mode in $modes; do
 	t=$(med_of "${T[$mode]}"); s=$(med_of "${S[$mode]}")
 	awk -v m="$mode" -v t="$t" -v s="$s" -v t0="$t0" -v s0="$s0" 'BEGIN {
 		ok = t <= t0 && s < s0
-		printf "target: --compress %s save <= 1.00x the uncompressed save's time (%.2fx) at a smaller file (%.3fx): %s\n",
+		printf "target: --compress %s save <= 1.00x the uncompressed save time (%.2fx) at a smaller file (%.3fx): %s\n",
 			m, t / t0, s / s0, ok ? "PASS" : "FAIL" }'
 done
 exit 0

@@ -73,7 +73,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct ssm_wpool *p = w->p;
-	struct job *j;
+	struct job *j = NULL;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
