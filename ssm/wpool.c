@@ -69,6 +69,18 @@ static void run_job(struct ssm_cctx *cc, struct job *j)
 			     &j->stored, &j->why);
 }
 
+/* Run the QUEUED job j with cc, mu released meanwhile (held on entry and
+ * on return). */
+static void run_unlocked(struct ssm_wpool *p, struct ssm_cctx *cc, struct job *j)
+{
+	j->state = JOB_RUNNING;
+	pthread_mutex_unlock(&p->mu);
+	run_job(cc, j);
+	pthread_mutex_lock(&p->mu);
+	j->state = JOB_DONE;
+	pthread_cond_broadcast(&p->done);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -81,12 +93,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop)
 			break;
-		j->state = JOB_RUNNING;
-		pthread_mutex_unlock(&p->mu);
-		run_job(&w->cc, j);
-		pthread_mutex_lock(&p->mu);
-		j->state = JOB_DONE;
-		pthread_cond_broadcast(&p->done);
+		run_unlocked(p, &w->cc, j);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -176,15 +183,10 @@ static void wait_head(struct ssm_wpool *p)
 	pthread_mutex_lock(&p->mu);
 	while (head->state != JOB_DONE) {
 		j = find_queued(p);
-		if (!j) {
+		if (j)
+			run_unlocked(p, &p->cc, j);
+		else
 			pthread_cond_wait(&p->done, &p->mu);
-			continue;
-		}
-		j->state = JOB_RUNNING;
-		pthread_mutex_unlock(&p->mu);
-		run_job(&p->cc, j);
-		pthread_mutex_lock(&p->mu);
-		j->state = JOB_DONE;
 	}
 	pthread_mutex_unlock(&p->mu);
 }
