@@ -136,7 +136,7 @@ unit: $(UNIT_BIN) $(FORGE_BIN)
 unit-bins: $(UNIT_BIN) $(FORGE_BIN)
 
 $(FORGE_BIN): $(FORGE_OBJ)
-	$(CC) $(SAN) -o $@ $(FORGE_OBJ) -lz
+	$(CC) $(SAN) -o $@ $(FORGE_OBJ) -lz -lzstd
 
 # Every unit-test binary under valgrind (not in `make test`: minutes).
 # Criterion forks per test, hence --trace-children and the grep for errors.

@@ -28,6 +28,7 @@ struct opts {
 	uint64_t rate;                  /* MB/s to dirty at most; 0 = flat out */
 	uint64_t rounds;                /* mixing rounds per word */
 	uint64_t check;                 /* 1: checksum the whole area at the end */
+	int text;                       /* fill=text: log-like lines, not noise */
 };
 
 /* The churn area is RAM from its start on, through the memory map's
@@ -47,6 +48,7 @@ struct churn {
 	uint64_t rounds;
 	uint32_t sum;
 	int filled;                     /* every page written at least once */
+	int text;
 };
 
 struct line {
@@ -163,6 +165,14 @@ static int key_is(const char *s, unsigned n, const char *key)
 	return i < n && s[i] == '=';
 }
 
+static int memeq(const char *a, const char *b, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 1;
+	return 0;
+}
+
 static void parse_cmdline(const struct bootinfo *bi, struct opts *o)
 {
 	const char *s = (const char *)bi->cmdline_gpa;
@@ -197,6 +207,9 @@ static void parse_cmdline(const struct bootinfo *bi, struct opts *o)
 			ok = parse_num(s + start + 7, n - 7, 0, &o->rounds) && o->rounds <= 64;
 		else if (key_is(s + start, n, "check"))
 			ok = parse_num(s + start + 6, n - 6, 0, &o->check) && o->check <= 1;
+		else if (key_is(s + start, n, "fill"))
+			ok = (n == 9 && !memeq(s + start + 5, "text", 4) && (o->text = 1)) ||
+			     (n == 11 && !memeq(s + start + 5, "random", 6) && !(o->text = 0));
 		else
 			ok = 0;
 		if (!ok) {
@@ -278,8 +291,56 @@ static void place_area(struct churn *c, const struct bootinfo *bi, uint64_t star
 	}
 }
 
+/* fill=text: the page becomes lines of a made-up system log, words and
+ * numbers drawn from the generator x -- compressible as real logs and
+ * text are (about 3-4x), unlike the noise of the default fill, and not
+ * one repeated byte either.  Returns the advanced generator. */
+static uint64_t text_page(char *p, uint64_t x)
+{
+	static const char *const words[] = {
+		"kernel:", "systemd[1]:", "sshd[812]:", "cron[77]:", "eth0:", "link", "is",
+		"up", "down", "started", "stopped", "session", "for", "user", "root",
+		"accepted", "publickey", "from", "port", "connection", "closed", "by",
+		"reading", "writing", "block", "device", "sda1", "mounted", "filesystem",
+		"with", "ordered", "data", "mode", "warning:", "error:", "timeout", "after",
+		"retrying", "request", "served", "in", "ms", "GET", "/index.html", "200",
+		"404", "cache", "miss", "hit", "worker", "queue", "job", "done", "failed",
+		"the", "a", "of", "to", "and", "on", "new", "old", "memory", "page",
+	};
+	unsigned i = 0;
+
+	while (i < PAGE_SIZE) {
+		struct line l = { .n = 0 };
+		unsigned nw;
+
+		x = xorshift(x);
+		put_str(&l, "Dec  1 ");
+		put_dec(&l, 10 + (x >> 8) % 14);
+		put_str(&l, ":");
+		put_dec(&l, 10 + (x >> 16) % 50);
+		put_str(&l, ":");
+		put_dec(&l, 10 + (x >> 24) % 50);
+		put_str(&l, " vm");
+		put_dec(&l, (x >> 32) % 8);
+		put_str(&l, " ");
+		for (nw = 4 + (unsigned)(x >> 40) % 10; nw; nw--) {
+			x = xorshift(x);
+			put_str(&l, words[(x >> 20) % (sizeof(words) / sizeof(words[0]))]);
+			put_str(&l, " ");
+			if (!(x & 7))
+				put_dec(&l, x >> 48);
+			if (!(x & 7))
+				put_str(&l, " ");
+		}
+		l.b[l.n - 1] = '\n';
+		for (unsigned k = 0; k < l.n && i < PAGE_SIZE; k++)
+			p[i++] = l.b[k];
+	}
+	return x;
+}
+
 /* Fold a page's old contents into the checksum, then overwrite it with new
- * pseudo-random words, then probe one word anywhere in the area (written
+ * pseudo-random words (or text), then probe one word anywhere in the area (written
  * long ago or never) so corruption anywhere shows up eventually. */
 static void churn_page(struct churn *c)
 {
@@ -287,7 +348,12 @@ static void churn_page(struct churn *c)
 	uint64_t acc = c->cursor, x = c->rng, probe;
 	unsigned i, r;
 
-	for (i = 0; i < PAGE_SIZE / 8; i++) {
+	if (c->text) {
+		for (i = 0; i < PAGE_SIZE / 8; i++)
+			acc = (acc ^ p[i]) * 0x100000001b3ull;
+		x = text_page((char *)p, x);
+	}
+	for (i = 0; !c->text && i < PAGE_SIZE / 8; i++) {
 		uint64_t w;
 
 		acc = (acc ^ p[i]) * 0x100000001b3ull;
@@ -324,6 +390,7 @@ void user_main(const struct bootinfo *bi)
 		base = (o.at + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
 	place_area(&c, bi, base, o.mem);
 	c.rounds = o.rounds;
+	c.text = o.text;
 
 	put_str(&l, "ssm test kernel 1: ram ");
 	put_size(&l, bi->mem_size);
@@ -343,6 +410,8 @@ void user_main(const struct bootinfo *bi)
 	put_dec(&l, o.pages);
 	put_str(&l, " pages/step, steps ");
 	put_dec(&l, o.steps);
+	if (o.text)
+		put_str(&l, ", fill text");
 	put_str(&l, "\n");
 	flush(&l);
 	if (!c.npages) {

@@ -44,11 +44,18 @@
 #define SSMF_REC_RAW 1
 #define SSMF_REC_ZERO 2
 #define SSMF_REC_ZLIB 3
+#define SSMF_REC_ZSTD 4
 #define SSMF_REC_END 0x7f
 #define SSMF_REC_MAX (1u << 20)       /* max decoded bytes of RAW/ZLIB */
 /* Max stored bytes of a ZLIB record: zlib's compressBound(SSMF_REC_MAX),
  * written out so that the limit does not move with the zlib version. */
 #define SSMF_ZLIB_STORED_MAX 1048909u
+/* Max stored bytes of a ZSTD record: ZSTD_COMPRESSBOUND(SSMF_REC_MAX), fixed
+ * likewise.  Its one frame may use a window of at most 2^20 bytes. */
+#define SSMF_ZSTD_STORED_MAX 1052672u
+#define SSMF_ZSTD_WINDOW_LOG_MAX 20
+/* The larger of the two: the size of a compressed-payload buffer. */
+#define SSMF_COMP_STORED_MAX SSMF_ZSTD_STORED_MAX
 #define SSMF_END_PAYLOAD 16           /* data_len:u64 unit_crc:u32 records:u32 */
 
 /* Directory: magic[8] count:u32 reserved:u32, count entries of

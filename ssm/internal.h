@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "ssm/ssm.h"
 #include "ssm/format.h"
@@ -45,11 +46,8 @@ enum ssm_mode { SSM_MODE_SAVE, SSM_MODE_LOAD, SSM_MODE_OPEN };
 struct ssm_writer {
 	uint8_t *rec;              /* SSMF_REC_HDR + SSMF_REC_MAX */
 	uint32_t rec_fill;         /* payload bytes in rec */
-	uint8_t *zbuf;             /* compressed record */
-	size_t zbuf_size;
-	z_stream z;
-	bool z_init;
 	int level;
+	struct ssm_wpool *pool;    /* compression on: records in flight */
 	uint64_t zero_run;         /* pending zero bytes */
 	bool seekable;             /* unit headers get patched with data_len */
 	uint64_t off;              /* bytes written to the stream */
@@ -73,10 +71,11 @@ struct ssm_writer {
  * zero run); get_* copy from there. */
 struct ssm_reader {
 	uint8_t *rbuf;             /* decoded record, SSMF_REC_MAX */
-	uint8_t *zbuf;             /* stored payload of a ZLIB record */
+	uint8_t *zbuf;             /* stored payload of a ZLIB/ZSTD record */
 	size_t zbuf_size;
 	z_stream z;
 	bool z_init;
+	ZSTD_DCtx *zd;             /* made at the first ZSTD record */
 	uint64_t off;              /* stream offset of the next unread byte */
 	uint32_t file_crc;         /* of everything read so far */
 	/* Current record. */
@@ -176,6 +175,42 @@ int ssm_w_unit_begin(ssm_handle *h, const struct ssm_unit *u, uint32_t pass);
 int ssm_w_unit_end(ssm_handle *h);
 int ssm_w_put(ssm_handle *h, const void *buf, size_t n);
 int ssm_w_finish(ssm_handle *h);   /* terminator, directory, footer */
+/* Write one data record (hdr: NULL, or SSMF_REC_HDR bytes of room right
+ * before payload) and account for it in the unit. */
+int ssm_w_emit_data(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t stored,
+		    uint32_t decoded, uint8_t *hdr);
+
+/* codec.c: one thread's compressor for record data. */
+struct ssm_cctx {
+	ssm_codec codec;
+	int level;
+	z_stream z;
+	bool z_init;
+	ZSTD_CCtx *zc;
+};
+/* SSM_OK, or SSM_ERR_NOMEM / SSM_ERR_INVALID_ARG (level refused). */
+int ssm_cctx_init(struct ssm_cctx *c, ssm_codec codec, int level);
+void ssm_cctx_free(struct ssm_cctx *c);
+/* Compress n (1..SSMF_REC_MAX) bytes at in into out (SSMF_COMP_STORED_MAX
+ * bytes): *type ZLIB/ZSTD and *stored < n, or RAW (out unused) when that
+ * would not shrink it.  SSM_ERR_COMPRESS with a static reason in *why. */
+int ssm_cctx_run(struct ssm_cctx *c, const uint8_t *in, uint32_t n, uint8_t *out,
+		 uint8_t *type, uint32_t *stored, const char **why);
+
+/* wpool.c: records compressed by worker threads, written in order.  Only
+ * the writer's thread calls these; records go out through ssm_w_emit_data. */
+/* Pool for h->sopts (codec, level, workers): the caller's thread plus
+ * workers - 1 threads, 2 * workers records in flight at most. */
+int ssm_wpool_new(ssm_handle *h, struct ssm_wpool **out);
+/* Stop and join the threads, drop what is in flight, free (NULL: no-op). */
+void ssm_wpool_free(struct ssm_wpool *p);
+/* Queue the record buffer *rec (SSMF_REC_HDR + n bytes) for compression;
+ * *rec gets an unused buffer back.  Writes out finished records. */
+int ssm_wpool_submit(ssm_handle *h, uint8_t **rec, uint32_t n);
+/* A ZERO record of n bytes behind the records in flight. */
+int ssm_wpool_zero(ssm_handle *h, uint32_t n);
+/* Write every record in flight, in order (at unit end). */
+int ssm_wpool_drain(ssm_handle *h);
 
 /* reader.c */
 /* stored == computed; every CRC check of a reader goes through it (a

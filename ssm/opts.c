@@ -17,7 +17,8 @@ static const size_t save_ends[] = {
 	MEMBER_END(ssm_save_opts, after), MEMBER_END(ssm_save_opts, compression),
 	MEMBER_END(ssm_save_opts, progress), MEMBER_END(ssm_save_opts, progress_user),
 	MEMBER_END(ssm_save_opts, max_downtime_ms), MEMBER_END(ssm_save_opts, max_passes),
-	MEMBER_END(ssm_save_opts, host_bits),
+	MEMBER_END(ssm_save_opts, host_bits), MEMBER_END(ssm_save_opts, codec),
+	MEMBER_END(ssm_save_opts, workers),
 };
 static const size_t load_ends[] = {
 	MEMBER_END(ssm_load_opts, after), MEMBER_END(ssm_load_opts, skip_unknown),

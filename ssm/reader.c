@@ -30,7 +30,7 @@ int ssm_r_init(ssm_handle *h)
 	struct ssm_reader *r = &h->r;
 
 	r->rbuf = malloc(SSMF_REC_MAX);
-	r->zbuf_size = SSMF_ZLIB_STORED_MAX;
+	r->zbuf_size = SSMF_COMP_STORED_MAX;
 	r->zbuf = malloc(r->zbuf_size);
 	if (!r->rbuf || !r->zbuf)
 		return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for read buffers");
@@ -41,6 +41,7 @@ void ssm_r_free(struct ssm_reader *r)
 {
 	if (r->z_init)
 		inflateEnd(&r->z);
+	ZSTD_freeDCtx(r->zd);
 	free(r->rbuf);
 	free(r->zbuf);
 	memset(r, 0, sizeof(*r));
@@ -71,6 +72,7 @@ const char *ssm_r_pos(const ssm_handle *h, char *buf, size_t len)
 		snprintf(buf, len, "data offset %llu, in the %s record at stream offset %llu",
 			 (unsigned long long)r->unit_consumed,
 			 r->rec_type == SSMF_REC_ZLIB ? "ZLIB" :
+			 r->rec_type == SSMF_REC_ZSTD ? "ZSTD" :
 			 r->rec_type == SSMF_REC_ZERO ? "ZERO" : "END",
 			 (unsigned long long)r->rec_off);
 	else
@@ -294,6 +296,76 @@ static int inflate_rec(ssm_handle *h, uint32_t stored, uint32_t decoded, uint64_
 	return SSM_OK;
 }
 
+/* A ZSTD record: exactly one frame, ending at the last stored byte, whose
+ * header gives a content size equal to decoded_len, no dictionary and a
+ * window of at most 2^SSMF_ZSTD_WINDOW_LOG_MAX bytes; it is decoded into a buffer
+ * of exactly decoded_len bytes, so no frame can make the reader write, or
+ * allocate for a window, more than the format's 1 MiB record. */
+static int unzstd_rec(ssm_handle *h, uint32_t stored, uint32_t decoded, uint64_t off)
+{
+	struct ssm_reader *r = &h->r;
+	unsigned long long fcs;
+	size_t got;
+	char w[128];
+
+	if (stored < 4 || le32_get(r->zbuf) != ZSTD_MAGICNUMBER)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: payload (offset %llu) is not "
+				"a zstd frame: bad magic (%s)", (unsigned long long)off + SSMF_REC_HDR,
+				where(h, off, w, sizeof(w)));
+	fcs = ZSTD_getFrameContentSize(r->zbuf, stored);
+	if (fcs == ZSTD_CONTENTSIZE_ERROR)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: frame header (offset %llu) is "
+				"invalid or truncated (%s)", (unsigned long long)off + SSMF_REC_HDR,
+				where(h, off, w, sizeof(w)));
+	if (fcs != decoded)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: frame content size is %s%llu, "
+				"its decoded_len (offset %llu) says %u (%s)",
+				fcs == ZSTD_CONTENTSIZE_UNKNOWN ? "not given, " : "",
+				fcs == ZSTD_CONTENTSIZE_UNKNOWN ? 0ull : fcs,
+				(unsigned long long)off + 8, decoded, where(h, off, w, sizeof(w)));
+	if (ZSTD_getDictID_fromFrame(r->zbuf, stored))
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: frame needs dictionary %u; "
+				"records use none (%s)", ZSTD_getDictID_fromFrame(r->zbuf, stored),
+				where(h, off, w, sizeof(w)));
+	/* The window: the content size in a single-segment frame (then at
+	 * most decoded_len), else the descriptor byte after the header's
+	 * first byte (RFC 8878 3.1.1.1.2).  Decoding whole records needs no
+	 * window buffer, but a reader that streams would. */
+	if (!(r->zbuf[4] & 0x20)) {
+		uint8_t wd = r->zbuf[5];
+		uint64_t base = 1ull << (10 + (wd >> 3)), win = base + base / 8 * (wd & 7);
+
+		if (win > 1ull << SSMF_ZSTD_WINDOW_LOG_MAX)
+			return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: frame window (offset "
+					"%llu) is %llu bytes, more than %u (%s)",
+					(unsigned long long)off + SSMF_REC_HDR + 5,
+					(unsigned long long)win, 1u << SSMF_ZSTD_WINDOW_LOG_MAX,
+					where(h, off, w, sizeof(w)));
+	}
+	got = ZSTD_findFrameCompressedSize(r->zbuf, stored);
+	if (!ZSTD_isError(got) && got != stored)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record: %zu stored bytes follow the end "
+				"of the zstd frame (%s)", stored - got, where(h, off, w, sizeof(w)));
+	if (!r->zd) {
+		r->zd = ZSTD_createDCtx();
+		if (!r->zd || ZSTD_isError(ZSTD_DCtx_setParameter(r->zd, ZSTD_d_windowLogMax,
+								   SSMF_ZSTD_WINDOW_LOG_MAX)))
+			return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for zstd (%s)",
+					where(h, off, w, sizeof(w)));
+	}
+	got = ZSTD_decompressDCtx(r->zd, r->rbuf, decoded, r->zbuf, stored);
+	if (ZSTD_isError(got))
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record does not decode to its "
+				"decoded_len (offset %llu) of %u bytes: %s (%s)",
+				(unsigned long long)off + 8, decoded, ZSTD_getErrorName(got),
+				where(h, off, w, sizeof(w)));
+	if (got != decoded)
+		return ssm_fail(h, SSM_ERR_COMPRESS, "ZSTD record decodes to %zu bytes, its "
+				"decoded_len (offset %llu) says %u (%s)", got,
+				(unsigned long long)off + 8, decoded, where(h, off, w, sizeof(w)));
+	return SSM_OK;
+}
+
 /* The END record against what the unit's records held. */
 static int check_end(ssm_handle *h, const uint8_t *endp, uint64_t off)
 {
@@ -350,6 +422,11 @@ static int next_record(ssm_handle *h)
 		break;
 	case SSMF_REC_ZLIB:
 		if (!stored || stored > SSMF_ZLIB_STORED_MAX || !decoded || decoded > SSMF_REC_MAX)
+			goto bad_len;
+		dst = r->zbuf;
+		break;
+	case SSMF_REC_ZSTD:
+		if (!stored || stored > SSMF_ZSTD_STORED_MAX || !decoded || decoded > SSMF_REC_MAX)
 			goto bad_len;
 		dst = r->zbuf;
 		break;
@@ -412,8 +489,9 @@ static int next_record(ssm_handle *h)
 	r->unit_kinds |= 1u << (type & 31);
 	r->unit_recs++;
 	r->unit_decoded += decoded;
-	if (type == SSMF_REC_ZLIB) {
-		rc = inflate_rec(h, stored, decoded, off);
+	if (type == SSMF_REC_ZLIB || type == SSMF_REC_ZSTD) {
+		rc = type == SSMF_REC_ZLIB ? inflate_rec(h, stored, decoded, off) :
+		     unzstd_rec(h, stored, decoded, off);
 		if (rc)
 			return rc;
 	}

@@ -57,7 +57,7 @@ typedef enum ssm_err {
 	SSM_ERR_NOT_SUPPORTED = -20,    /* stream cannot do this (e.g. seek a pipe) */
 	SSM_ERR_LIVE_GAVE_UP = -21,     /* a unit voted to give up live saving */
 	SSM_ERR_BAD_STATE = -22,        /* call not valid in the handle's state */
-	SSM_ERR_COMPRESS = -23,         /* zlib failed */
+	SSM_ERR_COMPRESS = -23,         /* zlib or zstd failed */
 	SSM_ERR_LOAD_VALUE = -24,       /* a unit found a loaded value invalid */
 	SSM_ERR_NO_SPACE = -25,         /* write failed: disk full */
 	SSM_ERR_CONN_LOST = -26,        /* peer closed or reset the connection */
@@ -246,6 +246,12 @@ SSM_API int ssm_stream_close(ssm_stream *st, bool ok);
 
 typedef void (*ssm_progress_fn)(void *user, unsigned percent);
 
+/* Record compressor of a save (docs/format.md: ZLIB and ZSTD records). */
+typedef enum ssm_codec {
+	SSM_CODEC_ZLIB = 0,
+	SSM_CODEC_ZSTD = 1,
+} ssm_codec;
+
 /* Option structs carry their size so the ABI can grow: set .size to
  * sizeof(the struct) (SSM_SAVE_OPTS_INIT / SSM_LOAD_OPTS_INIT do it in a
  * designated initializer).  libssm reads only the members that lie wholly
@@ -259,13 +265,18 @@ typedef void (*ssm_progress_fn)(void *user, unsigned percent);
 typedef struct ssm_save_opts {
 	uint32_t size;             /* sizeof(ssm_save_opts) */
 	ssm_after after;           /* default (0) -> SSM_AFTER_DESTROY */
-	int compression;           /* zlib level 0 (none) .. 9 */
+	int compression;           /* 0 = none; else a level of `codec`: zlib
+				      1..9, zstd 1..19 or its fast -7..-1 */
 	ssm_progress_fn progress;  /* percent, monotonic, ends at 100 */
 	void *progress_user;
 	uint32_t max_downtime_ms;  /* live: what units converge against */
 	uint32_t max_passes;       /* live: 0 = no limit */
 	uint8_t host_bits;         /* 0 = this host; 32/64 to write files as
 				      another host would (for tests) */
+	ssm_codec codec;           /* SSM_CODEC_ZLIB (default) or SSM_CODEC_ZSTD */
+	uint32_t workers;          /* threads compressing records, the caller's
+				      included: 0 = one per online CPU (at
+				      most 4), 1 = the caller only; <= 16 */
 } ssm_save_opts;
 
 typedef struct ssm_load_opts {

@@ -2,7 +2,8 @@
  *
  * Data accumulates in a 1 MiB record buffer; 4 KiB blocks of zeros become
  * zero-run records instead; a full buffer is written as a RAW record, or a
- * ZLIB one when compression is on and it helps.  Large uncompressed puts
+ * ZLIB or ZSTD one when compression is on and it helps (compressed by the
+ * threads of wpool.c, written in order).  Large uncompressed puts
  * bypass the buffer, except in live passes: there the data is copied
  * first so what is checksummed is what is written.  CRCs of larger spans (unit, file) are combined from
  * record CRCs so that every byte is checksummed exactly once.
@@ -20,23 +21,23 @@ int ssm_w_init(ssm_handle *h)
 {
 	struct ssm_writer *w = &h->w;
 	uint64_t pos;
+	bool zstd = h->sopts.codec == SSM_CODEC_ZSTD;
 
 	w->level = h->sopts.compression;
-	if (w->level < 0 || w->level > 9)
+	if (h->sopts.codec != SSM_CODEC_ZLIB && !zstd)
+		return ssm_fail(h, SSM_ERR_INVALID_ARG, "ssm_save_opts.codec %d is neither "
+				"zlib (0) nor zstd (1)", (int)h->sopts.codec);
+	if (!zstd && (w->level < 0 || w->level > 9))
 		return ssm_fail(h, SSM_ERR_INVALID_ARG, "compression level %d not in 0..9",
 				w->level);
+	if (zstd && (w->level < -7 || w->level > 19))
+		return ssm_fail(h, SSM_ERR_INVALID_ARG, "zstd compression level %d not in "
+				"-7..19", w->level);
 	w->rec = malloc(SSMF_REC_HDR + SSMF_REC_MAX);
 	if (!w->rec)
 		return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for the record buffer");
-	if (w->level > 0) {
-		w->zbuf_size = compressBound(SSMF_REC_MAX);
-		w->zbuf = malloc(SSMF_REC_HDR + w->zbuf_size);
-		if (!w->zbuf)
-			return ssm_fail(h, SSM_ERR_NOMEM, "out of memory for compression");
-		if (deflateInit2(&w->z, w->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-			return ssm_fail(h, SSM_ERR_COMPRESS, "zlib deflateInit failed");
-		w->z_init = true;
-	}
+	if (w->level && ssm_wpool_new(h, &w->pool))
+		return h->status;
 	/* Patching unit headers needs seek; a stream that cannot (pipe,
 	 * socket) gets data_len "unknown" and the END record says it. */
 	w->seekable = h->st.ops->seek && h->st.ops->tell &&
@@ -47,10 +48,8 @@ int ssm_w_init(ssm_handle *h)
 
 void ssm_w_free(struct ssm_writer *w)
 {
-	if (w->z_init)
-		deflateEnd(&w->z);
+	ssm_wpool_free(w->pool);
 	free(w->rec);
-	free(w->zbuf);
 	free(w->dir);
 	memset(w, 0, sizeof(*w));
 }
@@ -110,8 +109,8 @@ static int emit(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t st
 	return rc;
 }
 
-static int emit_data(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t stored,
-		     uint32_t decoded, uint8_t *hdr)
+int ssm_w_emit_data(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t stored,
+		    uint32_t decoded, uint8_t *hdr)
 {
 	struct ssm_writer *w = &h->w;
 	uint32_t full;
@@ -131,7 +130,8 @@ static int flush_zero(ssm_handle *h)
 
 	while (w->zero_run) {
 		uint32_t n = w->zero_run > ZERO_REC_MAX ? ZERO_REC_MAX : (uint32_t)w->zero_run;
-		int rc = emit_data(h, SSMF_REC_ZERO, NULL, 0, n, NULL);
+		int rc = w->pool ? ssm_wpool_zero(h, n) :
+			 ssm_w_emit_data(h, SSMF_REC_ZERO, NULL, 0, n, NULL);
 
 		if (rc)
 			return rc;
@@ -140,59 +140,17 @@ static int flush_zero(ssm_handle *h)
 	return SSM_OK;
 }
 
-/* Would deflating n bytes at p pay?  Three 4 KiB samples (start, middle,
- * end) are tried first: already-compressed or random data, which deflate
- * crawls through at ~60 MB/s only to store it raw, is recognised for ~3%
- * of that cost.  Only the choice of record type depends on it. */
-static bool worth_compressing(struct ssm_writer *w, const uint8_t *p, uint32_t n)
-{
-	static const uint32_t SAMPLE = 4096;
-
-	if (n < 4 * SAMPLE)
-		return true;
-	for (int i = 0; i < 3; i++) {
-		uint32_t off = i == 0 ? 0 : i == 1 ? (n - SAMPLE) / 2 : n - SAMPLE;
-		int rc;
-
-		w->z.next_in = (uint8_t *)p + off;
-		w->z.avail_in = SAMPLE;
-		w->z.next_out = w->zbuf + SSMF_REC_HDR;
-		w->z.avail_out = (uInt)w->zbuf_size;
-		rc = deflate(&w->z, Z_FINISH);
-		deflateReset(&w->z);
-		/* One sample that shrinks by 10% makes the whole attempt worth it. */
-		if (rc != Z_STREAM_END || w->zbuf_size - w->z.avail_out < SAMPLE * 9 / 10)
-			return true;
-	}
-	return false;
-}
-
 static int flush_rec(ssm_handle *h)
 {
 	struct ssm_writer *w = &h->w;
 	uint32_t n = w->rec_fill;
-	int rc;
 
 	if (!n)
 		return SSM_OK;
 	w->rec_fill = 0;
-	if (w->level > 0 && worth_compressing(w, w->rec + SSMF_REC_HDR, n)) {
-		w->z.next_in = w->rec + SSMF_REC_HDR;
-		w->z.avail_in = n;
-		w->z.next_out = w->zbuf + SSMF_REC_HDR;
-		w->z.avail_out = (uInt)w->zbuf_size;
-		rc = deflate(&w->z, Z_FINISH);
-		if (rc != Z_STREAM_END) {
-			deflateReset(&w->z);
-			return ssm_fail(h, SSM_ERR_COMPRESS, "zlib deflate failed (%d)", rc);
-		}
-		uint32_t out = (uint32_t)(w->zbuf_size - w->z.avail_out);
-
-		deflateReset(&w->z);
-		if (out < n)
-			return emit_data(h, SSMF_REC_ZLIB, w->zbuf + SSMF_REC_HDR, out, n, w->zbuf);
-	}
-	return emit_data(h, SSMF_REC_RAW, w->rec + SSMF_REC_HDR, n, n, w->rec);
+	if (w->pool)
+		return ssm_wpool_submit(h, &w->rec, n);
+	return ssm_w_emit_data(h, SSMF_REC_RAW, w->rec + SSMF_REC_HDR, n, n, w->rec);
 }
 
 /* The OR of 64-bit words vectorises well and exits at the first non-zero
@@ -250,7 +208,7 @@ int ssm_w_put(ssm_handle *h, const void *buf, size_t n)
 			while (run < SSMF_REC_MAX && !block_is_zero(p + run))
 				run += ZBLOCK;
 			if (run == SSMF_REC_MAX) {
-				rc = emit_data(h, SSMF_REC_RAW, p, SSMF_REC_MAX, SSMF_REC_MAX, NULL);
+				rc = ssm_w_emit_data(h, SSMF_REC_RAW, p, SSMF_REC_MAX, SSMF_REC_MAX, NULL);
 				if (rc)
 					return rc;
 				p += run;
@@ -387,6 +345,8 @@ int ssm_w_unit_end(ssm_handle *h)
 	rc = flush_rec(h);
 	if (!rc)
 		rc = flush_zero(h);
+	if (!rc && w->pool)
+		rc = ssm_wpool_drain(h);
 	if (!rc && w->seekable)
 		rc = patch_header(h);
 	if (rc)

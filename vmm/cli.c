@@ -12,6 +12,7 @@
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
 #include "vmm/stream_stdio.h"
+#include "ssm/ssm.h"
 
 #define DEFAULT_MEM (256ull << 20)
 
@@ -29,6 +30,7 @@ static void usage(FILE *f)
 		"  --cmdline STR        kernel command line, at most 4095 bytes; the test\n"
 		"                       kernel takes steps=N mem=SIZE at=ADDR pages=N\n"
 		"                       rate=MBPS rounds=N check=1\n"
+		"                       fill=text|random\n"
 		"  --serial BACKEND     COM1: stdio (default), stdout, stderr (output\n"
 		"                       only), file:PATH or none; also on --restore and\n"
 		"                       --incoming (a state file never chooses the console)\n"
@@ -43,6 +45,12 @@ static void usage(FILE *f)
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
+		"  --compress none|zlib[:LEVEL]|zstd[:LEVEL]\n"
+		"                       compress the RAM and state records of --save\n"
+		"                       (also --live) and --migrate: zlib 1..9 (default\n"
+		"                       1), zstd -7..19 (default 1; negative: faster),\n"
+		"                       using every CPU (default none; --restore and\n"
+		"                       --incoming read any)\n"
 		"  --migrate tcp:HOST:PORT | tls:HOST:PORT\n"
 		"                       on Ctrl-C, SIGTERM or SIGUSR1 (or --migrate-after)\n"
 		"                       move the running VM to a vmm --incoming there;\n"
@@ -147,6 +155,34 @@ static int parse_duration(const char *s, uint64_t *ns)
 	if (v * mul < 1 || v * mul > 1e18)
 		return -1;
 	*ns = (uint64_t)(v * mul);
+	return 0;
+}
+
+int cli_parse_compress(const char *s, int *codec, int *level)
+{
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	bool zstd = n == 4 && !strncmp(s, "zstd", 4);
+	long v;
+	char *end;
+
+	if (n == 4 && !strncmp(s, "none", 4) && !colon) {
+		*codec = SSM_CODEC_ZLIB;
+		*level = 0;
+		return 0;
+	}
+	if (!zstd && !(n == 4 && !strncmp(s, "zlib", 4)))
+		return -1;
+	*codec = zstd ? SSM_CODEC_ZSTD : SSM_CODEC_ZLIB;
+	*level = 1;
+	if (!colon)
+		return 0;
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || v == 0 ||
+	    (zstd ? v < -7 || v > 19 : v < 1 || v > 9))
+		return -1;
+	*level = (int)v;
 	return 0;
 }
 
@@ -275,6 +311,8 @@ static int check(struct cli *c)
 		return usage_error("%s: --migrate and --save exclude each other", "--save");
 	if (c->after_ns && !c->save_path && !c->mig.target)
 		return usage_error("%s needs --save FILE or --migrate", "--save-after/--migrate-after");
+	if (c->compress_arg && !c->save_path && !c->mig.target)
+		return usage_error("%s needs --save FILE or --migrate", "--compress");
 	if ((c->live || c->cont) && !c->save_path)
 		return usage_error("%s needs --save FILE", c->live ? "--live" : "--continue");
 	if ((c->save_path && !*c->save_path) || (c->restore_path && !*c->restore_path))
@@ -303,7 +341,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
-	       OPT_MONITOR };
+	       OPT_MONITOR, OPT_COMPRESS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -331,6 +369,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "tls-name", required_argument, NULL, OPT_TLS_NAME },
 		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
 		{ "monitor", required_argument, NULL, OPT_MONITOR },
+		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -448,6 +487,12 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			if (strncmp(optarg, "unix:", 5) || !optarg[5])
 				return usage_error("--monitor %s: expected unix:PATH", optarg);
 			c->monitor = optarg;
+			break;
+		case OPT_COMPRESS:
+			if (cli_parse_compress(optarg, &c->mig.codec, &c->mig.level))
+				return usage_error("--compress %s: expected none, zlib[:1..9] or "
+						   "zstd[:-7..19]", optarg);
+			c->compress_arg = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

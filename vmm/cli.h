@@ -23,10 +23,16 @@ struct cli {
 	struct migrate_opts mig;        /* --migrate and the live-save knobs */
 	bool trace;                     /* --trace-ssm */
 	const char *monitor;            /* --monitor unix:PATH */
+	const char *compress_arg;       /* --compress, as typed (the choice is
+					   in mig.codec and mig.level) */
 };
 
 /* Parse argv into c.  Returns -1 to go on, or the exit status to end with
  * (0 after --help/--version, EXIT_USAGE after one printed line). */
 int cli_parse(struct cli *c, int argc, char **argv);
+
+/* Parse --compress's none|zlib[:LEVEL]|zstd[:LEVEL] into an ssm_codec and a
+ * level (0: none; default 1); 0, or -1 if s is not one of those. */
+int cli_parse_compress(const char *s, int *codec, int *level);
 
 #endif

@@ -40,6 +40,9 @@ struct migrate_opts {
 	uint64_t incoming_timeout_ns; /* --incoming-timeout: accept to READY */
 	uint64_t stall_timeout_ns; /* --stall-timeout: longest silence of a peer */
 	struct tls_config tls;     /* --tls-*: for tls: addresses, both sides */
+	int codec;                 /* --compress: an ssm_codec, for every save
+				      and migration this vmm sends */
+	int level;                 /* its level; 0 = no compression */
 };
 
 #define MIGRATE_DEFAULT_INCOMING_TIMEOUT_NS (15ull * 60 * 1000000000)

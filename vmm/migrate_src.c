@@ -129,6 +129,7 @@ static int send_state(struct machine *m, ssm_stream st, struct mig_times *t, uin
 			 mg->o.cont ? SSM_AFTER_CONTINUE : SSM_AFTER_DESTROY,
 		.max_downtime_ms = mg->o.max_downtime_ms,
 		.max_passes = mg->o.max_passes,
+		.codec = (ssm_codec)mg->o.codec, .compression = mg->o.level,
 	};
 	ssm_handle *h = NULL;
 	int rc, rc2;

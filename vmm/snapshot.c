@@ -46,7 +46,8 @@ static void progress_cb(void *user, unsigned pct)
 int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
 		  size_t msglen)
 {
-	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = after, .compression = 0 };
+	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = after,
+			    .codec = (ssm_codec)m->mig.o.codec, .compression = m->mig.o.level };
 	ssm_stream st;
 	int rc;
 

@@ -11,7 +11,7 @@
 #
 # Usage: tests/data/make-golden.sh [-b BUILD] NAME...
 #   NAME is one of the recipes below (plain, live, serial-input,
-#   serial-pending, zlib, bigmem) optionally
+#   serial-pending, zlib, bigmem, zstd) optionally
 #   suffixed "-TAG" (plain-v2 = the plain recipe, saved by today's code).
 #
 # For each NAME it writes, in tests/data/:
@@ -105,6 +105,8 @@ save_run() {
 			"${vm[@]}" --serial stdio >console.txt 2>save.err ;;
 	live)
 		"${vm[@]}" --live --serial file:console.txt </dev/null >/dev/null 2>save.err ;;
+	zstd)
+		"${vm[@]}" --compress zstd:3 --serial file:console.txt </dev/null >/dev/null 2>save.err ;;
 	*)
 		"${vm[@]}" --serial file:console.txt </dev/null >/dev/null 2>save.err ;;
 	esac
@@ -117,15 +119,17 @@ restore_run() {
 }
 
 make_one() {
-	local name=$1 recipe='' r tmp n try rx=0 how
-	for r in serial-input serial-pending plain live zlib bigmem; do
+	local name=$1 recipe='' r tmp n try rx=0 how CMD=$CMD
+	for r in serial-input serial-pending plain live zlib bigmem zstd; do
 		case $name in "$r" | "$r"-*) recipe=$r; break ;; esac
 	done
-	[ -n "$recipe" ] || die "'$name' names no recipe (plain, live, serial-input, serial-pending, zlib, bigmem)"
+	[ -n "$recipe" ] || die "'$name' names no recipe (plain, live, serial-input, serial-pending, zlib, bigmem, zstd)"
 	# bigmem: RAM above 4 GiB (5G: 3G below the hole, 2G from 4 GiB), the
 	# churn area 2M below the hole and 2M above it, so the file's page
 	# numbers past 3 GiB are RAM the guest sees from 4 GiB.
 	[ "$recipe" != bigmem ] || { MEM=5G; CMD="steps=1000 at=3070M mem=4M"; }
+	# zstd: RAM of text, so that RAM records are compressed too.
+	[ "$recipe" != zstd ] || CMD="$CMD fill=text"
 	for f in sav before expect info; do
 		[ ! -e "$out/$name.$f" ] || die "$out/$name.$f exists: golden files are never regenerated (pick a new name)"
 	done
@@ -148,7 +152,7 @@ make_one() {
 		# vmm has no compression switch: the same units' data, saved
 		# again by libssm at zlib level 6 (tests/data/recompress.c).
 		cc -std=c11 -D_GNU_SOURCE -O2 -I"$root" -o recompress "$root/tests/data/recompress.c" \
-			"$build/libssm.a" -lz || die "$name: cannot build recompress"
+			"$build/libssm.a" -lz -lzstd -lpthread || die "$name: cannot build recompress"
 		./recompress s.sav z.sav 6 || die "$name: recompress failed"
 		mv z.sav s.sav
 	fi
@@ -180,6 +184,7 @@ make_one() {
 	serial-input) how="--serial stdio (input '$INPUT' at 0.3 s)" ;;
 	serial-pending) how="--serial stdio (a CR every 1 ms from 0.3 s; attempt $try, $rx byte(s) in the RX FIFO at the save)" ;;
 	live) how="--serial file:console.txt --live" ;;
+	zstd) how="--compress zstd:3 --serial file:console.txt" ;;
 	*) how="--serial file:console.txt" ;;
 	esac
 	{

@@ -9,7 +9,7 @@
 DATA=$(cd "$(dirname "$0")/../data" && pwd)
 ROOT=$(cd "$DATA/../.." && pwd)
 # Golden files are only ever added (docs/compat.md): these must be there.
-REQUIRED="plain live serial-input serial-pending zlib"
+REQUIRED="plain live serial-input serial-pending zlib zstd"
 
 have_kvm() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
@@ -76,7 +76,7 @@ t_golden_versions() {
 	fi
 	# From the sources, not a build's libssm.a: that may be an ASan one.
 	if ! cc -std=c11 -D_GNU_SOURCE -O0 -I"$ROOT" -o recompress "$DATA/recompress.c" \
-		"$ROOT"/ssm/*.c -lz 2>cc.err; then
+		"$ROOT"/ssm/*.c -lz -lzstd -lpthread 2>cc.err; then
 		fail "cannot build tests/data/recompress.c"
 		show cc.err
 		return 1

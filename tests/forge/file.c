@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "tests/forge/forge.h"
 
 #define REC_RAW 1
 #define REC_ZERO 2
 #define REC_ZLIB 3
+#define REC_ZSTD 4
 #define REC_END 0x7f
 #define REC_MAX (1u << 20)
 #define ZERO_BLOCK 4096u
@@ -107,6 +109,24 @@ static int inflate_into(struct funit *u, const uint8_t *p, size_t n, size_t out)
 	return 0;
 }
 
+/* A ZSTD record: one frame of exactly out bytes (docs/format.md). */
+static int unzstd_into(struct funit *u, const uint8_t *p, size_t n, size_t out)
+{
+	uint8_t *d = realloc(u->data, u->len + out + 1);
+	size_t got;
+
+	if (!d)
+		return -1;
+	u->data = d;
+	if (ZSTD_getFrameContentSize(p, n) != out || ZSTD_findFrameCompressedSize(p, n) != n)
+		return -1;
+	got = ZSTD_decompress(d + u->len, out, p, n);
+	if (ZSTD_isError(got) || got != out)
+		return -1;
+	u->len += out;
+	return 0;
+}
+
 /* One unit record at *off (whose header is already known to be a unit). */
 static int read_unit(const uint8_t *b, size_t size, size_t *off, struct funit *u)
 {
@@ -157,6 +177,9 @@ static int read_unit(const uint8_t *b, size_t size, size_t *off, struct funit *u
 		} else if (type == REC_ZLIB) {
 			if (inflate_into(u, b + o + 16, stored, decoded))
 				return bad("ZLIB record does not inflate", o);
+		} else if (type == REC_ZSTD) {
+			if (decoded > REC_MAX || unzstd_into(u, b + o + 16, stored, decoded))
+				return bad("ZSTD record does not decode", o);
 		} else {
 			return bad("unknown record type", o);
 		}

@@ -11,6 +11,10 @@ static int save_exec(void *ctx, ssm_handle *h)
 
 	(void)ctx;
 	memset(page + 4096, 0x5a, 4096);
+	/* Text rather than one byte: both codecs produce real matches and
+	 * literals for the fuzzer to mutate. */
+	for (int i = 0; i < 2048; i++)
+		page[4096 + i] = (uint8_t)"record zero page unit state "[(i * 7 + i / 29) % 28];
 	rc = ssm_put_u32(h, 100);
 	if (!rc)
 		rc = ssm_put_mem(h, page, 100);
@@ -29,9 +33,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: make_corpus DIR\n");
 		return 2;
 	}
-	for (int level = 0; level <= 1; level++) {
+	/* seed0: RAW and ZERO records, seed1: ZLIB, seed2: ZSTD. */
+	for (int level = 0; level <= 2; level++) {
 		char path[4096];
-		ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .compression = level };
+		ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .compression = level ? 1 : 0,
+				    .codec = level == 2 ? SSM_CODEC_ZSTD : SSM_CODEC_ZLIB };
 		ssm_stream st;
 		ssm *s = ssm_create(NULL);
 		int rc;

@@ -193,3 +193,45 @@ Test(migrate_addr, refuses_what_is_not_tcp_host_port)
 		cr_assert_null(buf, "'%s': nothing left to free", bad[i]);
 	}
 }
+
+Test(cli, compress)
+{
+	static const struct { const char *arg; int codec, level; } good[] = {
+		{ "none", SSM_CODEC_ZLIB, 0 }, { "zlib", SSM_CODEC_ZLIB, 1 },
+		{ "zlib:9", SSM_CODEC_ZLIB, 9 }, { "zstd", SSM_CODEC_ZSTD, 1 },
+		{ "zstd:19", SSM_CODEC_ZSTD, 19 }, { "zstd:-7", SSM_CODEC_ZSTD, -7 },
+	};
+	static const char *const bad[] = { "", "zstd:", "zstd:0", "zstd:20", "zstd:-8",
+					   "zlib:0", "zlib:10", "zlib:-1", "lz4", "zstd:3x",
+					   "none:1", "zstdx" };
+	struct cli c;
+
+	cr_assert_eq(PARSE(&c, "--save", "s.sav"), -1);
+	cr_assert_eq(c.mig.level, 0, "no compression by default");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cr_assert_eq(PARSE(&c, "--save", "s.sav", "--compress", (char *)good[i].arg), -1,
+			     "%s", good[i].arg);
+		cr_assert_eq(c.mig.codec, good[i].codec, "%s", good[i].arg);
+		cr_assert_eq(c.mig.level, good[i].level, "%s", good[i].arg);
+	}
+	cr_assert_eq(PARSE(&c, "--migrate", "tcp:127.0.0.1:4444", "--compress", "zstd:3"), -1);
+	cr_assert_eq(c.mig.level, 3);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int codec = 7, level = 7;
+
+		cr_assert_eq(cli_parse_compress(bad[i], &codec, &level), -1, "'%s' accepted",
+			     bad[i]);
+	}
+}
+
+Test(cli, compress_refusals_are_one_line, .init = cr_redirect_stderr)
+{
+	struct cli c;
+
+	cr_assert_eq(PARSE(&c, "--save", "s.sav", "--compress", "zstd:99"), EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--compress", "zstd"), EXIT_USAGE, "--compress without a save");
+	fflush(stderr);
+	cr_assert_stderr_eq_str("vmm: --compress zstd:99: expected none, zlib[:1..9] or "
+				"zstd[:-7..19] (try --help)\n"
+				"vmm: --compress needs --save FILE or --migrate (try --help)\n");
+}
