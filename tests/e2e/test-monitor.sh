@@ -192,7 +192,7 @@ print(data.decode())
 	# guest and the next client carry on.
 	timeout 30 python3 -c '
 import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(2)
 try:
     s.sendall(b"{\"execute\":\"query-commands\"}\n" * 200000)
 except OSError:
