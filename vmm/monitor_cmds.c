@@ -60,24 +60,29 @@ static int cmd_query_status(void *ctx, json_t *args, json_t **ret, struct mon_er
 	return 0;
 }
 
-static int cmd_stop(void *ctx, json_t *args, json_t **ret, struct mon_error *e)
+/* stop and cont: the same refusals, then the machine's own function. */
+static int pause_or_resume(void *ctx, const char *cmd, int (*act)(struct machine *m),
+			   struct mon_error *e)
 {
 	struct machine *m = monitor_machine(ctx);
 
-	(void)args, (void)ret;
-	if (check_no_migration(m, "stop", e) || machine_stop(m))
+	if (check_no_migration(m, cmd, e))
 		return -1;
+	if (act(m))
+		return mon_fail(e, MON_ERR_STATE, "%s: not in this state", cmd);
 	return 0;
+}
+
+static int cmd_stop(void *ctx, json_t *args, json_t **ret, struct mon_error *e)
+{
+	(void)args, (void)ret;
+	return pause_or_resume(ctx, "stop", machine_stop, e);
 }
 
 static int cmd_cont(void *ctx, json_t *args, json_t **ret, struct mon_error *e)
 {
-	struct machine *m = monitor_machine(ctx);
-
 	(void)args, (void)ret;
-	if (check_no_migration(m, "cont", e) || machine_cont(m))
-		return -1;
-	return 0;
+	return pause_or_resume(ctx, "cont", machine_cont, e);
 }
 
 static int cmd_quit(void *ctx, json_t *args, json_t **ret, struct mon_error *e)

@@ -246,13 +246,15 @@ int ctl_main(int argc, char **argv)
 	json_t *args, *req;
 	int fd, rc;
 
-	if (argc < 3 || !strcmp(argv[1], "--help")) {
-		fprintf(argc < 3 ? stderr : stdout,
+	bool help = argc > 1 && !strcmp(argv[1], "--help");
+
+	if (argc < 3 || help) {
+		fprintf(help ? stdout : stderr,
 			"Usage: vmm ctl [unix:]PATH COMMAND [KEY=VALUE...|JSON-OBJECT]\n"
 			"Send one command to the control socket of a vmm --monitor and print\n"
 			"its return value as JSON (exit 0), or the error on stderr (exit 1).\n"
 			"Example: vmm ctl vm.sock save file=vm.sav mode=live continue=true\n");
-		return argc < 3 ? 2 : 0;
+		return help ? 0 : 2;
 	}
 	path = strncmp(argv[1], "unix:", 5) ? argv[1] : argv[1] + 5;
 	args = ctl_build_args(argc - 3, argv + 3, err, sizeof(err));

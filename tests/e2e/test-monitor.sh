@@ -192,7 +192,7 @@ print(data.decode())
 	# guest and the next client carry on.
 	timeout 30 python3 -c '
 import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(2)
 try:
     s.sendall(b"{\"execute\":\"query-commands\"}\n" * 200000)
 except OSError:
@@ -380,6 +380,11 @@ t_socket_files() {
 	vmm usage --monitor tcp:1:2
 	expect_rc usage 2 || return 1
 	one_vmm_line usage 'expected unix:PATH' || return 1
+	"$VMM" ctl --help | grep -q '^Usage: vmm ctl ' || { fail "vmm ctl --help"; return 1; }
+	"$VMM" ctl s.sock 2>/dev/null
+	[ $? -eq 2 ] || { fail "vmm ctl without a command is not a usage error"; return 1; }
+	"$VMM" ctl s.sock save file 2>ctl.err
+	[ $? -eq 2 ] && grep -q 'KEY=VALUE' ctl.err || { fail "vmm ctl: a bad word: $(cat ctl.err)"; return 1; }
 	timeout 10 "$VMM" ctl "$PWD/nothing.sock" query-status >ctl.out 2>ctl.err
 	[ $? -eq 1 ] && grep -q '^vmm ctl: .*nothing.sock: ' ctl.err ||
 		{ fail "vmm ctl to no socket: $(cat ctl.err)"; return 1; }
