@@ -393,6 +393,11 @@ void machine_set_stop_action(struct machine *m, const char *save_path, bool cont
 	migrate_set_opts(&m->mig, mig);
 }
 
+void machine_set_save_background(struct machine *m, bool on)
+{
+	m->save_background = on;
+}
+
 int machine_keep_config(struct machine *m, const struct saved_config *c)
 {
 	struct saved_config *copy = malloc(sizeof(*copy));
@@ -456,6 +461,7 @@ int machine_init(struct machine *m)
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
 	migrate_init(&m->mig);
+	bgsave_init(&m->bg);
 	serial_backend_init(&m->backend);
 	kvm_vm_init(&m->kvm);
 	atomic_init(&m->exit_status, -1);
@@ -593,6 +599,7 @@ static void on_signal(struct machine *m)
 			m->save_requested = true;
 			continue;
 		}
+		bgsave_abandon(m);      /* quitting: no waiting for a writer */
 		if (machine_end(m, 128 + (int)si.ssi_signo))
 			/* On a console the guest's line may be half written. */
 			fprintf(stderr, "%svmm: %s, stopping\n",
@@ -649,6 +656,12 @@ static void do_save(struct machine *m)
 	int rc;
 
 	m->save_requested = false;
+	if (m->save_background && m->save_continue) {
+		if (snapshot_point_in_time(m, m->save_path, msg, sizeof(msg)))
+			fprintf(stderr, "%svmm: no snapshot to %s: %s; the VM keeps running\n",
+				isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path, msg);
+		return;
+	}
 	machine_pause(m);
 	rc = snapshot_save(m, m->save_path, m->save_continue ? SSM_AFTER_CONTINUE :
 			   SSM_AFTER_DESTROY, msg, sizeof(msg));
@@ -697,13 +710,14 @@ int machine_run(struct machine *m)
 	if (arm_save_timer(m))
 		return MACHINE_EXIT_ERROR;
 	while (atomic_load(&m->exit_status) < 0) {
-		struct pollfd pfd[6] = {
+		struct pollfd pfd[7] = {
 			{ .fd = m->signal_fd, .events = POLLIN },
 			{ .fd = m->timer_fd, .events = POLLIN },
 			{ .fd = m->event_fd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
 			{ .fd = m->save_timer_fd, .events = POLLIN },
 			{ .fd = m->mig.done_fd, .events = POLLIN },
+			{ .fd = bgsave_poll_fd(m), .events = POLLIN },
 		};
 		uint64_t ev;
 		bool blocked;
@@ -714,7 +728,7 @@ int machine_run(struct machine *m)
 		if (!blocked)
 			pfd[3].fd = serial_backend_input_fd(&m->backend);
 
-		if (poll(pfd, 6, -1) < 0) {
+		if (poll(pfd, 7, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "vmm: poll: %s\n", strerror(errno));
@@ -736,6 +750,8 @@ int machine_run(struct machine *m)
 		}
 		if (pfd[5].revents)
 			migrate_finish(m);
+		if (pfd[6].revents)
+			bgsave_collect(m);
 		if (m->save_requested && atomic_load(&m->exit_status) < 0) {
 			m->save_requested = false;
 			if (m->mig.o.target || m->mig.o.live_file) {
@@ -750,11 +766,14 @@ int machine_run(struct machine *m)
 	}
 	/* The guest may power off while a migration copies it. */
 	migrate_abort(m);
+	/* ... or while a snapshot of it is written: that file was asked for. */
+	bgsave_wait(m);
 	return atomic_load(&m->exit_status);
 }
 
 void machine_destroy(struct machine *m)
 {
+	bgsave_abandon(m);
 	vcpu_stop(&m->vcpu);
 	if (m->vm_lock.ready) {
 		machine_lock(m);

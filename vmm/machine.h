@@ -35,6 +35,7 @@
 #include "devices/pit.h"
 #include "devices/serial.h"
 #include "ssm/ssm.h"
+#include "vmm/bgsave.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
@@ -100,6 +101,8 @@ struct machine {
 	int save_timer_fd;
 	bool save_requested;
 	bool save_failed;               /* the last save attempt failed */
+	bool save_background;           /* --background: point-in-time saves */
+	struct bgsave bg;               /* the point-in-time writer (bgsave.c) */
 };
 
 /* Build the machine (see above).  Prints one line and returns -1 on
@@ -166,6 +169,9 @@ void machine_set_irq_state(struct machine *m, bool line, bool tick_deferred);
  * the migration / live-save options. */
 void machine_set_stop_action(struct machine *m, const char *save_path, bool cont,
 			     uint64_t after_ns, const struct migrate_opts *mig);
+/* --background: a --continue save is a point-in-time snapshot written by
+ * a child while the guest runs (snapshot_point_in_time). */
+void machine_set_save_background(struct machine *m, bool on);
 /* Keep a copy of the configuration a stream describes (m->loaded_cfg, freed
  * with m), for a VM built from it.  -1 when out of memory. */
 int machine_keep_config(struct machine *m, const struct saved_config *c);

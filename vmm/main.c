@@ -136,6 +136,7 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		machine_start(m);
 	}
 	machine_set_stop_action(m, c->save_path, c->cont, c->after_ns, &c->mig);
+	machine_set_save_background(m, c->background);
 	status = machine_run(m);
 	if (m->save_failed && status == 0)
 		status = MACHINE_EXIT_ERROR;

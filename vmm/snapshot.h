@@ -15,6 +15,21 @@ struct machine;
 int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
 		  size_t msglen);
 
+/* snapshot_save() as the background writer runs it (vmm/bgsave.c): with
+ * SSM_AFTER_CONTINUE, no progress on the terminal. */
+int snapshot_write(struct machine *m, const char *path, char *msg, size_t msglen);
+
+/* Point-in-time snapshot of the RUNNING machine m (main thread, VM not
+ * paused, no migration running): the guest stops only to read the vCPU
+ * and fork, then runs on while a child writes the state at this instant
+ * to path (temp file + fsync + rename).  Returns 0 once the writer runs;
+ * its outcome is printed (one line, "vmm: saved to PATH ..." or "vmm:
+ * saving to PATH failed: ...") when machine_run() collects it.  Otherwise
+ * an ssm_err with msg set (e.g. a snapshot is still being written); the
+ * guest runs on either way and path is untouched.  path must stay valid
+ * until the outcome is printed. */
+int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_t msglen);
+
 /* Load path into the freshly created, not yet started machine m.  On
  * failure returns an ssm_err with one line in msg; m must not be run. */
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen);
