@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "vmm/cpu_codec.h"
@@ -26,6 +27,8 @@ struct bgsave {
 	size_t len;
 	bool in_child;             /* this process is the writer */
 	struct cpu_snapshot cpu;   /* in the writer: the vCPU at the request */
+	pthread_t collapse;        /* rebuilds RAM's huge pages after a write */
+	bool collapsing;
 };
 
 /* Nothing running (what every other function expects first). */
@@ -43,7 +46,8 @@ int bgsave_poll_fd(const struct machine *m);
  * print its one-line outcome and note the save result. */
 void bgsave_collect(struct machine *m);
 /* Kill the writer and wait for it (the old file stays; a temp file
- * never linked vanishes with it); says so in one line.  No-op if none. */
+ * never linked vanishes with it); says so in one line.  Also waits for the
+ * huge-page rebuild; for a VM being torn down too. */
 void bgsave_abandon(struct machine *m);
 /* The VM has ended: wait for a running writer to finish (its file was
  * asked for); SIGINT, SIGTERM, SIGQUIT or SIGHUP meanwhile abandons it. */

@@ -122,6 +122,17 @@ int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t 
 	return probe_msrs(vm);
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25        /* Linux 6.1; older kernels refuse it */
+#endif
+
+void kvm_ram_collapse(struct kvm_vm *vm)
+{
+	/* Fails for ranges that were never touched: nothing to rebuild. */
+	if (vm->ram)
+		(void)madvise(vm->ram, vm->ram_size, MADV_COLLAPSE);
+}
+
 uint32_t kvm_tsc_khz(struct kvm_vm *vm)
 {
 	int khz = vm->tsc_khz_known ? ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0) : -1;
