@@ -110,6 +110,7 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 	int p[2], rc;
 	pid_t parent = getpid(), pid;
 	uint64_t t0, t_stop, t_read, t_fork;
+	bool running;
 
 	msg[0] = 0;
 	if (b->pid) {
@@ -127,6 +128,8 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 		return SSM_ERR_IO;
 	}
 	t0 = host_now_ns();
+	/* A VM stopped by its owner (e.g. a monitor's stop) stays stopped. */
+	running = atomic_load(&m->vcpu_may_run);
 	machine_pause(m);
 	t_stop = host_now_ns();
 	/* What the guest wrote before the request reaches the console now;
@@ -136,7 +139,8 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 	machine_unlock(m);
 	rc = cpu_state_read(&m->kvm, &b->cpu, err, sizeof(err));
 	if (rc) {
-		machine_resume(m);
+		if (running)
+			machine_resume(m);
 		close(p[0]);
 		close(p[1]);
 		snprintf(msg, msglen, "%s", err);
@@ -153,7 +157,8 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 	uint64_t t2 = host_now_ns();
 	t_fork = host_now_ns();
 	cpu_snapshot_free(&b->cpu);
-	machine_resume(m);
+	if (running)
+		machine_resume(m);
 	b->pause_ns = host_now_ns() - t0;
 	if (getenv("PITDBG")) fprintf(stderr, "pause+read %.3f fork %.3f resume %.3f\n", (t1-t0)/1e6, (t2-t1)/1e6, (host_now_ns()-t2)/1e6);
 	close(p[1]);

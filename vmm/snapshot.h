@@ -19,15 +19,15 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
  * SSM_AFTER_CONTINUE, no progress on the terminal. */
 int snapshot_write(struct machine *m, const char *path, char *msg, size_t msglen);
 
-/* Point-in-time snapshot of the RUNNING machine m (main thread, VM not
- * paused, no migration running): the guest stops only to read the vCPU
- * and fork, then runs on while a child writes the state at this instant
- * to path (temp file + fsync + rename).  Returns 0 once the writer runs;
- * its outcome is printed (one line, "vmm: saved to PATH ..." or "vmm:
- * saving to PATH failed: ...") when machine_run() collects it.  Otherwise
- * an ssm_err with msg set (e.g. a snapshot is still being written); the
- * guest runs on either way and path is untouched.  path must stay valid
- * until the outcome is printed. */
+/* Point-in-time snapshot of machine m (main thread; booted or restored;
+ * no migration running): the guest stops only to have its vCPU read and
+ * the process forked, then runs on (a VM paused by machine_pause stays
+ * paused) while a child writes the state of this instant to path (temp
+ * file + fsync + rename).  Returns 0 once the writer runs; machine_run()
+ * prints its outcome in one line ("vmm: saved to PATH ..." or "vmm: saving
+ * to PATH failed: ..."; bgsave.h).  Otherwise an ssm_err with msg set
+ * (e.g. a snapshot is still being written) and path untouched.  path must
+ * stay valid until the outcome is printed. */
 int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_t msglen);
 
 /* Load path into the freshly created, not yet started machine m.  On

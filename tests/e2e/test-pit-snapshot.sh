@@ -93,17 +93,6 @@ t_pit_state_at_request() {
 	note "request at step $lo..$hi, restored from step $first, write done at step $done_step"
 }
 
-# mount_tmpfs DIR SIZE: a small filesystem to fill (skips when not root).
-mount_tmpfs() {
-	local d=$1 size=$2 err
-	mkdir -p "$d"
-	if ! err=$(mount -t tmpfs -o "size=$size" tmpfs "$d" 2>&1); then
-		skip "*** cannot mount a ${size} tmpfs to fill (needs root): ${err:-mount failed} ***"
-		return 1
-	fi
-	track_mount "$d"
-}
-
 # finish_failed TAG FILE PATTERN: the writer failed as PATTERN says, in one
 # line; FILE still holds its old bytes; the guest ran on to its end.
 finish_failed() {
