@@ -6,11 +6,11 @@
 . "$(dirname "$0")/lib.sh"
 
 PIT_MEM=64M
-PIT_STEPS=$((2500 * E2E_SLOW))
+PIT_STEPS=$((1200 * E2E_SLOW))
 PIT_CMD="steps=$PIT_STEPS mem=32M"
 # The writer waits this long before writing (a test hook, see
 # docs/architecture.md), so the guest is far past the request by then.
-PIT_DELAY_MS=1500
+PIT_DELAY_MS=1000
 
 # first_step FILE: the number of the first complete step line.
 first_step() {
