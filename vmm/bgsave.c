@@ -146,7 +146,6 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s", err);
 		return rc;
 	}
-	uint64_t t1 = host_now_ns();
 	t_read = host_now_ns();
 	pid = fork();
 	if (pid == 0) {
@@ -154,13 +153,11 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 		b->in_child = true;
 		writer_main(m, p[1], parent, path);
 	}
-	uint64_t t2 = host_now_ns();
 	t_fork = host_now_ns();
 	cpu_snapshot_free(&b->cpu);
 	if (running)
 		machine_resume(m);
 	b->pause_ns = host_now_ns() - t0;
-	if (getenv("PITDBG")) fprintf(stderr, "pause+read %.3f fork %.3f resume %.3f\n", (t1-t0)/1e6, (t2-t1)/1e6, (host_now_ns()-t2)/1e6);
 	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
@@ -185,6 +182,8 @@ static void reap(struct machine *m, int st)
 {
 	struct bgsave *b = &m->bg;
 	const char *nl = isatty(STDERR_FILENO) ? "\r\n" : "";
+	/* After a power-off the VMM only waited for this write. */
+	const char *runs = atomic_load(&m->exit_status) < 0 ? " and the VM keeps running" : "";
 	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && b->len == 2 &&
 		  !memcmp(b->report, "ok", 2);
 
@@ -195,14 +194,13 @@ static void reap(struct machine *m, int st)
 			nl, b->path, (double)(host_now_ns() - b->t0_ns) / 1e9,
 			(double)b->pause_ns / 1e6, b->path);
 	else if (WIFSIGNALED(st))
-		fprintf(stderr, "%svmm: saving to %s failed: the background writer was killed "
-			"by %s; %s is unchanged and the VM keeps running\n", nl, b->path,
-			strsignal(WTERMSIG(st)), b->path);
+		fprintf(stderr, "%svmm: saving to %s failed: the background writer died of "
+			"signal %d (%s); %s is unchanged%s\n", nl, b->path, WTERMSIG(st),
+			strsignal(WTERMSIG(st)), b->path, runs);
 	else
-		fprintf(stderr, "%svmm: saving to %s failed: %s; %s is unchanged and the VM "
-			"keeps running\n", nl, b->path,
-			b->len ? b->report : "the background writer exited without a report",
-			b->path);
+		fprintf(stderr, "%svmm: saving to %s failed: %s; %s is unchanged%s\n", nl,
+			b->path, b->len ? b->report : "the background writer exited without "
+			"a report", b->path, runs);
 	machine_note_save_result(m, ok);
 	b->pid = 0;
 	b->len = 0;

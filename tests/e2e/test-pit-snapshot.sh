@@ -144,7 +144,7 @@ t_pit_writer_killed() {
 	fi
 	echo "[run] kill -KILL $child (the writer)" >>cmds.log
 	kill -KILL "$child"
-	finish_failed run "$TDIR/s.sav" "writer was killed by Killed" "$ref" || return 1
+	finish_failed run "$TDIR/s.sav" "writer died of signal 9" "$ref" || return 1
 }
 
 # SIGQUIT quits at once: the writer is abandoned, the old file stays.
