@@ -49,9 +49,20 @@ wait_for() {
   done
 }
 
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# dd_fsync BYTES: seconds to write and fsync BYTES (rounded up to MiB).
+dd_fsync() {
+  local t0
+  t0=$(now)
+  dd if=/dev/zero of="$dir/dd.out" bs=1M count=$(( ($1 + 1048575) / 1048576 )) conv=fsync status=none
+  awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'
+  rm -f "$dir/dd.out"
+}
+
 failed=0
 echo "point-in-time snapshots ($reps per guest); pause = guest stopped (vCPU stop + CPU read + fork)"
-printf '%-22s %-28s %-10s %-10s %-8s %-12s %s\n' guest "pause ms (median, max)" durable_s "dd_fsync_s" ratio "guest_speed" targets
+printf '%-22s %-24s %-10s %-16s %-8s %-12s %s\n' guest "pause ms (median, max)" durable_s "dd_fsync_s (idle)" ratio "guest_speed" targets
 for spec in $sizes; do
   size=${spec%%:*} fill=${spec#*:} note=''
   "$build/vmm" --kernel "$build/guest/kernel.elf" --mem "$size" --cmdline steps=1 \
@@ -75,7 +86,7 @@ for spec in $sizes; do
     sleep 0.2
   done
   [ $failed -eq 0 ] || break
-  pauses=() durs=() speeds=()
+  pauses=() durs=() speeds=() stops=() forks=()
   for _ in $(seq 1 "$reps"); do
     s0=$(last_step); t0=$(now); sleep 1; s1=$(last_step); t1=$(now)
     n_taken=$(count 'point-in-time snapshot for .* taken') n_done=$(count '^vmm: (saved to|saving to)')
@@ -86,6 +97,8 @@ for spec in $sizes; do
     s3=$(last_step); t3=$(now)
     grep -q '^vmm: saving to' "$dir/err" && { tail -n1 "$dir/err" >&2; failed=1; break; }
     pauses+=("$(grep -oE 'guest paused [0-9.]+ ms \(' "$dir/err" | tail -n1 | awk '{print $3}')")
+    stops+=("$(grep -oE 'vCPU stop [0-9.]+' "$dir/err" | tail -n1 | awk '{print $3}')")
+    forks+=("$(grep -oE ', fork [0-9.]+\)' "$dir/err" | tail -n1 | tr -d ')' | awk '{print $3}')")
     durs+=("$(grep -E '^vmm: saved to ' "$dir/err" | tail -n1 | sed -E 's/.* in ([0-9.]+) s \(point-in-time.*/\1/')")
     # Steps per second while the file was written, over the second before.
     speeds+=("$(awk -v a="$s0" -v b="$s1" -v ta="$t0" -v tb="$t1" -v c="$s2" -v d="$s3" \
@@ -93,25 +106,28 @@ for spec in $sizes; do
       printf "%.2f", (before > 0 ? during / before : 0) }')")
   done
   [ $failed -eq 0 ] || { echo "pit_bench: a snapshot of the $size guest failed:" >&2; tail -n3 "$dir/err" >&2; break; }
-  kill -QUIT "$vpid" 2>/dev/null; wait "$vpid" 2>/dev/null; vpid=
   bytes=$(stat -c %s "$dir/s.sav")
-  # The floor: the same number of bytes written and fsynced, same disk.
-  td0=$(now)
-  dd if=/dev/zero of="$dir/dd.out" bs=1M count=$(( (bytes + 1048575) / 1048576 )) conv=fsync status=none
-  td=$(awk -v a="$td0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
-  rm -f "$dir/dd.out" "$dir/s.sav"
+  # The floor: the same number of bytes written and fsynced to the same
+  # disk, once while the guest still runs (what the writer competes with
+  # for the CPU) and once with it gone.
+  td=$(dd_fsync "$bytes")
+  kill -QUIT "$vpid" 2>/dev/null; wait "$vpid" 2>/dev/null; vpid=
+  td_idle=$(dd_fsync "$bytes")
+  rm -f "$dir/s.sav"
   printf '%s\n' "${pauses[@]}" | sort -n >"$dir/p"
   med=$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' "$dir/p")
   max=$(tail -n1 "$dir/p")
-  dur=$(printf '%s\n' "${durs[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-  speed=$(printf '%s\n' "${speeds[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  dur=$(median "${durs[@]}")
+  speed=$(median "${speeds[@]}")
   ratio=$(awk -v a="$dur" -v b="$td" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
   limit=$([ "$size" = 1G ] && echo 2 || echo 5)
   verdict=$(awk -v p="$med" -v l="$limit" -v r="$ratio" 'BEGIN {
     printf "pause<=%sms %s, durable<=1.2x %s", l, p <= l ? "ok" : "MISSED", r <= 1.2 ? "ok" : "MISSED" }')
-  printf '%-22s %-28s %-10s %-10s %-8s %-12s %s\n' "$size ($fill filled)" "$med, $max" "$dur" "$td" "$ratio" \
+  printf '%-22s %-24s %-10s %-16s %-8s %-12s %s\n' "$size ($fill filled)" "$med, $max" "$dur" "$td ($td_idle)" "$ratio" \
     "${speed}x" "$verdict$note"
+  echo "    pauses: ${pauses[*]} ms; medians: vCPU stop $(median "${stops[@]}") ms, fork $(median "${forks[@]}") ms"
 done
-echo "(durable_s: request to 'saved to' line, file fsynced and renamed; dd_fsync_s: dd conv=fsync of"
-echo " the file's size right after; guest_speed: guest steps/s while the file was written / before)"
+echo "(durable_s: request to 'saved to' line, file fsynced and renamed, median; dd_fsync_s: dd"
+echo " conv=fsync of the file's size right after, the guest still running (then with it gone);"
+echo " ratio: durable_s / dd_fsync_s; guest_speed: guest steps/s while the file was written / before)"
 exit $failed
