@@ -51,6 +51,10 @@ static void usage(FILE *f)
 		"                       1), zstd -7..19 (default 1; negative: faster),\n"
 		"                       using every CPU (default none; --restore and\n"
 		"                       --incoming read any)\n"
+		"  --background         with --save and --continue: point-in-time\n"
+		"                       snapshots; the guest pauses only to have its\n"
+		"                       CPU read and the process forked, then runs on\n"
+		"                       while a child writes the state at the request\n"
 		"  --migrate tcp:HOST:PORT | tls:HOST:PORT\n"
 		"                       on Ctrl-C, SIGTERM or SIGUSR1 (or --migrate-after)\n"
 		"                       move the running VM to a vmm --incoming there;\n"
@@ -313,6 +317,9 @@ static int check(struct cli *c)
 		return usage_error("%s needs --save FILE or --migrate", "--save-after/--migrate-after");
 	if (c->compress_arg && !c->save_path && !c->mig.target)
 		return usage_error("%s needs --save FILE or --migrate", "--compress");
+	if (c->background && (!c->save_path || !c->cont || c->live))
+		return usage_error("%s needs --save FILE and --continue, and excludes --live",
+				   "--background");
 	if ((c->live || c->cont) && !c->save_path)
 		return usage_error("%s needs --save FILE", c->live ? "--live" : "--continue");
 	if ((c->save_path && !*c->save_path) || (c->restore_path && !*c->restore_path))
@@ -337,7 +344,7 @@ static int check(struct cli *c)
 int cli_parse(struct cli *c, int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
-	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
+	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE, OPT_BACKGROUND,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
@@ -355,6 +362,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "trace-ssm", no_argument, NULL, OPT_TRACE },
 		{ "live", no_argument, NULL, OPT_LIVE },
 		{ "continue", no_argument, NULL, OPT_CONTINUE },
+		{ "background", no_argument, NULL, OPT_BACKGROUND },
 		{ "migrate", required_argument, NULL, OPT_MIGRATE },
 		{ "migrate-after", required_argument, NULL, OPT_MIGRATE_AFTER },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
@@ -436,6 +444,9 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_CONTINUE:
 			c->cont = true;
+			break;
+		case OPT_BACKGROUND:
+			c->background = true;
 			break;
 		case OPT_MIGRATE:
 			c->mig.target = optarg;

@@ -18,6 +18,7 @@ struct cli {
 	const char *save_path;          /* --save */
 	uint64_t after_ns;              /* --save-after / --migrate-after */
 	bool live, cont;                /* --live, --continue */
+	bool background;                /* --background (point-in-time) */
 	const char *restore_path;       /* --restore */
 	const char *incoming;           /* --incoming tcp:HOST:PORT */
 	struct migrate_opts mig;        /* --migrate and the live-save knobs */

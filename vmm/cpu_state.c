@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,7 +19,14 @@ static int kvm_err(ssm_handle *h, const char *what, int err)
 				  strerror(err));
 }
 
-static int save_msrs(struct kvm_vm *vm, ssm_handle *h, struct cpu_snapshot *s)
+/* The same for a read outside any save (no handle): into err. */
+static int read_err(char *err, size_t errlen, const char *what, int e)
+{
+	snprintf(err, errlen, "cpu: %s failed: %s", what, strerror(e));
+	return SSM_ERR_CALLBACK;
+}
+
+static int save_msrs(struct kvm_vm *vm, struct cpu_snapshot *s, char *err, size_t errlen)
 {
 	struct kvm_msrs *m = calloc(1, sizeof(*m) + (vm->nmsrs + 1) * sizeof(m->entries[0]));
 	int n;
@@ -30,12 +38,14 @@ static int save_msrs(struct kvm_vm *vm, ssm_handle *h, struct cpu_snapshot *s)
 		m->entries[i].index = vm->msrs[i];
 	n = ioctl(vm->vcpu_fd, KVM_GET_MSRS, m);
 	if (n < 0 || (uint32_t)n != vm->nmsrs) {
-		int rc = n < 0 ? kvm_err(h, "KVM_GET_MSRS", errno) :
-			 ssm_set_load_error(h, SSM_ERR_CALLBACK, "cpu: KVM_GET_MSRS read %d of "
-					    "%u MSRs, stopping at msr 0x%x: the save would "
-					    "lose the rest", n, vm->nmsrs, vm->msrs[n]);
+		if (n < 0) {
+			free(m);
+			return read_err(err, errlen, "KVM_GET_MSRS", errno);
+		}
+		snprintf(err, errlen, "cpu: KVM_GET_MSRS read %d of %u MSRs, stopping at msr "
+			 "0x%x: the save would lose the rest", n, vm->nmsrs, vm->msrs[n]);
 		free(m);
-		return rc;
+		return SSM_ERR_CALLBACK;
 	}
 	s->msrs = calloc(vm->nmsrs + 1, sizeof(*s->msrs));
 	if (s->msrs)
@@ -47,18 +57,20 @@ static int save_msrs(struct kvm_vm *vm, ssm_handle *h, struct cpu_snapshot *s)
 
 /* The XSAVE area in KVM's own size (KVM_GET_XSAVE2), or the 4096 bytes of
  * struct kvm_xsave where KVM has nothing bigger. */
-static int save_xsave(struct kvm_vm *vm, ssm_handle *h, struct cpu_snapshot *s)
+static int save_xsave(struct kvm_vm *vm, struct cpu_snapshot *s, char *err, size_t errlen)
 {
-	if (vm->xsave_len > CPU_XSAVE_MAX)
-		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "cpu: KVM's XSAVE area of %u "
-					  "bytes is above the %u this format holds",
-					  vm->xsave_len, CPU_XSAVE_MAX);
+	if (vm->xsave_len > CPU_XSAVE_MAX) {
+		snprintf(err, errlen, "cpu: KVM's XSAVE area of %u bytes is above the %u "
+			 "this format holds", vm->xsave_len, CPU_XSAVE_MAX);
+		return SSM_ERR_CALLBACK;
+	}
 	s->xsave = calloc(1, vm->xsave_len);
 	if (!s->xsave)
 		return SSM_ERR_NOMEM;
 	s->xsave_len = vm->xsave_len;
 	if (ioctl(vm->vcpu_fd, vm->xsave2 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, s->xsave) < 0)
-		return kvm_err(h, vm->xsave2 ? "KVM_GET_XSAVE2" : "KVM_GET_XSAVE", errno);
+		return read_err(err, errlen, vm->xsave2 ? "KVM_GET_XSAVE2" : "KVM_GET_XSAVE",
+				errno);
 	return SSM_OK;
 }
 
@@ -75,34 +87,53 @@ static int copy_cpuid(const struct kvm_vm *vm, struct cpu_snapshot *s)
 	return SSM_OK;
 }
 
+int cpu_state_read(struct kvm_vm *vm, struct cpu_snapshot *s, char *err, size_t errlen)
+{
+	int fd = vm->vcpu_fd, rc;
+
+	memset(s, 0, sizeof(*s));
+	if (ioctl(fd, KVM_GET_REGS, &s->regs) < 0)
+		return read_err(err, errlen, "KVM_GET_REGS", errno);
+	if (ioctl(fd, KVM_GET_SREGS, &s->sregs) < 0)
+		return read_err(err, errlen, "KVM_GET_SREGS", errno);
+	if (ioctl(fd, KVM_GET_XCRS, &s->xcrs) < 0)
+		return read_err(err, errlen, "KVM_GET_XCRS", errno);
+	if (ioctl(fd, KVM_GET_DEBUGREGS, &s->dbg) < 0)
+		return read_err(err, errlen, "KVM_GET_DEBUGREGS", errno);
+	if (ioctl(fd, KVM_GET_VCPU_EVENTS, &s->ev) < 0)
+		return read_err(err, errlen, "KVM_GET_VCPU_EVENTS", errno);
+	if (ioctl(fd, KVM_GET_MP_STATE, &s->mp_state) < 0)
+		return read_err(err, errlen, "KVM_GET_MP_STATE", errno);
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &s->clk) < 0)
+		return read_err(err, errlen, "KVM_GET_CLOCK", errno);
+	s->tsc_khz = kvm_tsc_khz(vm);
+	rc = save_xsave(vm, s, err, errlen);
+	if (!rc)
+		rc = save_msrs(vm, s, err, errlen);
+	if (!rc)
+		rc = copy_cpuid(vm, s);
+	if (rc) {
+		if (rc == SSM_ERR_NOMEM)
+			snprintf(err, errlen, "cpu: %s", ssm_strerror(rc));
+		cpu_snapshot_free(s);
+	}
+	return rc;
+}
+
+int cpu_state_put(ssm_handle *h, const struct cpu_snapshot *s)
+{
+	return cpu_codec_put(h, s, CPU_STATE_VERSION);
+}
+
 int cpu_state_save(struct kvm_vm *vm, ssm_handle *h)
 {
 	struct cpu_snapshot s;
-	int fd = vm->vcpu_fd, rc;
+	char err[200];
+	int rc = cpu_state_read(vm, &s, err, sizeof(err));
 
-	memset(&s, 0, sizeof(s));
-	if (ioctl(fd, KVM_GET_REGS, &s.regs) < 0)
-		return kvm_err(h, "KVM_GET_REGS", errno);
-	if (ioctl(fd, KVM_GET_SREGS, &s.sregs) < 0)
-		return kvm_err(h, "KVM_GET_SREGS", errno);
-	if (ioctl(fd, KVM_GET_XCRS, &s.xcrs) < 0)
-		return kvm_err(h, "KVM_GET_XCRS", errno);
-	if (ioctl(fd, KVM_GET_DEBUGREGS, &s.dbg) < 0)
-		return kvm_err(h, "KVM_GET_DEBUGREGS", errno);
-	if (ioctl(fd, KVM_GET_VCPU_EVENTS, &s.ev) < 0)
-		return kvm_err(h, "KVM_GET_VCPU_EVENTS", errno);
-	if (ioctl(fd, KVM_GET_MP_STATE, &s.mp_state) < 0)
-		return kvm_err(h, "KVM_GET_MP_STATE", errno);
-	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &s.clk) < 0)
-		return kvm_err(h, "KVM_GET_CLOCK", errno);
-	s.tsc_khz = kvm_tsc_khz(vm);
-	rc = save_xsave(vm, h, &s);
-	if (!rc)
-		rc = save_msrs(vm, h, &s);
-	if (!rc)
-		rc = copy_cpuid(vm, &s);
-	if (!rc)
-		rc = cpu_codec_put(h, &s, CPU_STATE_VERSION);
+	if (rc)
+		return rc == SSM_ERR_NOMEM ? rc : ssm_set_load_error(h, rc, "%s", err);
+	rc = cpu_state_put(h, &s);
 	cpu_snapshot_free(&s);
 	return rc;
 }

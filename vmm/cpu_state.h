@@ -2,6 +2,7 @@
 #ifndef VMM_CPU_STATE_H
 #define VMM_CPU_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ssm/ssm.h"
@@ -13,6 +14,12 @@
  * version CPU_STATE_VERSION).  The vCPU must be stopped (outside KVM_RUN).
  * A register set KVM does not give whole is an error. */
 int cpu_state_save(struct kvm_vm *vm, ssm_handle *h);
+/* cpu_state_save() in two steps, for a save that runs where KVM cannot be
+ * asked (a forked writer, vmm/bgsave.c): read the stopped vCPU into s (free
+ * it with cpu_snapshot_free; on failure nothing to free, err says why), and
+ * later put s into h. */
+int cpu_state_read(struct kvm_vm *vm, struct cpu_snapshot *s, char *err, size_t errlen);
+int cpu_state_put(ssm_handle *h, const struct cpu_snapshot *s);
 
 /* Read what cpu_state_save wrote (unit version `version`), check every
  * value (cpu_check.h) against the architecture and this host, and only

@@ -127,6 +127,17 @@ int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t 
 	return probe_msrs(vm);
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25        /* Linux 6.1; older kernels refuse it */
+#endif
+
+void kvm_ram_collapse(struct kvm_vm *vm)
+{
+	/* Fails for ranges that were never touched: nothing to rebuild. */
+	if (vm->ram)
+		(void)madvise(vm->ram, vm->ram_size, MADV_COLLAPSE);
+}
+
 uint32_t kvm_tsc_khz(struct kvm_vm *vm)
 {
 	int khz = vm->tsc_khz_known ? ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0) : -1;
@@ -304,6 +315,10 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 			(unsigned long long)ram_size, strerror(errno));
 		goto fail;
 	}
+	/* Huge pages: a point-in-time snapshot forks, and fork copies one
+	 * page-table entry per 2 MiB instead of 512 (bgsave.c); KVM maps them
+	 * as huge pages too.  Only advice: without THP all still works. */
+	(void)madvise(vm->ram, ram_size, MADV_HUGEPAGE);
 	vm->ram_size = ram_size;
 	/* Transparent huge pages where the host allows them (a hint: failure
 	 * only costs speed).  Reading untouched RAM, as the zero scan of a

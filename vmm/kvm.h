@@ -63,6 +63,9 @@ int kvm_set_regs(struct kvm_vm *vm, const struct kvm_regs *r);
 int kvm_get_sregs(struct kvm_vm *vm, struct kvm_sregs *s);
 int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s);
 
+/* Rebuild huge pages where guest RAM is mapped by 4 KiB pages (a fork's
+ * copy-on-write splits them; bgsave.c); slow (copies), best effort. */
+void kvm_ram_collapse(struct kvm_vm *vm);
 /* Give the vCPU this CPUID table (before its first KVM_RUN), keep a copy in
  * vm->cpuid and recompute vm->msrs for it.  0 or -errno; prints nothing. */
 int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t n);

@@ -395,6 +395,11 @@ void machine_set_stop_action(struct machine *m, const char *save_path, bool cont
 	migrate_set_opts(&m->mig, mig);
 }
 
+void machine_set_save_background(struct machine *m, bool on)
+{
+	m->save_background = on;
+}
+
 int machine_keep_config(struct machine *m, const struct saved_config *c)
 {
 	struct saved_config *copy = malloc(sizeof(*copy));
@@ -458,6 +463,7 @@ int machine_init(struct machine *m)
 	memset(m, 0, sizeof(*m));
 	m->signal_fd = m->timer_fd = m->event_fd = m->save_timer_fd = -1;
 	migrate_init(&m->mig);
+	bgsave_init(&m->bg);
 	serial_backend_init(&m->backend);
 	kvm_vm_init(&m->kvm);
 	atomic_init(&m->exit_status, -1);
@@ -595,6 +601,7 @@ static void on_signal(struct machine *m)
 			m->save_requested = true;
 			continue;
 		}
+		bgsave_abandon(m);      /* quitting: no waiting for a writer */
 		if (machine_end(m, 128 + (int)si.ssi_signo))
 			/* On a console the guest's line may be half written. */
 			fprintf(stderr, "%svmm: %s, stopping\n",
@@ -649,6 +656,12 @@ static void do_save(struct machine *m)
 	char msg[600];
 
 	m->save_requested = false;
+	if (m->save_background && m->save_continue) {
+		if (snapshot_point_in_time(m, m->save_path, msg, sizeof(msg)))
+			fprintf(stderr, "%svmm: no snapshot to %s: %s; the VM keeps running\n",
+				isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path, msg);
+		return;
+	}
 	(void)machine_save_now(m, m->save_path, m->save_continue, msg, sizeof(msg));
 }
 
@@ -678,17 +691,18 @@ int machine_run(struct machine *m)
 	if (arm_save_timer(m))
 		return MACHINE_EXIT_ERROR;
 	while (atomic_load(&m->exit_status) < 0) {
-		struct pollfd pfd[6 + MONITOR_POLL_FDS] = {
+		struct pollfd pfd[7 + MONITOR_POLL_FDS] = {
 			{ .fd = m->signal_fd, .events = POLLIN },
 			{ .fd = m->timer_fd, .events = POLLIN },
 			{ .fd = m->event_fd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
 			{ .fd = m->save_timer_fd, .events = POLLIN },
 			{ .fd = m->mig.done_fd, .events = POLLIN },
+			{ .fd = bgsave_poll_fd(m), .events = POLLIN },
 		};
 		uint64_t ev;
 		bool blocked;
-		int nmon = monitor_poll_fds(m->monitor, &pfd[6]);
+		int nmon = monitor_poll_fds(m->monitor, &pfd[7]);
 
 		machine_lock(m);
 		blocked = m->rx_blocked;
@@ -696,7 +710,7 @@ int machine_run(struct machine *m)
 		if (!blocked)
 			pfd[3].fd = serial_backend_input_fd(&m->backend);
 
-		if (poll(pfd, (nfds_t)(6 + nmon), -1) < 0) {
+		if (poll(pfd, (nfds_t)(7 + nmon), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "vmm: poll: %s\n", strerror(errno));
@@ -718,6 +732,8 @@ int machine_run(struct machine *m)
 		}
 		if (pfd[5].revents)
 			migrate_finish(m);
+		if (pfd[6].revents)
+			bgsave_collect(m);
 		if (m->save_requested && atomic_load(&m->exit_status) < 0) {
 			m->save_requested = false;
 			if (m->stop_mig.target || m->stop_mig.live_file)
@@ -725,15 +741,18 @@ int machine_run(struct machine *m)
 			else
 				do_save(m);
 		}
-		monitor_service(m->monitor, &pfd[6], nmon);
+		monitor_service(m->monitor, &pfd[7], nmon);
 	}
 	/* The guest may power off while a migration copies it. */
 	migrate_abort(m);
+	/* ... or while a snapshot of it is written: that file was asked for. */
+	bgsave_wait(m);
 	return atomic_load(&m->exit_status);
 }
 
 void machine_destroy(struct machine *m)
 {
+	bgsave_abandon(m);
 	vcpu_stop(&m->vcpu);
 	if (m->vm_lock.ready) {
 		machine_lock(m);

@@ -35,6 +35,7 @@
 #include "devices/pit.h"
 #include "devices/serial.h"
 #include "ssm/ssm.h"
+#include "vmm/bgsave.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
@@ -106,6 +107,8 @@ struct machine {
 					   save (mig.o is the running one's) */
 	bool stopped;                   /* paused by the monitor's stop */
 	struct monitor *monitor;        /* --monitor (monitor.c), or NULL */
+	bool save_background;           /* --background: point-in-time saves */
+	struct bgsave bg;               /* the point-in-time writer (bgsave.c) */
 };
 
 /* Build the machine (see above).  Prints one line and returns -1 on
@@ -188,6 +191,9 @@ int machine_cont(struct machine *m);
 bool machine_is_stopped(const struct machine *m);
 /* The control socket machine_run() serves (NULL: none). */
 void machine_set_monitor(struct machine *m, struct monitor *mon);
+/* --background: a --continue save is a point-in-time snapshot written by
+ * a child while the guest runs (snapshot_point_in_time). */
+void machine_set_save_background(struct machine *m, bool on);
 /* Keep a copy of the configuration a stream describes (m->loaded_cfg, freed
  * with m), for a VM built from it.  -1 when out of memory. */
 int machine_keep_config(struct machine *m, const struct saved_config *c);

@@ -166,6 +166,7 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		monitor_attach(*mon, m);
 		machine_set_monitor(m, *mon);
 	}
+	machine_set_save_background(m, c->background);
 	status = machine_run(m);
 	if (m->save_failed && status == 0)
 		status = MACHINE_EXIT_ERROR;

@@ -115,6 +115,13 @@ void serial_backend_discard(struct serial_backend *sb)
 	sb->out_len = 0;
 }
 
+void serial_backend_detach_output(struct serial_backend *sb)
+{
+	sb->out_fd = -1;
+	sb->own_out = false;
+	sb->out_len = 0;
+}
+
 int serial_backend_open(struct serial_backend *sb, const char *spec, bool append)
 {
 	const char *path;

@@ -68,6 +68,9 @@ void serial_backend_flush(struct serial_backend *sb);
 /* Drop the queued output unwritten: a saved VM took it along and writes it
  * after its restore. */
 void serial_backend_discard(struct serial_backend *sb);
+/* Never write again, nor close, the output (a forked snapshot writer: the
+ * VM that runs on owns the console and what it has queued). */
+void serial_backend_detach_output(struct serial_backend *sb);
 
 /* fd to poll for input, or -1 when there is none (or it reached EOF). */
 int serial_backend_input_fd(const struct serial_backend *sb);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/bgsave.h"
 #include "vmm/clock.h"
 #include "vmm/machine.h"
 #include "vmm/snapshot.h"
@@ -43,8 +44,8 @@ static void progress_cb(void *user, unsigned pct)
 	fprintf(stderr, "\r\033[Kvmm: %s %3u%%%s", what, pct, pct == 100 ? "\r\n" : "");
 }
 
-int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
-		  size_t msglen)
+static int save_to(struct machine *m, const char *path, ssm_after after, bool progress,
+		   char *msg, size_t msglen)
 {
 	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = after,
 			    .codec = (ssm_codec)m->mig.o.codec, .compression = m->mig.o.level };
@@ -52,7 +53,7 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
 	int rc;
 
 	msg[0] = 0;
-	if (isatty(STDERR_FILENO)) {
+	if (progress && isatty(STDERR_FILENO)) {
 		o.progress = progress_cb;
 		o.progress_user = "saving";
 	}
@@ -71,6 +72,24 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
 		snprintf(msg, msglen, "%s", ssm_last_error(m->ssm)[0] ?
 			 ssm_last_error(m->ssm) : ssm_strerror(rc));
 	return rc;
+}
+
+int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
+		  size_t msglen)
+{
+	return save_to(m, path, after, true, msg, msglen);
+}
+
+/* The VM the writer saves is a copy that never runs; the one that runs on
+ * keeps the console, so the units see the plain --continue save. */
+int snapshot_write(struct machine *m, const char *path, char *msg, size_t msglen)
+{
+	return save_to(m, path, SSM_AFTER_CONTINUE, false, msg, msglen);
+}
+
+int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_t msglen)
+{
+	return bgsave_start(m, path, msg, msglen);
 }
 
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen)

@@ -15,6 +15,21 @@ struct machine;
 int snapshot_save(struct machine *m, const char *path, ssm_after after, char *msg,
 		  size_t msglen);
 
+/* snapshot_save() as the background writer runs it (vmm/bgsave.c): with
+ * SSM_AFTER_CONTINUE, no progress on the terminal. */
+int snapshot_write(struct machine *m, const char *path, char *msg, size_t msglen);
+
+/* Point-in-time snapshot of machine m (main thread; booted or restored;
+ * no migration running): the guest stops only to have its vCPU read and
+ * the process forked, then runs on (a VM paused by machine_pause stays
+ * paused) while a child writes the state of this instant to path (temp
+ * file + fsync + rename).  Returns 0 once the writer runs; machine_run()
+ * prints its outcome in one line ("vmm: saved to PATH ..." or "vmm: saving
+ * to PATH failed: ..."; bgsave.h).  Otherwise an ssm_err with msg set
+ * (e.g. a snapshot is still being written) and path untouched.  path is
+ * copied (at most 4095 bytes). */
+int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_t msglen);
+
 /* Load path into the freshly created, not yet started machine m.  On
  * failure returns an ssm_err with one line in msg; m must not be run. */
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen);

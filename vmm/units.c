@@ -17,6 +17,7 @@
 #include "vmm/cpu_state.h"
 #include <stdlib.h>
 
+#include "vmm/bgsave.h"
 #include "vmm/clock.h"
 #include "vmm/machine.h"
 #include "vmm/ram.h"
@@ -247,7 +248,10 @@ static int cpu_save_prep(void *ctx, ssm_handle *h)
 static int cpu_save_exec(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
-	int rc = cpu_state_save(&m->kvm, h);
+	/* A point-in-time writer cannot ask KVM: it has the vCPU as read at
+	 * the request. */
+	const struct cpu_snapshot *frozen = bgsave_frozen_cpu(m);
+	int rc = frozen ? cpu_state_put(h, frozen) : cpu_state_save(&m->kvm, h);
 	bool line, deferred;
 
 	machine_get_irq_state(m, &line, &deferred);

@@ -66,6 +66,18 @@ track_mount() {
 	printf '%s\n' "$1" >>"$TDIR/.mounts"
 }
 
+# mount_tmpfs DIR SIZE: a small filesystem to fill; skips the test if this
+# host will not mount one (not root, no CAP_SYS_ADMIN, ...).
+mount_tmpfs() {
+	local d=$1 size=$2 err
+	mkdir -p "$d"
+	if ! err=$(mount -t tmpfs -o "size=$size" tmpfs "$d" 2>&1); then
+		skip "*** cannot mount a ${size} tmpfs to fill (needs root): ${err:-mount failed} ***"
+		return 1
+	fi
+	track_mount "$d"
+}
+
 _cleanup_dir() {
 	local d=$1 m
 	[ -n "$d" ] && [ -d "$d" ] || return 0

@@ -9,18 +9,6 @@ BIG_CMD="steps=600 mem=64M"     # 64M of churned RAM: far more than the disk
 SMALL_MEM=64M
 SMALL_CMD="steps=400 mem=16M"
 
-# mount_tmpfs DIR SIZE: a small filesystem to fill; skips the test if this
-# host will not mount one (not root, no CAP_SYS_ADMIN, ...).
-mount_tmpfs() {
-	local d=$1 size=$2 err
-	mkdir -p "$d"
-	if ! err=$(mount -t tmpfs -o "size=$size" tmpfs "$d" 2>&1); then
-		skip "*** cannot mount a ${size} tmpfs to fill (needs root): ${err:-mount failed} ***"
-		return 1
-	fi
-	track_mount "$d"
-}
-
 # failed_save TAG PATH PATTERN: one line, 'vmm: saving to PATH failed: ...
 # PATTERN ...; the VM keeps running ...', and exit status 1.
 failed_save() {

@@ -54,6 +54,10 @@ Test(cli, values)
 	cr_assert_eq(c.after_ns, 1500000000ull);
 	cr_assert_str_eq(c.mig.live_file, "s.sav", "--live makes the save a live one");
 	cr_assert(c.mig.cont);
+	cr_assert(!c.background);
+
+	cr_assert_eq(PARSE(&c, "--save", "s.sav", "--continue", "--background"), -1);
+	cr_assert(c.background && c.cont && !c.mig.live_file);
 
 	cr_assert_eq(PARSE(&c, "--migrate", "tcp:127.0.0.1:4444", "--migrate-after", "500ms",
 			   "--max-downtime", "5", "--max-passes", "0", "--on-giveup", "abort"), -1);
@@ -94,6 +98,9 @@ Test(cli, refusals, .init = cr_redirect_stderr)
 	refused("save-after alone", PARSE(&c, "--save-after", "1s"));
 	refused("live without save", PARSE(&c, "--live"));
 	refused("continue without save", PARSE(&c, "--continue"));
+	refused("background without continue", PARSE(&c, "--save", "f", "--background"));
+	refused("background with live", PARSE(&c, "--save", "f", "--continue", "--live",
+					      "--background"));
 	refused("migrate and save", PARSE(&c, "--migrate", "tcp:h:1", "--save", "f"));
 	refused("bad migrate address", PARSE(&c, "--migrate", "udp:h:1"));
 	refused("bad incoming address", PARSE(&c, "--incoming", "tcp:h"));
