@@ -315,16 +315,12 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 			(unsigned long long)ram_size, strerror(errno));
 		goto fail;
 	}
-	/* Huge pages: a point-in-time snapshot forks, and fork copies one
-	 * page-table entry per 2 MiB instead of 512 (bgsave.c); KVM maps them
-	 * as huge pages too.  Only advice: without THP all still works. */
-	(void)madvise(vm->ram, ram_size, MADV_HUGEPAGE);
 	vm->ram_size = ram_size;
 	/* Transparent huge pages where the host allows them (a hint: failure
-	 * only costs speed).  Reading untouched RAM, as the zero scan of a
-	 * save does, then maps the huge zero page, 512 times fewer faults (a
-	 * 16 GiB guest's save read 4 Mi pages one fault each); a guest's
-	 * first writes fault 2 MiB at a time. */
+	 * only costs speed).  A point-in-time snapshot forks, and fork copies
+	 * one page-table entry per 2 MiB instead of 512 (bgsave.c); reading
+	 * untouched RAM, as the zero scan of a save does, maps the huge zero
+	 * page, 512 times fewer faults; KVM maps them as huge pages too. */
 	(void)madvise(vm->ram, ram_size, MADV_HUGEPAGE);
 	memmap_build(&vm->map, ram_size);
 	for (unsigned i = 0; i < vm->map.n; i++)
