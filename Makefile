@@ -121,6 +121,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 
 -include guest/guest.mk
 include bench/bench.mk
+include tests/guests/guests.mk
 
 run: deps-run all
 	@scripts/run.sh

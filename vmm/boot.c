@@ -1,4 +1,5 @@
-/* boot.c - ELF64 loader and long-mode entry state. */
+/* boot.c - ELF64 loader and long-mode entry state; multiboot kernels go to
+ * boot_mb_setup.c. */
 #include "vmm/boot.h"
 
 #include <elf.h>
@@ -14,6 +15,7 @@
 #include <zlib.h>
 
 #include "guest/bootinfo.h"
+#include "vmm/boot_mb_setup.h"
 #include "vmm/stop.h"
 
 #define ELF_MAX_SIZE   (64u << 20)      /* refuse absurd files early */
@@ -45,7 +47,7 @@
  * open) and refuse what is not a regular file of 1 byte to max before a
  * single byte is read: /dev/zero or a FIFO never end, a sparse 5 GiB file
  * would take seconds.  Returns the fd (size in *size) or -1, printed. */
-int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
+static int open_file(const char *what, const char *path, uint64_t max, uint64_t *size)
 {
 	struct stat st;
 	int fd;
@@ -54,17 +56,17 @@ int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
 		max = ELF_MAX_SIZE;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		fprintf(stderr, "vmm: kernel %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "vmm: %s %s: %s\n", what, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "vmm: kernel %s: not a regular file\n", path);
+		fprintf(stderr, "vmm: %s %s: not a regular file\n", what, path);
 		close(fd);
 		return -1;
 	}
 	if (st.st_size <= 0 || (uint64_t)st.st_size > max) {
-		fprintf(stderr, "vmm: kernel %s: %lld bytes, need 1 byte to %llu KiB (at most "
-			"%u MiB and no more than RAM)\n", path, (long long)st.st_size,
+		fprintf(stderr, "vmm: %s %s: %lld bytes, need 1 byte to %llu KiB (at most "
+			"%u MiB and no more than RAM)\n", what, path, (long long)st.st_size,
 			(unsigned long long)(max >> 10), ELF_MAX_SIZE >> 20);
 		close(fd);
 		return -1;
@@ -73,8 +75,14 @@ int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
 	return fd;
 }
 
+int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
+{
+	return open_file("kernel", path, max, size);
+}
+
 /* The read stops early for a pending stop signal. */
-int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+int boot_read_file(const char *what, const char *path, uint64_t max, uint8_t **buf,
+		   size_t *len)
 {
 	uint64_t size;
 	size_t done = 0;
@@ -82,13 +90,13 @@ int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 
 	*buf = NULL;
 	*len = 0;
-	fd = boot_open_kernel(path, max, &size);
+	fd = open_file(what, path, max, &size);
 	if (fd < 0)
 		return -1;
 	*len = (size_t)size;
 	*buf = malloc(*len);
 	if (!*buf) {
-		fprintf(stderr, "vmm: kernel %s: out of memory\n", path);
+		fprintf(stderr, "vmm: %s %s: out of memory\n", what, path);
 		close(fd);
 		return -1;
 	}
@@ -101,10 +109,11 @@ int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 			continue;
 		if (sig || n <= 0) {
 			if (sig)
-				fprintf(stderr, "vmm: kernel %s: reading stopped by %s\n", path,
+				fprintf(stderr, "vmm: %s %s: reading stopped by %s\n", what, path,
 					strsignal(sig));
 			else
-				fprintf(stderr, "vmm: kernel %s: read failed: %s\n", path,
+				fprintf(stderr, "vmm: %s %s: read failed: %s\n", what,
+					path,
 					n < 0 ? strerror(errno) : "file shrank");
 			free(*buf);
 			*buf = NULL;
@@ -115,6 +124,11 @@ int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 	}
 	close(fd);
 	return 0;
+}
+
+int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+{
+	return boot_read_file("kernel", path, max, buf, len);
 }
 
 int boot_kernel_facts(const char *path, uint64_t max, uint64_t *size, uint32_t *crc)
@@ -272,8 +286,18 @@ static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
 	return kvm_set_regs(vm, &r);
 }
 
+/* An x86-64 ELF64 file boots as it always has; anything else is offered
+ * to the multiboot loader, which names what it lacks. */
+static bool is_elf64(const uint8_t *img, size_t len)
+{
+	const Elf64_Ehdr *eh = (const void *)img;
+
+	return len >= sizeof(*eh) && !memcmp(eh->e_ident, ELFMAG, SELFMAG) &&
+	       eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_machine == EM_X86_64;
+}
+
 int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
-	       uint64_t *kernel_size, uint32_t *kernel_crc)
+	       const char *const *modules, unsigned nmodules, struct boot_facts *facts)
 {
 	size_t cmdline_len = strlen(cmdline);
 	struct bootinfo bi;
@@ -297,8 +321,20 @@ int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
 	}
 	if (boot_read_kernel(path, vm->ram_size, &img, &len))
 		return -1;
-	*kernel_size = len;
-	*kernel_crc = (uint32_t)crc32(crc32(0, NULL, 0), img, (uInt)len);
+	memset(facts, 0, sizeof(*facts));
+	facts->kernel.size = len;
+	facts->kernel.crc = (uint32_t)crc32(crc32(0, NULL, 0), img, (uInt)len);
+	if (!is_elf64(img, len)) {
+		rc = boot_mb_setup(vm, path, img, len, cmdline, modules, nmodules, facts);
+		free(img);
+		return rc;
+	}
+	if (nmodules) {
+		fprintf(stderr, "vmm: kernel %s: an ELF64 kernel takes no modules (--module and "
+			"--initrd need a multiboot kernel)\n", path);
+		free(img);
+		return -1;
+	}
 	rc = load_elf(vm, path, img, len, &entry);
 	free(img);
 	if (rc)
