@@ -50,7 +50,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 # vmm objects that need neither KVM nor the rest of the VMM, for unit tests
 # and test tools.
 LIBVMMCORE := $(BUILD)/libvmmcore.a
-VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate_addr.o \
+VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o bus.o clock.o cli.o migrate_addr.o boot_multiboot.o \
                serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o)
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf

@@ -256,7 +256,7 @@ void mbtest_main(uint32_t magic, uint32_t info)
 	show_fw_cfg();
 	spin = arg(cmdline, "spin=", 0);
 	for (uint32_t k = 0; k < spin; k++) {
-		for (volatile uint32_t i = 0; i < 200000; i++)
+		for (volatile uint32_t i = 0; i < 20000; i++)
 			;
 		puts("mbtest: tick ");
 		putdec(k);
