@@ -201,7 +201,7 @@ tsan:
 .PHONY: fuzz-bins fuzz-seeds fuzz-long
 FUZZ_SECONDS ?= 8
 FUZZ_DIR   := build-fuzz
-FUZZ_UNITS := machine cpu ram pic pit serial serial-backend
+FUZZ_UNITS := machine cpu ram pic pit serial serial-backend fw-cfg
 FUZZ_HARNESSES := $(FUZZ_UNITS) restore ssm
 FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer \
 	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fno-sanitize-recover=all

@@ -281,28 +281,6 @@ static void poweroff_write(void *dev, uint16_t off, uint8_t val)
 	machine_end(m, (int)val);
 }
 
-static void debug_exit_port_write(void *dev, uint16_t off, uint8_t val)
-{
-	struct machine *m = locked(dev);
-
-	(void)off;
-	debug_exit_write(&m->debug_exit, val);
-}
-
-/* isa-debug-exit's request: the VM ends like a power-off with status. */
-static void debug_exit_end(void *opaque, int status)
-{
-	machine_end(opaque, status);
-}
-
-static void fw_cfg_port_io(void *dev, uint16_t off, bool is_write, unsigned size,
-			   uint32_t *val)
-{
-	struct machine *m = locked(dev);
-
-	fw_cfg_io(&m->fw_cfg, off, is_write, size, val);
-}
-
 static int wire_bus(struct machine *m)
 {
 	struct bus *b = &m->bus;
@@ -320,10 +298,7 @@ static int wire_bus(struct machine *m)
 	    bus_register(b, BOARD_COM1_BASE, BOARD_COM1_LEN, "com1", m,
 			 com1_read, com1_write) ||
 	    bus_register(b, BOARD_POWEROFF_PORT, 1, "poweroff", m, NULL, poweroff_write) ||
-	    bus_register(b, BOARD_DEBUG_EXIT_PORT, 1, "isa-debug-exit", m, NULL,
-			 debug_exit_port_write) ||
-	    bus_register_wide(b, BOARD_FW_CFG_BASE, BOARD_FW_CFG_LEN, "fw-cfg", m,
-			      fw_cfg_port_io))
+	    machine_wire_guest_devices(m))
 		return -1;
 	return 0;
 }
@@ -500,8 +475,7 @@ int machine_init(struct machine *m)
 	pic_init(&m->pic, pic_output, m);
 	pit_init(&m->pit, pit_irq, machine_clock, m, vclock_now(&m->clock));
 	serial_init(&m->serial, serial_tx, serial_irq, m);
-	fw_cfg_init(&m->fw_cfg, 0, 1);
-	debug_exit_init(&m->debug_exit, debug_exit_end, m);
+	machine_init_guest_devices(m);
 	m->ssm = ssm_create(m);
 	if (!m->ssm) {
 		fprintf(stderr, "vmm: out of memory\n");
@@ -520,7 +494,7 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 	if (kvm_vm_create(&m->kvm, cfg->ram_size))
 		return -1;
 	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
-	/* Before any state is loaded: the reset device with this RAM size. */
+	/* Before any state is loaded: fw_cfg at reset with this RAM size. */
 	fw_cfg_init(&m->fw_cfg, cfg->ram_size, 1);
 	if (wire_bus(m))
 		return -1;

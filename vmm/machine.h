@@ -186,6 +186,12 @@ void machine_set_serial_override(struct machine *m, const char *spec);
  * VMM exit 1 even when the guest later powers off with 0. */
 void machine_note_save_result(struct machine *m, bool ok);
 
+/* The devices guests written elsewhere expect (machine_devs.c):
+ * isa-debug-exit and fw_cfg.  init: at reset, from machine_init; wire:
+ * their port ranges on m->bus (-1 after one printed line). */
+void machine_init_guest_devices(struct machine *m);
+int machine_wire_guest_devices(struct machine *m);
+
 /* ---- Called from the vCPU thread (cpu_run.c) ---- */
 
 /* Port I/O exit: count accesses of size bytes at data (in: filled in).

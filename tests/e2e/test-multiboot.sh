@@ -3,7 +3,8 @@
 # loader gave it (entry state, info block, memory map, command line,
 # modules with checksums of their contents, fw_cfg items) and exits through
 # isa-debug-exit; hostile headers are refused with one line before the
-# guest runs; a 32-bit guest saved mid-run carries on after a restore.
+# guest runs; a 32-bit guest saved mid-run carries on after a restore, and
+# after a live migration.
 . "$(dirname "$0")/lib.sh"
 
 GUESTS=$(dirname "$VMM")/tests/guests
@@ -194,7 +195,31 @@ t_save_restore() {
 	note "last tick before the save: ${last:-none}; first after: ${first:-none}"
 }
 
+# Live migration of the 32-bit guest: it runs on at the destination from
+# the next tick and ends there through isa-debug-exit.
+t_migrate() {
+	local port
+	printf 'payload\n' >mod.txt
+	port=$(free_port 47300) || { fail "no free port"; return 1; }
+	bg_incoming dst "$port" --serial file:dst.txt || return 1
+	vmm src --kernel "$ELF" --mem 32M --cmdline "exit=4 spin=25" --module "mod.txt,q" \
+		--serial file:src.txt --migrate "tcp:127.0.0.1:$port" --migrate-after 1500ms
+	expect_rc src 0 || return 1
+	bg_wait dst
+	expect_rc dst 9 || { show dst.txt; return 1; }
+	cat src.txt dst.txt >all.out
+	if [ "$(grep -aoE '^mbtest: tick [0-9]+' all.out | awk '{print $3}' | tr '\n' ' ')" != \
+		"$(seq 0 24 | tr '\n' ' ')" ]; then
+		fail "ticks across the migration are not 0..24 once each"
+		show src.txt
+		show dst.txt
+		return 1
+	fi
+	grep -aq 'mbtest: tick' dst.txt || { fail "nothing ran at the destination"; return 1; }
+}
+
 run_test multiboot_elf32_info t_elf32_info
 run_test multiboot_flat_debug_exit t_flat_debug_exit
 run_test multiboot_hostile_headers t_hostile
 run_test multiboot_save_restore t_save_restore
+run_test multiboot_migrate t_migrate
