@@ -245,11 +245,11 @@ static void build_gdt(struct kvm_vm *vm)
 	gdt[SEL_TSS / 8 + 1] = BOOT_TSS_GPA >> 32;
 }
 
-static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
+int boot_enter(struct kvm_vm *vm, const struct boot_entry *e)
 {
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = SEL_CODE, .type = 11,
-		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+		.present = 1, .dpl = 0, .db = !e->long_mode, .s = 1, .l = e->long_mode, .g = 1,
 	};
 	struct kvm_segment data = {
 		.base = 0, .limit = 0xffffffff, .selector = SEL_DATA, .type = 3,
@@ -260,7 +260,7 @@ static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
 		.present = 1, .s = 0,
 	};
 	struct kvm_sregs s;
-	struct kvm_regs r;
+	struct kvm_regs r = e->regs;
 
 	if (kvm_get_sregs(vm, &s))
 		return -1;
@@ -268,22 +268,32 @@ static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.tr = tr;
 	s.gdt.base = BOOT_GDT_GPA;
-	s.gdt.limit = 5 * 8 - 1;
+	s.gdt.limit = e->gdt_limit;
 	s.idt.base = 0;
 	s.idt.limit = 0;        /* any exception before the kernel's IDT: shutdown */
-	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
-	s.cr3 = BOOT_PML4_GPA;
-	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	s.efer = EFER_LME | EFER_LMA;
+	s.cr0 = e->cr0;
+	s.cr3 = e->cr3;
+	s.cr4 = e->cr4;
+	s.efer = e->efer;
 	if (kvm_set_sregs(vm, &s))
 		return -1;
-
-	memset(&r, 0, sizeof(r));
-	r.rip = entry;
-	r.rsp = BOOT_STACK_TOP;
-	r.rdi = BOOT_INFO_GPA;
 	r.rflags = 0x2;         /* bit 1 is reserved-one; IF off until the IDT */
 	return kvm_set_regs(vm, &r);
+}
+
+static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
+{
+	struct boot_entry e = {
+		.long_mode = true,
+		.gdt_limit = 5 * 8 - 1,
+		.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG,
+		.cr3 = BOOT_PML4_GPA,
+		.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT,
+		.efer = EFER_LME | EFER_LMA,
+		.regs = { .rip = entry, .rsp = BOOT_STACK_TOP, .rdi = BOOT_INFO_GPA },
+	};
+
+	return boot_enter(vm, &e);
 }
 
 /* An x86-64 ELF64 file boots as it always has; anything else is offered

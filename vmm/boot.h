@@ -58,6 +58,19 @@ struct boot_facts {
 int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
 	       const char *const *modules, unsigned nmodules, struct boot_facts *facts);
 
+/* A boot's entry state: flat 4 GiB code (selector 0x08, 64-bit with
+ * long_mode, else 32-bit) and data (0x10) segments of the GDT at
+ * BOOT_GDT_GPA (limit gdt_limit), the busy TSS (0x18) at BOOT_TSS_GPA, no
+ * IDT, these control registers, regs with RFLAGS = 2 (IF off). */
+struct boot_entry {
+	bool long_mode;
+	uint16_t gdt_limit;
+	uint64_t cr0, cr3, cr4, efer;
+	struct kvm_regs regs;
+};
+/* Set vm's vCPU to e; -1 if KVM refused (printed by kvm.c). */
+int boot_enter(struct kvm_vm *vm, const struct boot_entry *e);
+
 /* Open the kernel at path for reading if it is a regular file of 1 byte
  * to min(max, 64 MiB) (never blocks); the fd and its size, or -1 after one
  * printed line.  Lets a fresh boot refuse a wrong file before building. */

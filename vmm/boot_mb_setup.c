@@ -60,44 +60,23 @@ static void build_gdt32(struct kvm_vm *vm)
 	memset(vm->ram + MB_TSS_GPA, 0, 104);
 }
 
+/* The GDT and TSS share the ELF64 boot's places and selectors, so one
+ * entry routine (boot_enter) serves both. */
+_Static_assert(MB_GDT_GPA == BOOT_GDT_GPA && MB_TSS_GPA == BOOT_TSS_GPA,
+	       "multiboot GDT/TSS must be where boot_enter points");
+_Static_assert(MB_SEL_CODE == 0x08 && MB_SEL_DATA == 0x10 && MB_SEL_TSS == 0x18,
+	       "multiboot selectors must be boot_enter's");
+
 static int set_entry_state32(struct kvm_vm *vm, uint32_t entry)
 {
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = MB_SEL_CODE, .type = 11,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	struct boot_entry e = {
+		.long_mode = false,
+		.gdt_limit = 4 * 8 - 1,
+		.cr0 = CR0_PE | CR0_ET,         /* protected mode, paging off */
+		.regs = { .rip = entry, .rax = MB_BOOT_MAGIC, .rbx = MB_INFO_GPA },
 	};
-	struct kvm_segment data = {
-		.base = 0, .limit = 0xffffffff, .selector = MB_SEL_DATA, .type = 3,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-	struct kvm_segment tr = {
-		.base = MB_TSS_GPA, .limit = 103, .selector = MB_SEL_TSS, .type = 11,
-		.present = 1, .s = 0,
-	};
-	struct kvm_sregs s;
-	struct kvm_regs r;
 
-	if (kvm_get_sregs(vm, &s))
-		return -1;
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.tr = tr;
-	s.gdt.base = MB_GDT_GPA;
-	s.gdt.limit = 4 * 8 - 1;
-	s.idt.base = 0;
-	s.idt.limit = 0;
-	s.cr0 = CR0_PE | CR0_ET;        /* paging off */
-	s.cr3 = 0;
-	s.cr4 = 0;
-	s.efer = 0;
-	if (kvm_set_sregs(vm, &s))
-		return -1;
-	memset(&r, 0, sizeof(r));
-	r.rip = entry;
-	r.rax = MB_BOOT_MAGIC;
-	r.rbx = MB_INFO_GPA;
-	r.rflags = 0x2;                 /* IF and VM clear */
-	return kvm_set_regs(vm, &r);
+	return boot_enter(vm, &e);
 }
 
 int boot_mb_setup(struct kvm_vm *vm, const char *path, const uint8_t *img, size_t len,
