@@ -50,7 +50,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 # vmm objects that need neither KVM nor the rest of the VMM, for unit tests
 # and test tools.
 LIBVMMCORE := $(BUILD)/libvmmcore.a
-VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o memmap.o bus.o clock.o cli.o migrate_addr.o \
+VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o memmap.o bus.o clock.o cli.o migrate_addr.o boot_multiboot.o \
                serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o \
                unit_schema.o schema.o monitor_proto.o monitor_ctl.o)
 VMM_BIN  := $(BUILD)/vmm
@@ -122,6 +122,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSM)
 
 -include guest/guest.mk
 include bench/bench.mk
+include tests/guests/guests.mk
 
 run: deps-run all
 	@scripts/run.sh
@@ -169,7 +170,7 @@ asan:
 asan-vmm:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build-asan/vmm build-asan/guest/kernel.elf
+	  build-asan/vmm build-asan/guest/kernel.elf $(MBTEST_GUESTS:$(BUILD)/%=build-asan/%)
 
 # The vmm under ThreadSanitizer (build-tsan/), running the end-to-end tests
 # whose threads share the most: live migration, the handoff and live
@@ -201,7 +202,7 @@ tsan:
 .PHONY: fuzz-bins fuzz-seeds fuzz-long
 FUZZ_SECONDS ?= 8
 FUZZ_DIR   := build-fuzz
-FUZZ_UNITS := machine cpu ram pic pit serial serial-backend
+FUZZ_UNITS := machine cpu ram pic pit serial serial-backend fw-cfg
 FUZZ_HARNESSES := $(FUZZ_UNITS) restore ssm
 FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer \
 	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fno-sanitize-recover=all

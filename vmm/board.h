@@ -24,6 +24,13 @@
  * status (the test kernel writes 0 after its last step). */
 #define BOARD_POWEROFF_PORT     0x501
 
+/* isa-debug-exit: byte V written ends the VM with status (V << 1) | 1. */
+#define BOARD_DEBUG_EXIT_PORT   0xf4
+
+/* fw_cfg: 16-bit selector at BASE, 8-bit data at BASE + 1. */
+#define BOARD_FW_CFG_BASE       0x510
+#define BOARD_FW_CFG_LEN        2
+
 /* Vector bases the guest programs are its own business; the VMM only ever
  * asks the PIC model which vector to inject. */
 

@@ -1,4 +1,5 @@
-/* boot.c - ELF64 loader and long-mode entry state. */
+/* boot.c - ELF64 loader and long-mode entry state; multiboot kernels go to
+ * boot_mb_setup.c. */
 #include "vmm/boot.h"
 
 #include <elf.h>
@@ -14,6 +15,7 @@
 #include <zlib.h>
 
 #include "guest/bootinfo.h"
+#include "vmm/boot_mb_setup.h"
 #include "vmm/stop.h"
 
 #define ELF_MAX_SIZE   (64u << 20)      /* refuse absurd files early */
@@ -46,7 +48,7 @@
  * open) and refuse what is not a regular file of 1 byte to max before a
  * single byte is read: /dev/zero or a FIFO never end, a sparse 5 GiB file
  * would take seconds.  Returns the fd (size in *size) or -1, printed. */
-int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
+static int open_file(const char *what, const char *path, uint64_t max, uint64_t *size)
 {
 	struct stat st;
 	int fd;
@@ -55,17 +57,17 @@ int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
 		max = ELF_MAX_SIZE;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		fprintf(stderr, "vmm: kernel %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "vmm: %s %s: %s\n", what, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "vmm: kernel %s: not a regular file\n", path);
+		fprintf(stderr, "vmm: %s %s: not a regular file\n", what, path);
 		close(fd);
 		return -1;
 	}
 	if (st.st_size <= 0 || (uint64_t)st.st_size > max) {
-		fprintf(stderr, "vmm: kernel %s: %lld bytes, need 1 byte to %llu KiB (at most "
-			"%u MiB and no more than RAM)\n", path, (long long)st.st_size,
+		fprintf(stderr, "vmm: %s %s: %lld bytes, need 1 byte to %llu KiB (at most "
+			"%u MiB and no more than RAM)\n", what, path, (long long)st.st_size,
 			(unsigned long long)(max >> 10), ELF_MAX_SIZE >> 20);
 		close(fd);
 		return -1;
@@ -74,8 +76,14 @@ int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
 	return fd;
 }
 
+int boot_open_kernel(const char *path, uint64_t max, uint64_t *size)
+{
+	return open_file("kernel", path, max, size);
+}
+
 /* The read stops early for a pending stop signal. */
-int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+int boot_read_file(const char *what, const char *path, uint64_t max, uint8_t **buf,
+		   size_t *len)
 {
 	uint64_t size;
 	size_t done = 0;
@@ -83,13 +91,13 @@ int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 
 	*buf = NULL;
 	*len = 0;
-	fd = boot_open_kernel(path, max, &size);
+	fd = open_file(what, path, max, &size);
 	if (fd < 0)
 		return -1;
 	*len = (size_t)size;
 	*buf = malloc(*len);
 	if (!*buf) {
-		fprintf(stderr, "vmm: kernel %s: out of memory\n", path);
+		fprintf(stderr, "vmm: %s %s: out of memory\n", what, path);
 		close(fd);
 		return -1;
 	}
@@ -102,10 +110,11 @@ int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 			continue;
 		if (sig || n <= 0) {
 			if (sig)
-				fprintf(stderr, "vmm: kernel %s: reading stopped by %s\n", path,
+				fprintf(stderr, "vmm: %s %s: reading stopped by %s\n", what, path,
 					strsignal(sig));
 			else
-				fprintf(stderr, "vmm: kernel %s: read failed: %s\n", path,
+				fprintf(stderr, "vmm: %s %s: read failed: %s\n", what,
+					path,
 					n < 0 ? strerror(errno) : "file shrank");
 			free(*buf);
 			*buf = NULL;
@@ -116,6 +125,11 @@ int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
 	}
 	close(fd);
 	return 0;
+}
+
+int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len)
+{
+	return boot_read_file("kernel", path, max, buf, len);
 }
 
 int boot_kernel_facts(const char *path, uint64_t max, uint64_t *size, uint32_t *crc)
@@ -253,11 +267,11 @@ static void build_gdt(struct kvm_vm *vm)
 	gdt[SEL_TSS / 8 + 1] = BOOT_TSS_GPA >> 32;
 }
 
-static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
+int boot_enter(struct kvm_vm *vm, const struct boot_entry *e)
 {
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = SEL_CODE, .type = 11,
-		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+		.present = 1, .dpl = 0, .db = !e->long_mode, .s = 1, .l = e->long_mode, .g = 1,
 	};
 	struct kvm_segment data = {
 		.base = 0, .limit = 0xffffffff, .selector = SEL_DATA, .type = 3,
@@ -268,7 +282,7 @@ static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
 		.present = 1, .s = 0,
 	};
 	struct kvm_sregs s;
-	struct kvm_regs r;
+	struct kvm_regs r = e->regs;
 
 	if (kvm_get_sregs(vm, &s))
 		return -1;
@@ -276,26 +290,46 @@ static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.tr = tr;
 	s.gdt.base = BOOT_GDT_GPA;
-	s.gdt.limit = 5 * 8 - 1;
+	s.gdt.limit = e->gdt_limit;
 	s.idt.base = 0;
 	s.idt.limit = 0;        /* any exception before the kernel's IDT: shutdown */
-	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
-	s.cr3 = BOOT_PML4_GPA;
-	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	s.efer = EFER_LME | EFER_LMA;
+	s.cr0 = e->cr0;
+	s.cr3 = e->cr3;
+	s.cr4 = e->cr4;
+	s.efer = e->efer;
 	if (kvm_set_sregs(vm, &s))
 		return -1;
-
-	memset(&r, 0, sizeof(r));
-	r.rip = entry;
-	r.rsp = BOOT_STACK_TOP;
-	r.rdi = BOOT_INFO_GPA;
 	r.rflags = 0x2;         /* bit 1 is reserved-one; IF off until the IDT */
 	return kvm_set_regs(vm, &r);
 }
 
+static int set_entry_state(struct kvm_vm *vm, uint64_t entry)
+{
+	struct boot_entry e = {
+		.long_mode = true,
+		.gdt_limit = 5 * 8 - 1,
+		.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG,
+		.cr3 = BOOT_PML4_GPA,
+		.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT,
+		.efer = EFER_LME | EFER_LMA,
+		.regs = { .rip = entry, .rsp = BOOT_STACK_TOP, .rdi = BOOT_INFO_GPA },
+	};
+
+	return boot_enter(vm, &e);
+}
+
+/* An x86-64 ELF64 file boots as it always has; anything else is offered
+ * to the multiboot loader, which names what it lacks. */
+static bool is_elf64(const uint8_t *img, size_t len)
+{
+	const Elf64_Ehdr *eh = (const void *)img;
+
+	return len >= sizeof(*eh) && !memcmp(eh->e_ident, ELFMAG, SELFMAG) &&
+	       eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_machine == EM_X86_64;
+}
+
 int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
-	       uint64_t *kernel_size, uint32_t *kernel_crc)
+	       const char *const *modules, unsigned nmodules, struct boot_facts *facts)
 {
 	size_t cmdline_len = strlen(cmdline);
 	struct bootinfo bi;
@@ -316,8 +350,20 @@ int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
 	}
 	if (boot_read_kernel(path, vm->ram_size, &img, &len))
 		return -1;
-	*kernel_size = len;
-	*kernel_crc = (uint32_t)crc32(crc32(0, NULL, 0), img, (uInt)len);
+	memset(facts, 0, sizeof(*facts));
+	facts->kernel.size = len;
+	facts->kernel.crc = (uint32_t)crc32(crc32(0, NULL, 0), img, (uInt)len);
+	if (!is_elf64(img, len)) {
+		rc = boot_mb_setup(vm, path, img, len, cmdline, modules, nmodules, facts);
+		free(img);
+		return rc;
+	}
+	if (nmodules) {
+		fprintf(stderr, "vmm: kernel %s: an ELF64 kernel takes no modules (--module and "
+			"--initrd need a multiboot kernel)\n", path);
+		free(img);
+		return -1;
+	}
 	rc = load_elf(vm, path, img, len, &entry);
 	free(img);
 	if (rc)

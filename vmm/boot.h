@@ -21,8 +21,10 @@
 #ifndef VMM_BOOT_H
 #define VMM_BOOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/boot_multiboot.h"
 #include "vmm/kvm.h"
 
 #define BOOT_GDT_GPA      0x1000ull
@@ -37,14 +39,44 @@
 #define BOOT_PD_MAX       64u
 #define BOOT_AREA_END     0x50000ull
 
-/* Load the ELF64 kernel at path into vm's RAM (PT_LOAD segments at their
- * physical addresses, each inside one RAM region above BOOT_AREA_END, bss
- * zeroed), build page tables, GDT and boot-info block (memory map, cmdline at most BOOT_CMDLINE_MAX bytes), and set the vCPU's
- * registers to enter the kernel; the file's size and CRC32 go to
- * kernel_size/kernel_crc.  Prints one line naming the file and the problem
- * on failure, returns -1. */
+/* Size and CRC32 of one file the boot loaded (kernel or module). */
+struct boot_file_facts {
+	uint64_t size;
+	uint32_t crc;
+};
+
+/* What a boot loaded, as the machine unit records it. */
+struct boot_facts {
+	struct boot_file_facts kernel;
+	bool multiboot;                 /* entered by the multiboot protocol */
+	unsigned nmodules;
+	struct boot_file_facts module[MB_MODULES_MAX];
+};
+
+/* Load the kernel at path into vm's RAM and set the vCPU's registers to
+ * enter it.  An ELF64 x86-64 file boots in long mode: PT_LOAD segments at
+ * their physical addresses, each inside one RAM region above
+ * BOOT_AREA_END, bss zeroed, page tables, GDT and boot-info block (memory
+ * map, cmdline at most BOOT_CMDLINE_MAX bytes); it takes no
+ * modules.  Any other file must carry a multiboot header and boots by
+ * that protocol with the nmodules "FILE[,ARGS]" specs as modules
+ * (boot_mb_setup.c).  facts gets what was loaded.  Prints one line naming
+ * the file and the problem on failure, returns -1. */
 int boot_setup(struct kvm_vm *vm, const char *path, const char *cmdline,
-	       uint64_t *kernel_size, uint32_t *kernel_crc);
+	       const char *const *modules, unsigned nmodules, struct boot_facts *facts);
+
+/* A boot's entry state: flat 4 GiB code (selector 0x08, 64-bit with
+ * long_mode, else 32-bit) and data (0x10) segments of the GDT at
+ * BOOT_GDT_GPA (limit gdt_limit), the busy TSS (0x18) at BOOT_TSS_GPA, no
+ * IDT, these control registers, regs with RFLAGS = 2 (IF off). */
+struct boot_entry {
+	bool long_mode;
+	uint16_t gdt_limit;
+	uint64_t cr0, cr3, cr4, efer;
+	struct kvm_regs regs;
+};
+/* Set vm's vCPU to e; -1 if KVM refused (printed by kvm.c). */
+int boot_enter(struct kvm_vm *vm, const struct boot_entry *e);
 
 /* Open the kernel at path for reading if it is a regular file of 1 byte
  * to min(max, 64 MiB) (never blocks); the fd and its size, or -1 after one
@@ -54,6 +86,10 @@ int boot_open_kernel(const char *path, uint64_t max, uint64_t *size);
  * 1 byte to min(max, 64 MiB), checked before reading; opening never blocks
  * and a pending stop signal ends the read.  -1 after one printed line. */
 int boot_read_kernel(const char *path, uint64_t max, uint8_t **buf, size_t *len);
+/* boot_read_kernel for another file the boot reads; what ("module")
+ * names it in messages. */
+int boot_read_file(const char *what, const char *path, uint64_t max, uint8_t **buf,
+		   size_t *len);
 /* Size and CRC32 of the kernel file at path (boot_read_kernel rules). */
 int boot_kernel_facts(const char *path, uint64_t max, uint64_t *size, uint32_t *crc);
 

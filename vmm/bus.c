@@ -9,9 +9,10 @@ void bus_init(struct bus *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int bus_register(struct bus *b, uint16_t base, uint16_t len, const char *name,
-		 void *dev, bus_read_fn read, bus_write_fn write)
+static int add_range(struct bus *b, const struct bus_range *nr)
 {
+	uint16_t base = nr->base, len = nr->len;
+	const char *name = nr->name;
 	unsigned end = (unsigned)base + len;
 
 	if (len == 0 || end > 0x10000) {
@@ -31,11 +32,25 @@ int bus_register(struct bus *b, uint16_t base, uint16_t len, const char *name,
 			return -1;
 		}
 	}
-	b->ranges[b->count++] = (struct bus_range){
+	b->ranges[b->count++] = *nr;
+	return 0;
+}
+
+int bus_register(struct bus *b, uint16_t base, uint16_t len, const char *name,
+		 void *dev, bus_read_fn read, bus_write_fn write)
+{
+	return add_range(b, &(struct bus_range){
 		.base = base, .len = len, .name = name, .dev = dev,
 		.read = read, .write = write,
-	};
-	return 0;
+	});
+}
+
+int bus_register_wide(struct bus *b, uint16_t base, uint16_t len, const char *name,
+		      void *dev, bus_io_fn io)
+{
+	return add_range(b, &(struct bus_range){
+		.base = base, .len = len, .name = name, .dev = dev, .io = io,
+	});
 }
 
 static const struct bus_range *find(const struct bus *b, uint16_t port)
@@ -51,8 +66,15 @@ static const struct bus_range *find(const struct bus *b, uint16_t port)
 
 void bus_io(struct bus *b, uint16_t port, bool is_write, unsigned size, uint32_t *val)
 {
+	const struct bus_range *w = find(b, port);
 	uint32_t in = 0;
 
+	if (w && w->io) {
+		if (!is_write)
+			*val = 0;
+		w->io(w->dev, (uint16_t)(port - w->base), is_write, size, val);
+		return;
+	}
 	for (unsigned i = 0; i < size; i++) {
 		uint16_t p = (uint16_t)(port + i);
 		const struct bus_range *r = find(b, p);

@@ -1,9 +1,10 @@
 /* bus.h - port I/O bus: maps port ranges to device handlers.
  *
  * Handlers get the offset inside their range, never the absolute port, so
- * a device does not know where the board put it.  Every device on this
- * board is 8 bits wide, so, like the ISA bus, a 16- or 32-bit access is
- * split into byte accesses at consecutive ports.  The bus does no locking
+ * a device does not know where the board put it.  Most devices on this
+ * board are 8 bits wide, so, like the ISA bus, a 16- or 32-bit access is
+ * split into byte accesses at consecutive ports; a device registered with
+ * bus_register_wide (fw_cfg's 16-bit selector) gets it whole.  The bus does no locking
  * and knows nothing of threads: the machine calls bus_io() with the VM lock
  * held and its handlers assert that (machine.c, locked()).
  */
@@ -15,6 +16,10 @@
 
 typedef uint8_t (*bus_read_fn)(void *dev, uint16_t offset);
 typedef void (*bus_write_fn)(void *dev, uint16_t offset, uint8_t val);
+/* A device whose registers are wider than a byte takes the whole access
+ * (size 1, 2 or 4, little-endian in *val; fill it on a read). */
+typedef void (*bus_io_fn)(void *dev, uint16_t offset, bool is_write, unsigned size,
+			  uint32_t *val);
 
 struct bus_range {
 	uint16_t base;
@@ -23,6 +28,7 @@ struct bus_range {
 	void *dev;
 	bus_read_fn read;               /* NULL: reads as 0xff */
 	bus_write_fn write;             /* NULL: writes are dropped */
+	bus_io_fn io;                   /* set: takes whole accesses instead */
 };
 
 #define BUS_MAX_RANGES 16
@@ -38,6 +44,10 @@ void bus_init(struct bus *b);
  * existing range, wraps past 0xffff or the table is full. */
 int bus_register(struct bus *b, uint16_t base, uint16_t len, const char *name,
 		 void *dev, bus_read_fn read, bus_write_fn write);
+/* bus_register for a device that takes each access whole: an access
+ * starting in [base, base+len) goes to io once, not split into bytes. */
+int bus_register_wide(struct bus *b, uint16_t base, uint16_t len, const char *name,
+		      void *dev, bus_io_fn io);
 /* One access of size 1, 2 or 4 bytes (little-endian in *val).  Unmapped
  * ports read as 0xff and ignore writes, like an ISA bus with nothing
  * listening. */

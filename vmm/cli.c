@@ -20,10 +20,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vmm [OPTION]...\n"
-		"Run the test kernel (or another ELF64 kernel) in a KVM virtual machine.\n"
+		"Run the test kernel (or another ELF64 or multiboot kernel) in a KVM\n"
+		"virtual machine.\n"
 		"\n"
-		"  --kernel FILE        ELF64 kernel to boot (default: guest/kernel.elf\n"
-		"                       next to the vmm binary)\n"
+		"  --kernel FILE        kernel to boot (default: guest/kernel.elf next to\n"
+		"                       the vmm binary): an x86-64 ELF64 file, entered in\n"
+		"                       long mode, or a multiboot (v1) kernel (ELF32 or\n"
+		"                       the address-fields form), entered in 32-bit\n"
+		"                       protected mode with a multiboot information block;\n"
+		"                       its command line is \"FILE CMDLINE\"\n"
+		"  --module FILE[,ARGS] multiboot module (repeatable, at most 16), loaded\n"
+		"                       after the kernel; its string is \"FILE ARGS\"\n"
+		"  --initrd FILE        the same as --module FILE\n"
 		"  --mem SIZE           guest RAM, e.g. 256M or 16G (default 256M;\n"
 		"                       a multiple of 1M from 4M to 64G; above 3G\n"
 		"                       the rest sits from 4 GiB up, as on a PC)\n"
@@ -91,8 +99,10 @@ static void usage(FILE *f)
 		"\n"
 		"On a terminal, Ctrl-C stops the VM (with --save: suspends it; SIGQUIT\n"
 		"then quits without saving).  The exit status is the byte the guest\n"
-		"writes to its power-off port, 128+N after signal N, 1 on error or when\n"
-		"a requested save failed, 2 on a usage error.\n"
+		"writes to its power-off port (0x501), ((V << 1) | 1) & 255 after it\n"
+		"writes byte V to isa-debug-exit (port 0xf4, as QEMU), 128+N after\n"
+		"signal N, 1 on error or when a requested save failed, 2 on a usage\n"
+		"error.\n"
 		"\n"
 		"A migration source that sent the go-ahead but got no confirmation keeps\n"
 		"the guest paused and says so: SIGUSR2 resumes it here, SIGTERM quits.\n"
@@ -295,10 +305,11 @@ static int check(struct cli *c)
 	const char *h, *p;
 	struct stat sb;
 
-	if (c->incoming && (c->restore_path || c->kernel_set || c->mem_arg || c->cmdline_set))
+	if (c->incoming && (c->restore_path || c->kernel_set || c->mem_arg || c->cmdline_set ||
+			    c->cfg.nmodules))
 		return usage_error("%s: the machine comes from the migration stream; "
-				   "--restore, --kernel, --mem and --cmdline do not apply",
-				   "--incoming");
+				   "--restore, --kernel, --mem, --cmdline and --module do not "
+				   "apply", "--incoming");
 	if (c->incoming && migrate_parse_addr(c->incoming, &buf, &h, &p))
 		return usage_error("--incoming %s: expected tcp:HOST:PORT or tls:HOST:PORT",
 				   c->incoming);
@@ -348,7 +359,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
-	       OPT_MONITOR, OPT_COMPRESS };
+	       OPT_MONITOR, OPT_COMPRESS, OPT_MODULE, OPT_INITRD };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -378,6 +389,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
 		{ "monitor", required_argument, NULL, OPT_MONITOR },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
+		{ "module", required_argument, NULL, OPT_MODULE },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -417,6 +430,15 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			}
 			c->cfg.cmdline = optarg;
 			c->cmdline_set = true;
+			break;
+		case OPT_MODULE:
+		case OPT_INITRD:
+			if (c->cfg.nmodules == MB_MODULES_MAX)
+				return usage_error("%s: at most 16 modules", argv[optind - 2]);
+			if (!*optarg || *optarg == ',' || strlen(optarg) > MB_MODSTR_MAX)
+				return usage_error("%s: expected FILE[,ARGS] of at most 1023 "
+						   "bytes", optarg);
+			c->cfg.modules[c->cfg.nmodules++] = optarg;
 			break;
 		case OPT_SERIAL:
 			if (serial_backend_parse(optarg, &kind, &path))

@@ -298,7 +298,8 @@ static int wire_bus(struct machine *m)
 	    bus_register(b, BOARD_PORT61, 1, "port61", m, port61_read, port61_write) ||
 	    bus_register(b, BOARD_COM1_BASE, BOARD_COM1_LEN, "com1", m,
 			 com1_read, com1_write) ||
-	    bus_register(b, BOARD_POWEROFF_PORT, 1, "poweroff", m, NULL, poweroff_write))
+	    bus_register(b, BOARD_POWEROFF_PORT, 1, "poweroff", m, NULL, poweroff_write) ||
+	    machine_wire_guest_devices(m))
 		return -1;
 	return 0;
 }
@@ -363,6 +364,11 @@ void machine_set_kernel_facts(struct machine *m, uint64_t size, uint32_t crc)
 {
 	m->kernel_size = size;
 	m->kernel_crc = crc;
+}
+
+void machine_set_boot_facts(struct machine *m, const struct boot_facts *f)
+{
+	m->boot = *f;
 }
 
 /* The cpu unit's callbacks run with the vCPU parked, with or without the
@@ -477,6 +483,7 @@ int machine_init(struct machine *m)
 	pic_init(&m->pic, pic_output, m);
 	pit_init(&m->pit, pit_irq, machine_clock, m, vclock_now(&m->clock));
 	serial_init(&m->serial, serial_tx, serial_irq, m);
+	machine_init_guest_devices(m);
 	m->ssm = ssm_create(m);
 	if (!m->ssm) {
 		fprintf(stderr, "vmm: out of memory\n");
@@ -495,6 +502,8 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 	if (kvm_vm_create(&m->kvm, cfg->ram_size))
 		return -1;
 	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
+	/* Before any state is loaded: fw_cfg at reset with this RAM size. */
+	fw_cfg_init(&m->fw_cfg, cfg->ram_size, 1);
 	if (wire_bus(m))
 		return -1;
 	/* The console opens last: raw mode is in force only once nothing
@@ -516,8 +525,14 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 
 int machine_boot(struct machine *m)
 {
-	return boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline, &m->kernel_size,
-			  &m->kernel_crc);
+	struct boot_facts f;
+
+	if (boot_setup(&m->kvm, m->cfg.kernel, m->cfg.cmdline, m->cfg.modules,
+		       m->cfg.nmodules, &f))
+		return -1;
+	machine_set_kernel_facts(m, f.kernel.size, f.kernel.crc);
+	machine_set_boot_facts(m, &f);
+	return 0;
 }
 
 void machine_start(struct machine *m)

@@ -31,11 +31,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/debug_exit.h"
+#include "devices/fw_cfg.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/serial.h"
 #include "ssm/ssm.h"
 #include "vmm/bgsave.h"
+#include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
@@ -50,11 +53,13 @@
 struct monitor;
 
 struct machine_config {
-	const char *kernel;             /* ELF64 kernel path */
+	const char *kernel;             /* ELF64 or multiboot kernel path */
 	uint64_t ram_size;              /* bytes, KVM_RAM_MIN..KVM_RAM_MAX */
 	const char *cmdline;            /* kernel command line */
 	const char *serial;             /* --serial spec (serial_backend.h) */
 	bool serial_append;             /* restore: continue a file: log */
+	const char *modules[MB_MODULES_MAX]; /* multiboot "FILE[,ARGS]" */
+	unsigned nmodules;
 };
 
 struct machine {
@@ -75,6 +80,8 @@ struct machine {
 	struct pic pic;
 	struct pit pit;
 	struct serial serial;
+	struct fw_cfg fw_cfg;
+	struct debug_exit debug_exit;
 	bool rx_blocked;                /* input waits for room in the UART */
 	bool tick_deferred;             /* PIT edge held until IRQ 0 is acked */
 	uint64_t timer_armed_ns;        /* virtual deadline in timer_fd, or 0 */
@@ -97,6 +104,8 @@ struct machine {
 	struct migration mig;           /* --migrate / --live (migrate.c) */
 	uint64_t kernel_size;           /* facts of the booted kernel file */
 	uint32_t kernel_crc;
+	struct boot_facts boot;         /* protocol and module facts (the
+					   kernel's are the two above) */
 	const char *save_path;          /* --save: where a stop request saves */
 	bool save_continue;             /* --continue: keep running after it */
 	uint64_t save_after_ns;         /* --save-after, 0 = none */
@@ -165,6 +174,8 @@ bool machine_has_started(struct machine *m);
 /* The facts (size, CRC32) of the kernel the machine booted, as the machine
  * unit records them. */
 void machine_set_kernel_facts(struct machine *m, uint64_t size, uint32_t crc);
+/* The boot protocol and module facts the machine unit records. */
+void machine_set_boot_facts(struct machine *m, const struct boot_facts *f);
 /* The VMM's own interrupt state that the cpu unit saves: the PIC output
  * level the vCPU thread mirrors and the PIT edge held until IRQ 0 is
  * acknowledged.  Take the VM lock unless the caller holds it. */
@@ -202,6 +213,12 @@ void machine_set_serial_override(struct machine *m, const char *spec);
 /* Outcome of the last save or migration attempt: a failed one makes the
  * VMM exit 1 even when the guest later powers off with 0. */
 void machine_note_save_result(struct machine *m, bool ok);
+
+/* The devices guests written elsewhere expect (machine_devs.c):
+ * isa-debug-exit and fw_cfg.  init: at reset, from machine_init; wire:
+ * their port ranges on m->bus (-1 after one printed line). */
+void machine_init_guest_devices(struct machine *m);
+int machine_wire_guest_devices(struct machine *m);
 
 /* ---- Called from the vCPU thread (cpu_run.c) ---- */
 

@@ -42,6 +42,14 @@ static char *default_kernel(void)
 	return path;
 }
 
+static bool same_modules(const struct machine_config *cfg, const struct saved_config *sc)
+{
+	for (unsigned i = 0; i < cfg->nmodules; i++)
+		if (strcmp(cfg->modules[i], sc->module[i].spec))
+			return false;
+	return true;
+}
+
 /* On restore the machine comes from the file; a flag may repeat it but not
  * contradict it.  Returns 0 or the exit status for a refusal. */
 static int check_restore_flags(const struct saved_config *sc, const struct machine_config *cfg,
@@ -59,6 +67,13 @@ static int check_restore_flags(const struct saved_config *sc, const struct machi
 	if (cmdline_set && strcmp(cfg->cmdline, sc->cmdline)) {
 		fprintf(stderr, "vmm: --cmdline \"%s\" contradicts the saved machine (\"%s\")\n",
 			cfg->cmdline, sc->cmdline);
+		return EXIT_USAGE;
+	}
+	if (cfg->nmodules && (cfg->nmodules != sc->nmodules ||
+			      !same_modules(cfg, sc))) {
+		fprintf(stderr, "vmm: --module/--initrd contradict the saved machine (%u "
+			"module(s)%s%s)\n", sc->nmodules, sc->nmodules ? ", the first " : "",
+			sc->nmodules ? sc->module[0].spec : "");
 		return EXIT_USAGE;
 	}
 	/* A wrong file is refused by its type or size before a byte of it is
@@ -238,6 +253,9 @@ int main(int argc, char **argv)
 		cfg.ram_size = sc->ram_size;
 		cfg.cmdline = sc->cmdline;
 		cfg.kernel = sc->kernel;
+		cfg.nmodules = sc->nmodules;
+		for (unsigned i = 0; i < sc->nmodules; i++)
+			cfg.modules[i] = sc->module[i].spec;
 		/* The console is this host's choice (--serial, default stdio):
 		 * the spec stored in the file is never opened.  A file named
 		 * again continues its log. */

@@ -25,10 +25,14 @@
 
 /* ---- machine (external) ---------------------------------------------------
  * u64 ram_size, str cmdline, str kernel path, u64 kernel size, u32 kernel
- * CRC32, str serial spec, u64 virtual clock ns.  The kernel file itself is
- * not needed to restore: its loaded image is part of guest RAM.  The kernel
- * path and the serial spec are information only: nothing stored in a file
- * ever opens a host path (the console is the restoring host's --serial). */
+ * CRC32, str serial spec, then (version 2) u8 multiboot (0 ELF64, 1
+ * multiboot), u32 nmodules (<= MB_MODULES_MAX, 0 unless multiboot) and per
+ * module str spec, u64 size, u32 CRC32; last u64 virtual clock ns (last in
+ * every version).  Version 1 files are ELF64 boots without modules.  The
+ * kernel and module files are not needed to restore: their loaded images
+ * are part of guest RAM.  Paths and the serial spec are information only:
+ * nothing stored in a file ever opens a host path (the console is the
+ * restoring host's --serial). */
 
 static int put_config(ssm_handle *h, const struct saved_config *c)
 {
@@ -45,6 +49,17 @@ static int put_config(ssm_handle *h, const struct saved_config *c)
 	if (!rc)
 		rc = ssm_put_str(h, c->serial);
 	if (!rc)
+		rc = ssm_put_u8(h, c->multiboot);
+	if (!rc)
+		rc = ssm_put_u32(h, c->nmodules);
+	for (uint32_t i = 0; !rc && i < c->nmodules; i++) {
+		rc = ssm_put_str(h, c->module[i].spec);
+		if (!rc)
+			rc = ssm_put_u64(h, c->module[i].size);
+		if (!rc)
+			rc = ssm_put_u32(h, c->module[i].crc);
+	}
+	if (!rc)
 		rc = ssm_put_u64(h, c->clock_ns);
 	return rc;
 }
@@ -58,6 +73,39 @@ static int get_str_field(ssm_handle *h, char *buf, size_t size)
 	if (rc == SSM_ERR_STRING_TOO_LONG)
 		return ssm_set_load_error(h, rc, "machine: string at offset %llu is longer "
 					  "than %zu bytes", (unsigned long long)off, size - 1);
+	return rc;
+}
+
+/* Version 2's boot protocol and module list, each read naming its field. */
+static int get_modules(ssm_handle *h, struct saved_config *c)
+{
+	int rc;
+
+	ssm_handle_set_field(h, "multiboot");
+	rc = ssm_get_u8(h, &c->multiboot);
+	if (!rc) {
+		ssm_handle_set_field(h, "nmodules");
+		rc = ssm_get_u32(h, &c->nmodules);
+	}
+	if (!rc && c->multiboot > 1)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field multiboot %u "
+					  "is not 0 or 1", c->multiboot);
+	if (!rc && (c->nmodules > MB_MODULES_MAX || (c->nmodules && !c->multiboot)))
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field nmodules %u: "
+					  "at most %u, and only for a multiboot kernel",
+					  c->nmodules, MB_MODULES_MAX);
+	for (uint32_t i = 0; !rc && i < c->nmodules; i++) {
+		ssm_handle_set_field(h, "module.spec");
+		rc = get_str_field(h, c->module[i].spec, sizeof(c->module[i].spec));
+		if (!rc) {
+			ssm_handle_set_field(h, "module.size");
+			rc = ssm_get_u64(h, &c->module[i].size);
+		}
+		if (!rc) {
+			ssm_handle_set_field(h, "module.crc");
+			rc = ssm_get_u32(h, &c->module[i].crc);
+		}
+	}
 	return rc;
 }
 
@@ -92,6 +140,8 @@ int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 		ssm_handle_set_field(h, "serial");
 		rc = get_str_field(h, c->serial, sizeof(c->serial));
 	}
+	if (!rc && version >= 2)
+		rc = get_modules(h, c);
 	if (!rc) {
 		ssm_handle_set_field(h, "clock_ns");
 		rc = ssm_get_u64(h, &c->clock_ns);
@@ -123,6 +173,14 @@ static void current_config(struct machine *m, struct saved_config *c)
 	c->kernel_size = m->kernel_size;
 	c->kernel_crc = m->kernel_crc;
 	snprintf(c->serial, sizeof(c->serial), "%s", m->cfg.serial);
+	c->multiboot = m->boot.multiboot;
+	c->nmodules = m->boot.nmodules;
+	for (unsigned i = 0; i < c->nmodules; i++) {
+		snprintf(c->module[i].spec, sizeof(c->module[i].spec), "%s",
+			 i < m->cfg.nmodules ? m->cfg.modules[i] : "");
+		c->module[i].size = m->boot.module[i].size;
+		c->module[i].crc = m->boot.module[i].crc;
+	}
 	c->clock_ns = machine_clock_ns(m);
 }
 
@@ -132,6 +190,18 @@ static int machine_save_exec(void *ctx, ssm_handle *h)
 
 	current_config(ctx, &c);
 	return put_config(h, &c);
+}
+
+/* What the record says was booted, kept so a later save says it again. */
+static void set_boot_facts(struct machine *m, const struct saved_config *c)
+{
+	struct boot_facts f = { .kernel = { c->kernel_size, c->kernel_crc } };
+
+	f.multiboot = c->multiboot;
+	f.nmodules = c->nmodules;
+	for (unsigned i = 0; i < c->nmodules; i++)
+		f.module[i] = (struct boot_file_facts){ c->module[i].size, c->module[i].crc };
+	machine_set_boot_facts(m, &f);
 }
 
 /* Build the VM a stream describes (incoming migration): the first machine
@@ -145,6 +215,9 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 	cfg.ram_size = c->ram_size;
 	cfg.cmdline = m->loaded_cfg->cmdline;
 	cfg.kernel = m->loaded_cfg->kernel;
+	cfg.nmodules = c->nmodules;
+	for (unsigned i = 0; i < c->nmodules; i++)
+		cfg.modules[i] = m->loaded_cfg->module[i].spec;
 	/* The console is this host's choice; the stream's spec is never
 	 * opened. */
 	cfg.serial = m->serial_override ? m->serial_override : "stdio";
@@ -179,6 +252,7 @@ static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 					  (unsigned long long)(c.ram_size >> 20),
 					  (unsigned long long)(m->cfg.ram_size >> 20));
 	machine_set_kernel_facts(m, c.kernel_size, c.kernel_crc);
+	set_boot_facts(m, &c);
 	if (pass == SSM_PASS_FINAL)
 		machine_clock_restore(m, c.clock_ns);
 	return SSM_OK;
@@ -448,6 +522,8 @@ int units_register(struct machine *m, ssm *reg)
 		rc = pit_ssm_register(&m->pit, reg, 0);
 	if (!rc)
 		rc = serial_ssm_register(&m->serial, reg, 0);
+	if (!rc)
+		rc = fw_cfg_ssm_register(&m->fw_cfg, reg, 0);
 	if (!rc)
 		rc = ram_ssm_register(m, reg);
 	if (!rc)

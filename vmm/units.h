@@ -3,8 +3,11 @@
  * Units, in save order, with their flavour:
  *   machine        external  configuration (RAM size, command line, kernel
  *                            facts, serial backend) and the virtual clock
- *   pic, pit, serial device  the device models (devices/); before RAM so a
- *                            migration refuses a foreign model early
+ *   pic, pit, serial, fw-cfg
+ *                  device    the device models (devices/); before RAM so a
+ *                            migration refuses a foreign model early; fw-cfg
+ *                            is optional (files from before it load with
+ *                            the device at reset)
  *   ram            internal  guest RAM, zero pages elided (ram.c)
  *   cpu            internal  the vCPU (cpu_state.c) + the VMM's IRQ state
  *   serial-backend driver    host side of COM1: settings, unwritten output
@@ -22,7 +25,7 @@ struct machine;
 struct pit;
 
 /* Each unit loads saved versions _MIN.._VERSION (docs/compat.md). */
-#define MACHINE_VERSION 1
+#define MACHINE_VERSION 2
 #define MACHINE_VERSION_MIN 1
 #define BACKEND_VERSION 1
 #define BACKEND_VERSION_MIN 1
@@ -30,6 +33,8 @@ struct pit;
 /* The whole command line boot accepts (BOOT_CMDLINE_MAX) is kept. */
 #define UNITS_CMDLINE_MAX (BOOT_CMDLINE_MAX + 1)
 #define UNITS_PATH_MAX 4096
+/* A --module spec, as long as the string the guest gets from it. */
+#define UNITS_MODSPEC_MAX (MB_MODSTR_MAX + 1)
 
 /* What the machine unit records. */
 struct saved_config {
@@ -40,6 +45,13 @@ struct saved_config {
 	uint32_t kernel_crc;              /* CRC32 of the kernel file at boot */
 	char serial[UNITS_PATH_MAX];      /* --serial spec at save, information
 					     only: never opened */
+	uint8_t multiboot;                /* 1: booted by multiboot (version 2) */
+	uint32_t nmodules;                /* multiboot modules, for information */
+	struct saved_module {
+		char spec[UNITS_MODSPEC_MAX]; /* "FILE[,ARGS]" at boot: never opened */
+		uint64_t size;
+		uint32_t crc;
+	} module[MB_MODULES_MAX];
 	uint64_t clock_ns;                /* virtual clock at save, checked
 					     <= VCLOCK_MAX_NS */
 };

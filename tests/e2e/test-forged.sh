@@ -269,6 +269,7 @@ t_forged_serial()   { sweep serial; }
 t_forged_ram()      { sweep ram; }
 t_forged_cpu()      { sweep cpu; }
 t_forged_backend()  { sweep serial-backend; }
+t_forged_fwcfg()    { sweep fw-cfg; }
 
 t_forged_summary() {
 	local r=$E2E_CACHE/forged-results.txt
@@ -288,6 +289,7 @@ run_test forged-pic t_forged_pic
 run_test forged-pit t_forged_pit
 run_test forged-serial t_forged_serial
 run_test forged-ram t_forged_ram
+run_test forged-fw-cfg t_forged_fwcfg
 run_test forged-cpu t_forged_cpu
 run_test forged-serial-backend t_forged_backend
 run_test forged-summary t_forged_summary

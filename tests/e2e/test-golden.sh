@@ -9,7 +9,7 @@
 DATA=$(cd "$(dirname "$0")/../data" && pwd)
 ROOT=$(cd "$DATA/../.." && pwd)
 # Golden files are only ever added (docs/compat.md): these must be there.
-REQUIRED="plain live serial-input serial-pending zlib zstd"
+REQUIRED="plain live serial-input serial-pending zlib zstd plain-mboot"
 
 have_kvm() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]

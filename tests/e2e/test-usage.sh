@@ -66,6 +66,10 @@ stray-argument
 --restore ''
 --save s.sav --serial file:s.sav --save-after 1s
 --restore u1.err --serial file:./u1.err
+--module ''
+--module ,args
+--initrd x --incoming tcp:127.0.0.1:1
+--module a --module a --module a --module a --module a --module a --module a --module a --module a --module a --module a --module a --module a --module a --module a --module a --module a
 CASES
 	[ -z "$bad" ] || fail "usage errors not refused with exit 2 and one line:$bad"
 	[ ! -e s.sav ] || fail "a usage error created s.sav"

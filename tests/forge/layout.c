@@ -24,6 +24,8 @@
 #define MARK_END 0x5e55a1edu
 #define CMDLINE_CAP 4096       /* vmm/units.h UNITS_CMDLINE_MAX */
 #define PATH_CAP 4096          /* vmm/units.h UNITS_PATH_MAX */
+#define MODULES_MAX 16          /* vmm/boot_multiboot.h MB_MODULES_MAX */
+#define MODSPEC_CAP 1024        /* vmm/units.h UNITS_MODSPEC_MAX */
 #define BACKEND_BUF 256        /* vmm/serial_backend.h SERIAL_BACKEND_BUF */
 #define MSR_MAX 1024           /* vmm/cpu_codec.h CPU_MSR_MAX */
 #define CPUID_MAX 256          /* vmm/cpu_codec.h CPU_CPUID_MAX */
@@ -131,7 +133,7 @@ static void blob(struct cur *c, const char *name, size_t size)
 
 /* ---- machine, serial-backend (vmm/units.c) ------------------------------- */
 
-static void lay_machine(struct cur *c)
+static void lay_machine_v(struct cur *c, int version)
 {
 	num(c, "ram_size", 8, LG_RANGE, 4u << 20, 64ull << 30);
 	if (c->l->n)
@@ -141,8 +143,34 @@ static void lay_machine(struct cur *c)
 	any(c, "kernel_size", 8);
 	any(c, "kernel_crc", 4);
 	str(c, "serial", PATH_CAP);
+	if (version >= 2) {
+		uint64_t n;
+
+		flag(c, "multiboot");
+		n = count(c, "nmodules", MODULES_MAX);
+		for (uint64_t i = 0; i < n && !c->bad; i++) {
+			char nm[48];
+
+			snprintf(nm, sizeof nm, "module[%llu].spec", (unsigned long long)i);
+			str(c, nm, MODSPEC_CAP);
+			snprintf(nm, sizeof nm, "module[%llu].size", (unsigned long long)i);
+			any(c, nm, 8);
+			snprintf(nm, sizeof nm, "module[%llu].crc", (unsigned long long)i);
+			any(c, nm, 4);
+		}
+	}
 	/* vmm/clock.h VCLOCK_MAX_NS: 146 years, far from any overflow. */
 	num(c, "clock_ns", 8, LG_MAX, 1ull << 62, 0);
+}
+
+static void lay_machine(struct cur *c)
+{
+	lay_machine_v(c, 1);
+}
+
+static void lay_machine2(struct cur *c)
+{
+	lay_machine_v(c, 2);
 }
 
 static void lay_backend(struct cur *c)
@@ -505,6 +533,15 @@ static void lay_cpu2(struct cur *c)
 	lay_cpu_v(c, 2);
 }
 
+static void lay_fw_cfg(struct cur *c)
+{
+	marker(c, "fw-cfg", true);
+	num(c, "selector", 4, LG_MAX, 0xffff, 0);
+	/* The longest item (RAM size) has 8 bytes. */
+	num(c, "offset", 4, LG_MAX, 8, 0);
+	marker(c, "fw-cfg", false);
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static const struct {
@@ -513,6 +550,8 @@ static const struct {
 	void (*fn)(struct cur *c);
 } layouts[] = {
 	{ "machine", 1, lay_machine },
+	{ "machine", 2, lay_machine2 },
+	{ "fw-cfg", 1, lay_fw_cfg },
 	{ "pic", 1, lay_pic },
 	{ "pit", 1, lay_pit },
 	{ "serial", 1, lay_serial },

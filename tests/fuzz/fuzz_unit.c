@@ -1,6 +1,6 @@
 /* fuzz_unit.c - libFuzzer harness for one unit's loader (FUZZ_UNIT, set
- * at build time: "machine", "cpu", "ram", "pic", "pit", "serial" or
- * "serial-backend").
+ * at build time: "machine", "cpu", "ram", "pic", "pit", "serial",
+ * "serial-backend" or "fw-cfg").
  *
  * The input is the unit's payload: the bytes its load_exec reads.  It is
  * wrapped in a valid state file with every other unit of the VM (their

@@ -1,5 +1,6 @@
 /* test_vmm_bus.c - port I/O dispatch (vmm/bus.c): ranges, offsets, wide
- * accesses split into byte accesses, unmapped ports, refused layouts. */
+ * accesses split into byte accesses (or passed whole to a wide device),
+ * unmapped ports, refused layouts. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <stdint.h>
@@ -158,4 +159,46 @@ Test(bus, bad_layouts_are_refused, .init = cr_redirect_stderr)
 	cr_assert_eq(bus_register(&b, 0x200, 1, "full", &d, dev_read, dev_write), -1);
 	fflush(stderr);
 	cr_assert_stderr_neq_str("", "each refusal prints a line");
+}
+
+/* A device that takes accesses whole: logs the last one. */
+struct wide {
+	uint16_t off;
+	bool is_write;
+	unsigned size, calls;
+	uint32_t val;
+};
+
+static void wide_io(void *opaque, uint16_t off, bool is_write, unsigned size, uint32_t *val)
+{
+	struct wide *w = opaque;
+
+	w->off = off;
+	w->is_write = is_write;
+	w->size = size;
+	w->calls++;
+	if (is_write)
+		w->val = *val;
+	else
+		*val = 0x1234;
+}
+
+Test(bus, wide_devices_get_the_access_whole, .init = cr_redirect_stderr)
+{
+	struct bus b;
+	struct wide w = { 0 };
+	struct dev d = { .reg = { 0x77 } };
+
+	bus_init(&b);
+	cr_assert_eq(bus_register_wide(&b, 0x510, 2, "fw-cfg", &w, wide_io), 0);
+	cr_assert_eq(bus_register(&b, 0x512, 1, "next", &d, dev_read, dev_write), 0);
+	out(&b, 0x510, 2, 0xbeef);
+	cr_assert_eq(w.calls, 1, "a 16-bit write was split");
+	cr_assert(w.is_write && w.size == 2 && w.off == 0 && w.val == 0xbeef);
+	cr_assert_eq(in(&b, 0x511, 1), 0x1234, "the device's value, not 0xff or stale bits");
+	cr_assert_eq(w.off, 1);
+	cr_assert_eq(w.calls, 2);
+	/* Byte-wide neighbours still see byte accesses; overlaps are refused. */
+	cr_assert_eq(in(&b, 0x512, 1), 0x77);
+	cr_assert_eq(bus_register_wide(&b, 0x511, 1, "overlap", &w, wide_io), -1);
 }
