@@ -34,7 +34,11 @@ static void usage(FILE *f)
 		"  --save-after TIME    suspend after TIME of running, e.g. 2s, 500ms\n"
 		"  --restore FILE       resume the VM saved in FILE; the machine comes\n"
 		"                       from the file (--mem, --cmdline, --kernel may\n"
-		"                       only repeat it); a regular file only\n"
+		"                       only repeat it); a regular file only.  RAM is\n"
+		"                       mapped from the file, not read: its checksums\n"
+		"                       are not checked unless --verify\n"
+		"  --verify             with --restore: check every RAM checksum of the\n"
+		"                       file before the guest starts\n"
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
@@ -183,6 +187,8 @@ static int check(struct cli *c)
 		return usage_error("%s: --migrate and --save exclude each other", "--save");
 	if (c->after_ns && !c->save_path && !c->mig.target)
 		return usage_error("%s needs --save FILE or --migrate", "--save-after/--migrate-after");
+	if (c->verify && !c->restore_path)
+		return usage_error("%s needs --restore FILE", "--verify");
 	if ((c->live || c->cont) && !c->save_path)
 		return usage_error("%s needs --save FILE", c->live ? "--live" : "--continue");
 	if ((c->save_path && !*c->save_path) || (c->restore_path && !*c->restore_path))
@@ -206,7 +212,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
-	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT };
+	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
+	       OPT_VERIFY };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -217,6 +224,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "save-after", required_argument, NULL, OPT_SAVE_AFTER },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "trace-ssm", no_argument, NULL, OPT_TRACE },
 		{ "live", no_argument, NULL, OPT_LIVE },
 		{ "continue", no_argument, NULL, OPT_CONTINUE },
@@ -285,6 +293,9 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_RESTORE:
 			c->restore_path = optarg;
+			break;
+		case OPT_VERIFY:
+			c->verify = true;
 			break;
 		case OPT_TRACE:
 			c->trace = true;

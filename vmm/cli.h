@@ -18,6 +18,7 @@ struct cli {
 	uint64_t after_ns;              /* --save-after / --migrate-after */
 	bool live, cont;                /* --live, --continue */
 	const char *restore_path;       /* --restore */
+	bool verify;                    /* --verify: check RAM checksums first */
 	const char *incoming;           /* --incoming tcp:HOST:PORT */
 	struct migrate_opts mig;        /* --migrate and the live-save knobs */
 	bool trace;                     /* --trace-ssm */

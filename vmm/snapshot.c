@@ -1,5 +1,6 @@
 /* snapshot.c - the save and restore flows of the vmm program. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,9 +73,9 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
 
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen)
 {
-	ssm_load_opts o = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME };
+	ssm_load_opts o = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME, .map_extents = true };
 	ssm_stream st;
-	int rc;
+	int rc, fd;
 
 	msg[0] = 0;
 	if (isatty(STDERR_FILENO)) {
@@ -82,7 +83,11 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		o.progress_user = "restoring";
 	}
 	errno = 0;
-	rc = ssm_stream_file_open(&st, path);
+	/* One open: RAM is mapped from the very file the stream reads.
+	 * O_NONBLOCK: opening a FIFO would wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	rc = fd < 0 ? SSM_ERR_IO : ssm_stream_file_fdopen(&st, fd);
+	o.map_fd = fd;
 	if (!rc)
 		/* Loading gigabytes takes a while: Ctrl-C must not wait. */
 		rc = stop_guard_stream(&st);
@@ -90,12 +95,15 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		snprintf(msg, msglen, "cannot open %s: %s", path,
 			 rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
 			 errno ? strerror(errno) : ssm_strerror(rc));
+		if (fd >= 0)
+			close(fd);
 		return rc;
 	}
 	/* The new vCPU thread parks itself on start; wait until it has, so
 	 * the cpu unit's ioctls never race with it. */
 	machine_pause(m);
 	rc = ssm_load(m->ssm, st, &o);
+	close(fd);
 	if (rc == SSM_ERR_CANCELLED && stop_signal_pending())
 		snprintf(msg, msglen, "stopped by %s", strsignal(stop_signal_pending()));
 	else if (rc)
