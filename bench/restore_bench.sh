@@ -6,7 +6,8 @@
 # Run by `make bench` (scripts/run-bench.sh); alone:
 #   bash bench/restore_bench.sh [BUILD_DIR]
 # Knobs (environment): BENCH_QUICK=1 (256M and 1G, one rep),
-# RESTORE_BENCH_SIZES ("256M 1G 4G 8G"), RESTORE_BENCH_REPS (5).
+# RESTORE_BENCH_SIZES ("256M 1G 4G 8G"), RESTORE_BENCH_REPS (5),
+# RESTORE_BENCH_READ_MAX (1G: largest size also restored from the v1 layout).
 # Exit status: 0 if every size the vmm accepts was measured (a missed target
 # is not an error), 1 otherwise.  Scratch files live in SSM_BENCH_DIR.
 set -u
