@@ -272,9 +272,11 @@ Test(extent, damaged_chunk_caught_by_validate_and_verify)
 	flip(data_off_of() + (2u << 20) + 5);   /* chunk 2 (a hole or data) */
 	cr_assert_eq(validate_file(err, sizeof(err)), SSM_ERR_CRC);
 	cr_assert(strstr(err, "extent chunk 2"), "%s", err);
+	memset(dst, 0xaa, len);
 	cr_assert_eq(load_file(dst, len, false, true, SSM_EXTENT_VERIFY, err, sizeof(err)),
 		     SSM_ERR_CRC);
 	cr_assert(strstr(err, "extent chunk 2"), "%s", err);
+	cr_assert_eq(dst[0], 0xaa, "a refused extent was mapped");
 	cr_assert_eq(load_file(dst, len, false, false, 0, err, sizeof(err)), SSM_ERR_CRC);
 	/* Documented: a mapped load without verify does not read the data, so
 	 * the guest gets the changed byte. */
