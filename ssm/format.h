@@ -22,7 +22,7 @@
 #include <string.h>
 
 #define SSMF_MAJOR 1
-#define SSMF_MINOR 0
+#define SSMF_MINOR 1                  /* 1.1 added the EXTENT record */
 
 /* File header: magic[8] major:u16 minor:u16 host_bits:u8 endian:u8
  * reserved:u16 page_size:u32 flags:u32 build_id[32] reserved:u32 crc:u32 */
@@ -45,6 +45,7 @@
 #define SSMF_REC_ZERO 2
 #define SSMF_REC_ZLIB 3
 #define SSMF_REC_ZSTD 4
+#define SSMF_REC_EXTENT 5             /* format 1.1 */
 #define SSMF_REC_END 0x7f
 #define SSMF_REC_MAX (1u << 20)       /* max decoded bytes of RAW/ZLIB */
 /* Max stored bytes of a ZLIB record: zlib's compressBound(SSMF_REC_MAX),
@@ -56,6 +57,15 @@
 #define SSMF_ZSTD_WINDOW_LOG_MAX 20
 /* The larger of the two: the size of a compressed-payload buffer. */
 #define SSMF_COMP_STORED_MAX SSMF_ZSTD_STORED_MAX
+/* EXTENT record payload: data_off:u64 len:u64 chunk_size:u32 nchunks:u32
+ * reserved:u32 crc[nchunks]:u32.  The len data bytes sit at data_off, the
+ * first page boundary after the record; they and the pad before them are
+ * covered by the chunk CRCs only (not by unit_crc or file_crc). */
+#define SSMF_EXT_FIXED 28
+#define SSMF_EXT_PAGE 4096u
+#define SSMF_EXT_CHUNK (1u << 20)     /* = SSMF_REC_MAX: a chunk fits rbuf */
+#define SSMF_EXT_MAX_LEN (128ull << 30)
+#define SSMF_EXT_MAX_CHUNKS ((uint32_t)(SSMF_EXT_MAX_LEN / SSMF_EXT_CHUNK))
 #define SSMF_END_PAYLOAD 16           /* data_len:u64 unit_crc:u32 records:u32 */
 
 /* Directory: magic[8] count:u32 reserved:u32, count entries of

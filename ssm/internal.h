@@ -96,6 +96,13 @@ struct ssm_reader {
 	uint32_t unit_crc;         /* of header + records so far */
 	uint32_t unit_kinds;       /* bit 1 << type of each data record type read
 				      (ssm_unit_check; reset there) */
+	/* Current EXTENT record (extent.c): its data is handed out a chunk
+	 * at a time through rbuf, or mapped. */
+	uint64_t ext_data_off;     /* stream offset of its first data byte */
+	uint64_t ext_len;
+	uint64_t ext_done;         /* bytes read, skipped or mapped */
+	uint32_t *ext_crc;         /* ext_nchunks CRCs */
+	uint32_t ext_nchunks, ext_crc_cap;
 	/* File facts. */
 	uint16_t major, minor;
 	uint8_t host_bits;
@@ -211,6 +218,12 @@ int ssm_wpool_submit(ssm_handle *h, uint8_t **rec, uint32_t n);
 int ssm_wpool_zero(ssm_handle *h, uint32_t n);
 /* Write every record in flight, in order (at unit end). */
 int ssm_wpool_drain(ssm_handle *h);
+/* Are the 4096 bytes at p all zero? */
+bool ssm_w_page_is_zero(const uint8_t *p);
+/* Write out buffered data and any pending zero run (before an extent). */
+int ssm_w_flush(ssm_handle *h);
+/* Account a record written outside emit(): its CRC over bytes bytes. */
+void ssm_w_count_record(ssm_handle *h, uint32_t full_crc, uint64_t bytes);
 
 /* reader.c */
 /* stored == computed; every CRC check of a reader goes through it (a
@@ -226,6 +239,15 @@ int ssm_r_unit_end(ssm_handle *h);
 /* Verify and drop the rest of the unit's records. */
 int ssm_r_unit_skip_rest(ssm_handle *h);
 int ssm_r_get(ssm_handle *h, void *buf, size_t n, bool prezeroed);
+/* Read, verify and decode the next record (or extent chunk) of the unit. */
+int ssm_r_next_record(ssm_handle *h);
+
+/* extent.c */
+/* An EXTENT record's payload (in rbuf, its CRC checked) at stream offset
+ * off: check it, keep its chunk CRCs and make it the current record. */
+int ssm_x_begin(ssm_handle *h, uint64_t off, uint32_t stored);
+/* The next chunk of the current extent into rbuf, its CRC checked. */
+int ssm_x_chunk(ssm_handle *h);
 int ssm_r_skip(ssm_handle *h, uint64_t n);
 /* Read position for messages: "data offset D, stream offset S". */
 const char *ssm_r_pos(const ssm_handle *h, char *buf, size_t len);

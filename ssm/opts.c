@@ -23,6 +23,7 @@ static const size_t save_ends[] = {
 static const size_t load_ends[] = {
 	MEMBER_END(ssm_load_opts, after), MEMBER_END(ssm_load_opts, skip_unknown),
 	MEMBER_END(ssm_load_opts, progress), MEMBER_END(ssm_load_opts, progress_user),
+	MEMBER_END(ssm_load_opts, map_extents), MEMBER_END(ssm_load_opts, map_fd),
 };
 
 /* Copy src (its first member: uint32_t size) into dst (known bytes); NULL

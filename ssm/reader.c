@@ -44,6 +44,7 @@ void ssm_r_free(struct ssm_reader *r)
 	ZSTD_freeDCtx(r->zd);
 	free(r->rbuf);
 	free(r->zbuf);
+	free(r->ext_crc);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -73,6 +74,7 @@ const char *ssm_r_pos(const ssm_handle *h, char *buf, size_t len)
 			 (unsigned long long)r->unit_consumed,
 			 r->rec_type == SSMF_REC_ZLIB ? "ZLIB" :
 			 r->rec_type == SSMF_REC_ZSTD ? "ZSTD" :
+			 r->rec_type == SSMF_REC_EXTENT ? "EXTENT" :
 			 r->rec_type == SSMF_REC_ZERO ? "ZERO" : "END",
 			 (unsigned long long)r->rec_off);
 	else
@@ -258,6 +260,7 @@ int ssm_r_unit_begin(ssm_handle *h, bool *end)
 	r->rec_type = 0;
 	r->rec_len = r->rec_pos = 0;
 	r->rec_off = off + len;
+	r->ext_len = r->ext_done = 0;
 	return SSM_OK;
 }
 
@@ -395,8 +398,7 @@ static int check_end(ssm_handle *h, const uint8_t *endp, uint64_t off)
 	return SSM_OK;
 }
 
-/* Read, verify and decode the next record of the current unit. */
-static int next_record(ssm_handle *h)
+int ssm_r_next_record(ssm_handle *h)
 {
 	struct ssm_reader *r = &h->r;
 	uint8_t hd[SSMF_REC_HDR], endp[SSMF_END_PAYLOAD];
@@ -408,6 +410,8 @@ static int next_record(ssm_handle *h)
 
 	if (r->unit_end_seen)
 		return SSM_OK;
+	if (r->ext_done < r->ext_len)
+		return ssm_x_chunk(h);
 	rc = ssm_r_read(h, hd, sizeof(hd), "record header");
 	if (rc)
 		return rc;
@@ -434,6 +438,12 @@ static int next_record(ssm_handle *h)
 		if (stored || !decoded)
 			goto bad_len;
 		dst = NULL;
+		break;
+	case SSMF_REC_EXTENT:
+		if (decoded || stored < SSMF_EXT_FIXED + 4 ||
+		    stored > SSMF_EXT_FIXED + 4 * SSMF_EXT_MAX_CHUNKS)
+			goto bad_len;
+		dst = r->rbuf;
 		break;
 	case SSMF_REC_END:
 		if (stored != SSMF_END_PAYLOAD || decoded)
@@ -488,6 +498,8 @@ static int next_record(ssm_handle *h)
 	account(r, full, sizeof(hd) + (uint64_t)stored);
 	r->unit_kinds |= 1u << (type & 31);
 	r->unit_recs++;
+	if (type == SSMF_REC_EXTENT)
+		return ssm_x_begin(h, off, stored);
 	r->unit_decoded += decoded;
 	if (type == SSMF_REC_ZLIB || type == SSMF_REC_ZSTD) {
 		rc = type == SSMF_REC_ZLIB ? inflate_rec(h, stored, decoded, off) :
@@ -521,7 +533,7 @@ int ssm_r_get(ssm_handle *h, void *buf, size_t n, bool prezeroed)
 		return h->status;
 	while (n) {
 		if (r->rec_pos == r->rec_len) {
-			rc = next_record(h);
+			rc = ssm_r_next_record(h);
 			if (rc)
 				return rc;
 			if (r->unit_end_seen)
@@ -569,7 +581,7 @@ int ssm_r_unit_skip_rest(ssm_handle *h)
 	r->unit_consumed += r->rec_len - r->rec_pos;
 	r->rec_pos = r->rec_len;
 	while (!r->unit_end_seen) {
-		int rc = next_record(h);
+		int rc = ssm_r_next_record(h);
 
 		if (rc)
 			return rc;
@@ -587,7 +599,7 @@ int ssm_r_unit_end(ssm_handle *h)
 	if (h->status)
 		return h->status;
 	if (r->rec_pos == r->rec_len && !r->unit_end_seen) {
-		rc = next_record(h);
+		rc = ssm_r_next_record(h);
 		if (rc)
 			return rc;
 	}

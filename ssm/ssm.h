@@ -222,6 +222,10 @@ SSM_API int ssm_stream_file_create(ssm_stream *out, const char *path);
  * a FIFO or device is refused with SSM_ERR_NOT_SUPPORTED before any read
  * (use ssm_stream_fd for those on purpose). */
 SSM_API int ssm_stream_file_open(ssm_stream *out, const char *path);
+/* As ssm_stream_file_open, on a descriptor of a file the caller opened; the
+ * stream reads a duplicate of it (fd stays the caller's), so the caller can
+ * hand fd to ssm_load_opts.map_fd knowing it is the very file loaded. */
+SSM_API int ssm_stream_file_fdopen(ssm_stream *out, int fd);
 /* Existing fd (file, pipe, stdout); not closed by close() unless own_fd. */
 SSM_API int ssm_stream_fd(ssm_stream *out, int fd, bool own_fd);
 /* Connected socket (send/recv, no SIGPIPE); closed by close() if own_fd. */
@@ -285,6 +289,11 @@ typedef struct ssm_load_opts {
 	bool skip_unknown;         /* skip units nobody registered */
 	ssm_progress_fn progress;
 	void *progress_user;
+	/* ssm_get_extent() may map extents from map_fd (MAP_PRIVATE) instead
+	 * of reading them: map_fd is the stream's file, open for reading, and
+	 * stays the caller's.  Unused unless map_extents is set. */
+	bool map_extents;
+	int map_fd;
 } ssm_load_opts;
 
 /* Start a designated initializer with these:
@@ -435,6 +444,12 @@ SSM_API int ssm_put_sel(ssm_handle *h, uint16_t sel);      /* segment selector *
  * stay unchanged until the call returns. */
 SSM_API int ssm_put_mem(ssm_handle *h, const void *buf, size_t n);
 SSM_API int ssm_put_str(ssm_handle *h, const char *s);     /* u32 length + bytes */
+/* len bytes (a multiple of 4096, at most 128 GiB) as one page-aligned
+ * EXTENT record (format 1.1): on a seekable stream without compression in
+ * the final pass, the bytes go at a fixed page-aligned offset, all-zero
+ * pages as holes, with a CRC32 per 1 MiB chunk; otherwise as put_mem
+ * writes them.  Either way ssm_get_extent() (or get_mem) reads it back. */
+SSM_API int ssm_put_extent(ssm_handle *h, const void *base, size_t len);
 
 SSM_API int ssm_get_u8(ssm_handle *h, uint8_t *v);
 SSM_API int ssm_get_s8(ssm_handle *h, int8_t *v);
@@ -454,6 +469,16 @@ SSM_API int ssm_get_mem(ssm_handle *h, void *buf, size_t n);
 /* Like get_mem, but bytes stored as zero runs are not written: for a buf the
  * caller knows is already zero (fresh anonymous memory stays unfaulted). */
 SSM_API int ssm_get_mem_prezeroed(ssm_handle *h, void *buf, size_t n);
+/* ssm_get_extent flags. */
+#define SSM_EXTENT_VERIFY    0x1u  /* check every chunk CRC of a mapped extent */
+#define SSM_EXTENT_PREZEROED 0x2u  /* dst is zero (as get_mem_prezeroed) */
+/* Read len bytes put by ssm_put_extent() into dst.  With the load option
+ * map_extents, a page-aligned dst and an EXTENT record, the file is mapped
+ * over dst (MAP_FIXED | MAP_PRIVATE: writes to dst never reach the file)
+ * after its bounds are checked against the file's size; the data is then
+ * not read and its chunk CRCs are not checked unless SSM_EXTENT_VERIFY.
+ * Otherwise the bytes are read and every chunk CRC checked. */
+SSM_API int ssm_get_extent(ssm_handle *h, void *dst, size_t len, uint32_t flags);
 /* String into buf of size bufsize (NUL-terminated).  SSM_ERR_STRING_TOO_LONG
  * if it does not fit; buf is never written past bufsize.  len may be NULL. */
 SSM_API int ssm_get_str(ssm_handle *h, char *buf, size_t bufsize, size_t *len);

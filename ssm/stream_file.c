@@ -626,24 +626,14 @@ static const ssm_stream_ops file_reader_ops = {
 	.close = fr_close,
 };
 
-int ssm_stream_file_open(ssm_stream *out, const char *path)
+/* A reader on fd, which is closed on failure (errno kept). */
+static int reader_on(ssm_stream *out, int fd)
 {
 	struct file_reader *fr;
 	struct stat st;
 	off_t cur;
-	int fd, rc;
+	int rc;
 
-	if (!out)
-		return SSM_ERR_INVALID_ARG;
-	out->ops = NULL;
-	out->user = NULL;
-	if (!path)
-		return SSM_ERR_INVALID_ARG;
-
-	/* O_NONBLOCK: opening a FIFO would wait for a writer. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return ssm_stream_errno(errno);
 	if (fstat(fd, &st) < 0) {
 		rc = ssm_stream_errno(errno);
 		goto err_close;
@@ -685,4 +675,37 @@ err_close:
 		errno = e;
 	}
 	return rc;
+}
+
+int ssm_stream_file_open(ssm_stream *out, const char *path)
+{
+	int fd;
+
+	if (!out)
+		return SSM_ERR_INVALID_ARG;
+	out->ops = NULL;
+	out->user = NULL;
+	if (!path)
+		return SSM_ERR_INVALID_ARG;
+	/* O_NONBLOCK: opening a FIFO would wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return ssm_stream_errno(errno);
+	return reader_on(out, fd);
+}
+
+int ssm_stream_file_fdopen(ssm_stream *out, int fd)
+{
+	if (!out)
+		return SSM_ERR_INVALID_ARG;
+	out->ops = NULL;
+	out->user = NULL;
+	if (fd < 0)
+		return SSM_ERR_INVALID_ARG;
+	/* reader_on closes what it is given when it fails; the caller's fd
+	 * must stay theirs then. */
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return ssm_stream_errno(errno);
+	return reader_on(out, fd);
 }

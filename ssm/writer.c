@@ -112,15 +112,12 @@ static int emit(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t st
 int ssm_w_emit_data(ssm_handle *h, uint8_t type, const uint8_t *payload, uint32_t stored,
 		    uint32_t decoded, uint8_t *hdr)
 {
-	struct ssm_writer *w = &h->w;
 	uint32_t full;
 	int rc = emit(h, type, payload, stored, decoded, hdr, &full);
 
 	if (rc)
 		return rc;
-	w->recs_crc = ssm_crc_cat(w->recs_crc, full, SSMF_REC_HDR + (uint64_t)stored);
-	w->recs_len += SSMF_REC_HDR + (uint64_t)stored;
-	w->unit_recs++;
+	ssm_w_count_record(h, full, SSMF_REC_HDR + (uint64_t)stored);
 	return SSM_OK;
 }
 
@@ -155,7 +152,7 @@ static int flush_rec(ssm_handle *h)
 
 /* The OR of 64-bit words vectorises well and exits at the first non-zero
  * 256-byte slice, so random data costs almost nothing to test. */
-static bool block_is_zero(const uint8_t *p)
+bool ssm_w_page_is_zero(const uint8_t *p)
 {
 	for (size_t i = 0; i < ZBLOCK; i += 256) {
 		uint64_t acc = 0;
@@ -186,7 +183,7 @@ int ssm_w_put(ssm_handle *h, const void *buf, size_t n)
 	while (n) {
 		size_t chunk = n < ZBLOCK ? n : ZBLOCK;
 
-		if (chunk == ZBLOCK && block_is_zero(p)) {
+		if (chunk == ZBLOCK && ssm_w_page_is_zero(p)) {
 			rc = flush_rec(h);
 			if (rc)
 				return rc;
@@ -205,7 +202,7 @@ int ssm_w_put(ssm_handle *h, const void *buf, size_t n)
 		    h->pass == SSM_PASS_FINAL) {
 			size_t run = chunk;
 
-			while (run < SSMF_REC_MAX && !block_is_zero(p + run))
+			while (run < SSMF_REC_MAX && !ssm_w_page_is_zero(p + run))
 				run += ZBLOCK;
 			if (run == SSMF_REC_MAX) {
 				rc = ssm_w_emit_data(h, SSMF_REC_RAW, p, SSMF_REC_MAX, SSMF_REC_MAX, NULL);
@@ -236,6 +233,22 @@ int ssm_w_put(ssm_handle *h, const void *buf, size_t n)
 		ssm_progress(h, h->prog_base + (w->unit_data < h->unit->size_guess ?
 						w->unit_data : h->unit->size_guess));
 	return SSM_OK;
+}
+
+int ssm_w_flush(ssm_handle *h)
+{
+	int rc = flush_rec(h);
+
+	return rc ? rc : flush_zero(h);
+}
+
+void ssm_w_count_record(ssm_handle *h, uint32_t full_crc, uint64_t bytes)
+{
+	struct ssm_writer *w = &h->w;
+
+	w->recs_crc = ssm_crc_cat(w->recs_crc, full_crc, bytes);
+	w->recs_len += bytes;
+	w->unit_recs++;
 }
 
 static void put_unit_header(uint8_t *b, uint32_t flags, uint32_t instance, uint32_t version,

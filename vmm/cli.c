@@ -49,7 +49,11 @@ static void usage(FILE *f)
 		"  --restore FILE       resume the VM saved in FILE; the machine comes\n"
 		"                       from the file (--mem, --cmdline, --kernel may\n"
 		"                       only repeat it); a regular file, or - for stdin\n"
-		"                       (one pass; the console defaults to stdout)\n"
+		"                       (one pass; the console defaults to stdout).\n"
+		"                       From a file RAM is mapped, not read: its\n"
+		"                       checksums are not checked unless --verify\n"
+		"  --verify             with --restore: check every RAM checksum of the\n"
+		"                       file before the guest starts\n"
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
@@ -331,6 +335,8 @@ static int check(struct cli *c)
 	if (c->background && (!c->save_path || !c->cont || c->live))
 		return usage_error("%s needs --save FILE and --continue, and excludes --live",
 				   "--background");
+	if (c->verify && !c->restore_path)
+		return usage_error("%s needs --restore FILE", "--verify");
 	if ((c->live || c->cont) && !c->save_path)
 		return usage_error("%s needs --save FILE", c->live ? "--live" : "--continue");
 	if ((c->save_path && !*c->save_path) || (c->restore_path && !*c->restore_path))
@@ -359,7 +365,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
-	       OPT_MONITOR, OPT_COMPRESS, OPT_MODULE, OPT_INITRD };
+	       OPT_MONITOR, OPT_COMPRESS, OPT_MODULE, OPT_INITRD, OPT_VERIFY };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -370,6 +376,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "save-after", required_argument, NULL, OPT_SAVE_AFTER },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "trace-ssm", no_argument, NULL, OPT_TRACE },
 		{ "live", no_argument, NULL, OPT_LIVE },
 		{ "continue", no_argument, NULL, OPT_CONTINUE },
@@ -457,6 +464,9 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_RESTORE:
 			c->restore_path = optarg;
+			break;
+		case OPT_VERIFY:
+			c->verify = true;
 			break;
 		case OPT_TRACE:
 			c->trace = true;

@@ -20,6 +20,7 @@ struct cli {
 	bool live, cont;                /* --live, --continue */
 	bool background;                /* --background (point-in-time) */
 	const char *restore_path;       /* --restore */
+	bool verify;                    /* --verify: check RAM checksums first */
 	const char *incoming;           /* --incoming tcp:HOST:PORT */
 	struct migrate_opts mig;        /* --migrate and the live-save knobs */
 	bool trace;                     /* --trace-ssm */

@@ -14,6 +14,7 @@
 #include "vmm/schema.h"
 #include "vmm/monitor.h"
 #include "vmm/monitor_ctl.h"
+#include "vmm/ram.h"
 #include "vmm/snapshot.h"
 #include "vmm/stop.h"
 #include "vmm/stream_stdio.h"
@@ -104,6 +105,7 @@ static int prepare(struct machine *m, const struct cli *c, const struct machine_
 	if (!sc)
 		return machine_boot(m);
 	machine_set_kernel_facts(m, sc->kernel_size, sc->kernel_crc);
+	ram_set_load_verify(m, c->verify);
 	t0 = host_now_ns();
 	if (snapshot_restore(m, c->restore_path, msg, sizeof(msg))) {
 		fprintf(stderr, "vmm: restore from %s failed: %s\n", c->restore_path, msg);

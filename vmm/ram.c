@@ -1,7 +1,9 @@
 /* ram.c - the "ram" unit.
  *
  * Record data: u8 kind, then
- *   kind 0 (full image): u64 size, size bytes of RAM;
+ *   kind 0 (full image): u64 size, size bytes of RAM (version 2: put as an
+ *                        extent, which a file holds page-aligned and a
+ *                        restore maps; version 1: ordinary records);
  *   kind 1 (page runs):  runs of { u64 first_page, u32 npages, npages*4 KiB },
  *                        ended by a run with npages 0.
  * Pass 0 and plain saves are full images; later live passes and the final
@@ -65,8 +67,9 @@ static int put_full(struct machine *m, ssm_handle *h, uint64_t *nonzero)
 
 	if (!rc)
 		rc = ssm_put_u64(h, m->kvm.ram_size);
+	/* In a live pass or to a pipe libssm writes plain records instead. */
 	if (!rc)
-		rc = ssm_put_mem(h, m->kvm.ram, m->kvm.ram_size);
+		rc = ssm_put_extent(h, m->kvm.ram, m->kvm.ram_size);
 	*nonzero = npages(m);
 	return rc;
 }
@@ -262,6 +265,11 @@ static int ram_save_done(void *ctx, ssm_handle *h)
 	return SSM_OK;
 }
 
+void ram_set_load_verify(struct machine *m, bool on)
+{
+	m->ram_live.load_verify = on;
+}
+
 void ram_live_free(struct machine *m)
 {
 	m->ram_live.logging = false;
@@ -342,9 +350,12 @@ static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, "
 						  "the VM has %llu", (unsigned long long)size,
 						  (unsigned long long)m->kvm.ram_size);
+		/* Mapped from the file where the image is an extent (the
+		 * mapping replaces the RAM, prezeroed or not); read otherwise. */
 		if (!rc)
-			rc = m->ram_live.loaded_once ? ssm_get_mem(h, m->kvm.ram, size) :
-			     ssm_get_mem_prezeroed(h, m->kvm.ram, size);
+			rc = ssm_get_extent(h, m->kvm.ram, size,
+					    (m->ram_live.loaded_once ? 0 : SSM_EXTENT_PREZEROED) |
+					    (m->ram_live.load_verify ? SSM_EXTENT_VERIFY : 0));
 	} else {
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
 					  kind);

@@ -1,6 +1,8 @@
 /* ram.h - the "ram" unit: guest memory, saved whole or live in dirty passes.
  *
- * A plain save writes all of RAM (zero pages become zero runs).  A live
+ * A plain save writes all of RAM as one extent (ssm_put_extent: page-aligned
+ * in the file, zero pages as holes), which a restore maps copy-on-write; to
+ * a pipe or with compression it becomes records (zero pages as zero runs).  A live
  * save starts KVM dirty logging in live_prep, sends every page in pass 0
  * and only the pages written since in later passes, votes on convergence
  * against the handle's max downtime, sends the last dirty set with the
@@ -14,7 +16,7 @@
 
 #include "ssm/ssm.h"
 
-#define RAM_VERSION 1
+#define RAM_VERSION 2           /* 2: a plain save's image is an extent */
 #define RAM_VERSION_MIN 1       /* oldest saved version ram loads (docs/compat.md) */
 #define RAM_MAX_STATS 64
 
@@ -44,6 +46,7 @@ struct ram_live {
 	uint64_t log_ns;           /* time spent fetching/clearing the dirty log */
 	uint32_t log_calls;
 	bool loaded_once;          /* load: RAM no longer known to be zero */
+	bool load_verify;          /* load: check a mapped image's checksums */
 };
 
 /* Register the ram unit (internal flavour: its context is the machine). */
@@ -55,6 +58,9 @@ int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total);
 /* Stop dirty logging and release what a live save left behind
  * (idempotent); for a VM that runs on here. */
 void ram_live_reset(struct machine *m);
+/* Whether a load checks the chunk CRCs of a RAM image it maps from the
+ * file (an image it reads is always checked). */
+void ram_set_load_verify(struct machine *m, bool on);
 /* Release the memory only, for a VM being torn down. */
 void ram_live_free(struct machine *m);
 

@@ -1,5 +1,6 @@
 /* snapshot.c - the save and restore flows of the vmm program. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -94,9 +95,9 @@ int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_
 
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen)
 {
-	ssm_load_opts o = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME };
+	ssm_load_opts o = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME, .map_extents = true };
 	ssm_stream st;
-	int rc;
+	int rc, fd;
 
 	msg[0] = 0;
 	if (isatty(STDERR_FILENO)) {
@@ -104,8 +105,18 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		o.progress_user = "restoring";
 	}
 	errno = 0;
-	rc = stream_stdio_is(path) ? stream_stdio_open(&st, false) :
-	     ssm_stream_file_open(&st, path);
+	if (stream_stdio_is(path)) {
+		/* A pipe cannot be mapped: RAM comes as records. */
+		fd = -1;
+		o.map_extents = false;
+		rc = stream_stdio_open(&st, false);
+	} else {
+		/* One open: RAM is mapped from the very file the stream reads.
+		 * O_NONBLOCK: opening a FIFO would wait for a writer. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		rc = fd < 0 ? SSM_ERR_IO : ssm_stream_file_fdopen(&st, fd);
+		o.map_fd = fd;
+	}
 	if (!rc)
 		/* Loading gigabytes takes a while: Ctrl-C must not wait. */
 		rc = stop_guard_stream(&st);
@@ -113,12 +124,16 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		snprintf(msg, msglen, "cannot open %s: %s", path,
 			 rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
 			 errno ? strerror(errno) : ssm_strerror(rc));
+		if (fd >= 0)
+			close(fd);
 		return rc;
 	}
 	/* The new vCPU thread parks itself on start; wait until it has, so
 	 * the cpu unit's ioctls never race with it. */
 	machine_pause(m);
 	rc = ssm_load(m->ssm, st, &o);
+	if (fd >= 0)
+		close(fd);
 	/* From a pipe the machine is built from the stream's first record. */
 	if (!rc && !m->built)
 		rc = SSM_ERR_FORMAT;

@@ -11,10 +11,12 @@ WHAT='truncated|damaged|CRC|not a saved-state file|No such file|too short|Is a d
 # One good state file for every case, made once.
 good_file() { cached_save bad-files-good "$BAD_MEM" "$BAD_CMD"; }
 
-# refuse FILE PATTERN: restoring FILE fails cleanly, saying PATTERN.
+# refuse FILE PATTERN [VMM ARGS...]: restoring FILE fails cleanly, saying
+# PATTERN.
 refuse() {
 	local f=$1 pat=$2
-	vmm restore --restore "$f" --serial stdio
+	shift 2
+	vmm restore --restore "$f" --serial stdio "$@"
 	expect_rc restore 1 || return 1
 	one_vmm_line restore "$pat" || return 1
 	if grep -aq 'step' restore.out; then
@@ -78,7 +80,9 @@ t_flip_mid_ram() {
 	g=$(good_file) || return 1
 	ram=$(unit_offset "$g" ram) && cpu=$(unit_offset "$g" cpu) ||
 		{ fail "cannot find the ram and cpu units in $g"; return 1; }
-	flip_at $(((ram + cpu) / 2)) && refuse bad.sav "$WHAT"
+	# RAM is mapped, not read, by a plain restore (docs/security.md; see
+	# test-mapped.sh): --verify is what checks it.
+	flip_at $(((ram + cpu) / 2)) && refuse bad.sav "$WHAT" --verify
 }
 t_flip_cpu() {
 	local g c

@@ -16,6 +16,7 @@
 #define REC_ZERO 2
 #define REC_ZLIB 3
 #define REC_ZSTD 4
+#define REC_EXTENT 5          /* format 1.1 */
 #define REC_END 0x7f
 #define REC_MAX (1u << 20)
 #define ZERO_BLOCK 4096u
@@ -126,9 +127,15 @@ static int unzstd_into(struct funit *u, const uint8_t *p, size_t n, size_t out)
 	u->len += out;
 	return 0;
 }
+/* Byte ranges no unit or file CRC covers: EXTENT padding and data. */
+struct skips {
+	size_t *at;                /* start, end pairs */
+	size_t n, cap;
+};
 
 /* One unit record at *off (whose header is already known to be a unit). */
-static int read_unit(const uint8_t *b, size_t size, size_t *off, struct funit *u)
+static int read_unit(const uint8_t *b, size_t size, size_t *off, struct funit *u,
+		     struct skips *sk)
 {
 	size_t o = *off, start = o;
 	uint32_t name_len = (uint32_t)get_le(b + o + 28, 4);
@@ -143,6 +150,10 @@ static int read_unit(const uint8_t *b, size_t size, size_t *off, struct funit *u
 	memcpy(u->name, b + o + 40, name_len);
 	u->name[name_len] = 0;
 	o += 44 + name_len;
+	/* The unit CRC covers the header and every record as stored, but not
+	 * an EXTENT's padding and data (docs/format.md). */
+	uLong ucrc = crc32(0, b + start, (uInt)(o - start));
+
 	for (;;) {
 		uint8_t type;
 		uint32_t stored, decoded;
@@ -162,11 +173,42 @@ static int read_unit(const uint8_t *b, size_t size, size_t *off, struct funit *u
 				return bad("record CRC mismatch", o);
 		}
 		if (type == REC_END) {
-			if (get_le(b + o + 16, 8) != u->len ||
-			    get_le(b + o + 24, 4) != crc(b + start, o - start))
+			if (get_le(b + o + 16, 8) != u->len || get_le(b + o + 24, 4) != ucrc)
 				return bad("END record disagrees with the unit", o);
 			*off = o + 16 + stored;
 			return 0;
+		}
+		ucrc = crc32(ucrc, b + o, 16 + stored);
+		if (type == REC_EXTENT) {
+			size_t data, len;
+
+			if (stored < 28 + 4)
+				return bad("EXTENT record too short", o);
+			data = (size_t)get_le(b + o + 16, 8);
+			len = (size_t)get_le(b + o + 24, 8);
+			if (data < o + 16 + stored || data > size || len > size - data ||
+			    get_le(b + o + 36, 4) != (len + (1u << 20) - 1) >> 20 ||
+			    stored != 28 + 4 * get_le(b + o + 36, 4))
+				return bad("EXTENT record out of the file", o);
+			for (size_t k = 0; k * (1u << 20) < len; k++) {
+				size_t n = len - k * (1u << 20) < (1u << 20) ? len - k * (1u << 20)
+									     : (1u << 20);
+
+				if (crc(b + data + k * (1u << 20), n) != get_le(b + o + 44 + 4 * k, 4))
+					return bad("EXTENT chunk CRC mismatch", o);
+			}
+			if (append(u, b + data, len, false))
+				return -1;
+			for (int e = 0; e < 2; e++) {
+				size_t *slot = grow_one((void **)&sk->at, &sk->n, &sk->cap,
+							sizeof(size_t));
+
+				if (!slot)
+					return -1;
+				*slot = e ? data + len : o + 16 + stored;
+			}
+			o = data + len;
+			continue;
 		}
 		if (type == REC_RAW) {
 			if (append(u, b + o + 16, stored, false))
@@ -191,7 +233,9 @@ int ffile_read(const char *path, struct ffile *f)
 {
 	FILE *fp = fopen(path, "rb");
 	uint8_t *b = NULL;
-	size_t size = 0, cap = 0, off, nr;
+	size_t size = 0, cap = 0, off, nr, from = 0;
+	struct skips sk = { 0 };
+	uLong fcrc = 0;
 	int rc = -1;
 
 	memset(f, 0, sizeof *f);
@@ -231,10 +275,15 @@ int ffile_read(const char *path, struct ffile *f)
 		f->u = nu;
 		memset(&f->u[f->n], 0, sizeof *nu);
 		f->n++;
-		if (read_unit(b, size, &off, &f->u[f->n - 1]))
+		if (read_unit(b, size, &off, &f->u[f->n - 1], &sk))
 			goto out;
 	}
-	if (crc(b, size - 32) != get_le(b + size - 8, 4)) {
+	for (size_t k = 0; k < sk.n; k += 2) {
+		fcrc = crc32(fcrc, b + from, (uInt)(sk.at[k] - from));
+		from = sk.at[k + 1];
+	}
+	fcrc = crc32(fcrc, b + from, (uInt)(size - 32 - from));
+	if (fcrc != get_le(b + size - 8, 4)) {
 		bad("whole-file CRC mismatch", size - 8);
 		goto out;
 	}
@@ -242,6 +291,7 @@ int ffile_read(const char *path, struct ffile *f)
 out:
 	if (rc)
 		ffile_free(f);
+	free(sk.at);
 	free(b);
 	fclose(fp);
 	return rc;

@@ -5,7 +5,10 @@
  * last record is copied (a live file becomes a plain one).
  *
  * Usage: ssm_units IN OUT [--drop NAME] [--version NAME V] [--clock NS]
- *                         [--fill-ram]
+ *                         [--fill-ram] [--fill-mib N] [--extent]
+ *   --fill-mib N: fill only the zero pages of RAM's first N MiB
+ *   --extent: write the RAM image as an extent (ram version 2 layout,
+ *             mappable), not as plain records
  *        ssm_units --validate FILE      (ssm_validate: every CRC, record)
  * Exit 0 on success, 1 with one line on stderr otherwise. */
 #include <inttypes.h>
@@ -18,13 +21,21 @@
 struct unit_copy {
 	ssm_unit_info info;
 	uint8_t *data;
+	bool extent;               /* a full RAM image: put its bytes as an extent */
 };
+
+/* A full image (vmm/ram.c): u8 kind 0, u64 size, then size bytes. */
+#define RAM_HDR 9
 
 static int put_all(void *ctx, ssm_handle *h)
 {
 	const struct unit_copy *u = ctx;
+	int rc;
 
-	return ssm_put_mem(h, u->data, (size_t)u->info.data_len);
+	if (!u->extent)
+		return ssm_put_mem(h, u->data, (size_t)u->info.data_len);
+	rc = ssm_put_mem(h, u->data, RAM_HDR);
+	return rc ? rc : ssm_put_extent(h, u->data + RAM_HDR, (size_t)u->info.data_len - RAM_HDR);
 }
 
 static int die(const char *what, const char *detail)
@@ -35,13 +46,14 @@ static int die(const char *what, const char *detail)
 
 /* A plain save's ram unit is a full image (vmm/ram.c): u8 kind 0, u64
  * size, size bytes.  Its zero pages get a pattern, so none is elided. */
-static void fill_ram(struct unit_copy *u)
+static void fill_ram(struct unit_copy *u, uint64_t upto)
 {
 	const uint64_t page = 4096;
 
-	if (u->info.data_len < 9 || u->data[0] != 0)
+	if (u->info.data_len < RAM_HDR || u->data[0] != 0)
 		return;
-	for (uint64_t off = 9; off + page <= u->info.data_len; off += page) {
+	for (uint64_t off = RAM_HDR; off + page <= u->info.data_len && off - RAM_HDR < upto;
+	     off += page) {
 		uint8_t *p = u->data + off;
 		bool zero = true;
 
@@ -78,7 +90,8 @@ int main(int argc, char **argv)
 	const char *drop = NULL, *vname = NULL;
 	uint32_t vnew = 0;
 	uint64_t clock = 0;
-	bool set_clk = false, fill = false;
+	bool set_clk = false, fill = false, extent = false;
+	uint64_t fill_upto = UINT64_MAX;
 	struct unit_copy *units;
 	ssm_file_info fi;
 	ssm_handle *h;
@@ -100,6 +113,11 @@ int main(int argc, char **argv)
 			vnew = (uint32_t)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--fill-ram")) {
 			fill = true;
+		} else if (!strcmp(argv[i], "--fill-mib") && i + 1 < argc) {
+			fill = true;
+			fill_upto = strtoull(argv[++i], NULL, 0) << 20;
+		} else if (!strcmp(argv[i], "--extent")) {
+			extent = true;
 		} else if (!strcmp(argv[i], "--clock") && i + 1 < argc) {
 			clock = strtoull(argv[++i], NULL, 0);
 			set_clk = true;
@@ -144,8 +162,10 @@ int main(int argc, char **argv)
 			return die("cannot read", ssm_handle_error(h));
 		if (set_clk && !strcmp(ui.name, "machine") && ui.data_len >= 8)
 			set_clock(&units[n], clock);
-		if (fill && !strcmp(ui.name, "ram"))
-			fill_ram(&units[n]);
+		if (!strcmp(ui.name, "ram") && fill)
+			fill_ram(&units[n], fill_upto);
+		units[n].extent = extent && !strcmp(ui.name, "ram") && ui.data_len > RAM_HDR &&
+				  units[n].data[0] == 0 && (ui.data_len - RAM_HDR) % 4096 == 0;
 		if (vname && !strcmp(ui.name, vname))
 			units[n].info.version = vnew;
 		rc = ssm_register_external(reg, ui.name, ui.instance, units[n].info.version,

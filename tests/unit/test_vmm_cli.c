@@ -68,6 +68,12 @@ Test(cli, values)
 	cr_assert(c.mig.giveup_abort);
 	cr_assert_null(c.mig.live_file);
 
+	cr_assert_eq(PARSE(&c, "--restore", "s.sav", "--verify"), -1);
+	cr_assert(c.verify);
+	cr_assert_str_eq(c.restore_path, "s.sav");
+	cr_assert_eq(PARSE(&c, "--restore", "s.sav"), -1);
+	cr_assert(!c.verify, "--verify is off unless asked for");
+
 	cr_assert_eq(PARSE(&c, "--mem", "4096k"), -1, "a multiple of 1M in K");
 	cr_assert_eq(c.cfg.ram_size, 4ull << 20);
 	cr_assert_eq(PARSE(&c, "--mem", "64G"), -1, "RAM above 4 GiB, up to the maximum");
@@ -101,6 +107,7 @@ Test(cli, refusals, .init = cr_redirect_stderr)
 	refused("background without continue", PARSE(&c, "--save", "f", "--background"));
 	refused("background with live", PARSE(&c, "--save", "f", "--continue", "--live",
 					      "--background"));
+	refused("verify without restore", PARSE(&c, "--verify"));
 	refused("migrate and save", PARSE(&c, "--migrate", "tcp:h:1", "--save", "f"));
 	refused("bad migrate address", PARSE(&c, "--migrate", "udp:h:1"));
 	refused("bad incoming address", PARSE(&c, "--incoming", "tcp:h"));
