@@ -16,7 +16,6 @@
  * the file names once), the host's XSAVE size, the TSC frequency; for a
  * version 1 cpu record (no CPUID saved) the widest CPUID any host has.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,14 +284,9 @@ int verify_file(const char *path, char *msg, size_t msglen)
 	ssm *reg;
 	int rc;
 
-	msg[0] = 0;
-	errno = 0;
-	rc = ssm_stream_file_open(&st, path);
-	if (rc) {
-		snprintf(msg, msglen, "%s", rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
-			 errno ? strerror(errno) : ssm_strerror(rc));
+	rc = units_open_file(path, &st, msg, msglen);
+	if (rc)
 		return rc;
-	}
 	rc = ssm_validate(st, msg, msglen);
 	if (rc)
 		return rc;
