@@ -16,8 +16,8 @@
 #include "vmm/machine.h"
 #include "vmm/ram.h"
 
-#define KIND_FULL 0
-#define KIND_RUNS 1
+#define KIND_FULL RAM_KIND_FULL
+#define KIND_RUNS RAM_KIND_RUNS
 #define RUN_MAX_PAGES 256u         /* 1 MiB: one stream record */
 
 static uint64_t npages(const struct machine *m)
@@ -325,31 +325,39 @@ static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	int rc;
 
 	(void)pass;
-	rc = ssm_check_unit_version(h, "ram", version, RAM_VERSION_MIN, RAM_VERSION);
+	rc = ram_record_begin(h, version, m->built, m->built ? m->kvm.ram_size : 0, &kind, &size);
 	if (rc)
 		return rc;
-	if (!m->built)
+	if (kind == KIND_RUNS)
+		rc = get_runs(m, h);
+	else
+		rc = m->ram_live.loaded_once ? ssm_get_mem(h, m->kvm.ram, size) :
+		     ssm_get_mem_prezeroed(h, m->kvm.ram, size);
+	m->ram_live.loaded_once = true;
+	return rc;
+}
+
+int ram_record_begin(ssm_handle *h, uint32_t version, bool built, uint64_t ram_size,
+		     uint8_t *kind, uint64_t *size)
+{
+	int rc = ssm_check_unit_version(h, "ram", version, RAM_VERSION_MIN, RAM_VERSION);
+
+	if (rc)
+		return rc;
+	if (!built)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
 					  "machine configuration");
-	rc = ssm_get_u8(h, &kind);
-	if (rc)
+	rc = ssm_get_u8(h, kind);
+	if (rc || *kind == KIND_RUNS)
 		return rc;
-	if (kind == KIND_RUNS) {
-		rc = get_runs(m, h);
-	} else if (kind == KIND_FULL) {
-		rc = ssm_get_u64(h, &size);
-		if (!rc && size != m->kvm.ram_size)
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, "
-						  "the VM has %llu", (unsigned long long)size,
-						  (unsigned long long)m->kvm.ram_size);
-		if (!rc)
-			rc = m->ram_live.loaded_once ? ssm_get_mem(h, m->kvm.ram, size) :
-			     ssm_get_mem_prezeroed(h, m->kvm.ram, size);
-	} else {
+	if (*kind != KIND_FULL)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
-					  kind);
-	}
-	m->ram_live.loaded_once = true;
+					  *kind);
+	rc = ssm_get_u64(h, size);
+	if (!rc && *size != ram_size)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, the VM "
+					  "has %llu", (unsigned long long)*size,
+					  (unsigned long long)ram_size);
 	return rc;
 }
 

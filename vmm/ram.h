@@ -48,6 +48,15 @@ struct ram_live {
 
 /* Register the ram unit (internal flavour: its context is the machine). */
 int ram_ssm_register(struct machine *m, ssm *reg);
+/* Record kinds (ram.c's header comment has the layouts). */
+#define RAM_KIND_FULL 0
+#define RAM_KIND_RUNS 1
+/* The start of a ram record of unit version `version`, for a VM of
+ * ram_size bytes (built: the machine configuration is known): the
+ * version, the kind (*kind), and for a full image its size (*size, equal
+ * to ram_size).  SSM_OK, or the load error recorded on h. */
+int ram_record_begin(ssm_handle *h, uint32_t version, bool built, uint64_t ram_size,
+		     uint8_t *kind, uint64_t *size);
 /* A page run header of the ram unit (first page, n pages) against RAM of
  * total pages: SSM_OK, or the load error recorded on h. */
 int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total);

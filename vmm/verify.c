@@ -118,31 +118,15 @@ static int ram_runs(struct verify *v, ssm_handle *h)
 static int ram_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 {
 	struct verify *v = ctx;
-	uint64_t size;
+	uint64_t size = 0;
 	uint8_t kind;
 	int rc;
 
 	(void)pass;
-	rc = ssm_check_unit_version(h, "ram", version, RAM_VERSION_MIN, RAM_VERSION);
+	rc = ram_record_begin(h, version, v->have_cfg, v->cfg.ram_size, &kind, &size);
 	if (rc)
 		return rc;
-	if (!v->have_cfg)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
-					  "machine configuration");
-	rc = ssm_get_u8(h, &kind);
-	if (rc)
-		return rc;
-	if (kind == 1)
-		return ram_runs(v, h);
-	if (kind != 0)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
-					  kind);
-	rc = ssm_get_u64(h, &size);
-	if (!rc && size != v->cfg.ram_size)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, the "
-					  "machine has %llu", (unsigned long long)size,
-					  (unsigned long long)v->cfg.ram_size);
-	return rc ? rc : ssm_skip(h, size);
+	return kind == RAM_KIND_RUNS ? ram_runs(v, h) : ssm_skip(h, size);
 }
 
 /* ---- cpu ------------------------------------------------------------------- */
