@@ -282,7 +282,7 @@ static int ram_load_prep(void *ctx, ssm_handle *h)
 	return SSM_OK;
 }
 
-int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total)
+static int check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total)
 {
 	if (n > RUN_MAX_PAGES)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page %llu "
@@ -295,9 +295,9 @@ int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total)
 	return SSM_OK;
 }
 
-static int get_runs(struct machine *m, ssm_handle *h)
+int ram_get_runs(ssm_handle *h, uint64_t total, ram_run_fn take, void *ctx)
 {
-	uint64_t total = npages(m), first;
+	uint64_t first;
 	uint32_t n;
 	int rc;
 
@@ -307,14 +307,19 @@ static int get_runs(struct machine *m, ssm_handle *h)
 			rc = ssm_get_u32(h, &n);
 		if (rc || n == 0)
 			return rc;
-		rc = ram_check_run(h, first, n, total);
-		if (rc)
-			return rc;
-		rc = ssm_get_mem(h, m->kvm.ram + first * KVM_PAGE_SIZE,
-				 (size_t)n * KVM_PAGE_SIZE);
+		rc = check_run(h, first, n, total);
+		if (!rc)
+			rc = take(ctx, h, first, n);
 		if (rc)
 			return rc;
 	}
+}
+
+static int copy_run(void *ctx, ssm_handle *h, uint64_t first, uint32_t n)
+{
+	struct machine *m = ctx;
+
+	return ssm_get_mem(h, m->kvm.ram + first * KVM_PAGE_SIZE, (size_t)n * KVM_PAGE_SIZE);
 }
 
 static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
@@ -329,7 +334,7 @@ static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	if (rc)
 		return rc;
 	if (kind == KIND_RUNS)
-		rc = get_runs(m, h);
+		rc = ram_get_runs(h, npages(m), copy_run, m);
 	else
 		rc = m->ram_live.loaded_once ? ssm_get_mem(h, m->kvm.ram, size) :
 		     ssm_get_mem_prezeroed(h, m->kvm.ram, size);
