@@ -344,11 +344,8 @@ int inspect_main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
-	errno = 0;
-	rc = ssm_stream_file_open(&st, a.path);
-	if (rc) {
-		fprintf(stderr, "vmm inspect: %s: %s\n", a.path, rc == SSM_ERR_NOT_SUPPORTED ?
-			"not a regular file" : errno ? strerror(errno) : ssm_strerror(rc));
+	if (units_open_file(a.path, &st, err, sizeof(err))) {
+		fprintf(stderr, "vmm inspect: %s: %s\n", a.path, err);
 		return 1;
 	}
 	rc = ssm_open(st, &h);

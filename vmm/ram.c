@@ -18,8 +18,8 @@
 #include "vmm/machine.h"
 #include "vmm/ram.h"
 
-#define KIND_FULL 0
-#define KIND_RUNS 1
+#define KIND_FULL RAM_KIND_FULL
+#define KIND_RUNS RAM_KIND_RUNS
 #define RUN_MAX_PAGES 256u         /* 1 MiB: one stream record */
 
 static uint64_t npages(const struct machine *m)
@@ -290,7 +290,7 @@ static int ram_load_prep(void *ctx, ssm_handle *h)
 	return SSM_OK;
 }
 
-int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total)
+static int check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total)
 {
 	if (n > RUN_MAX_PAGES)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: page run at page %llu "
@@ -303,9 +303,9 @@ int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total)
 	return SSM_OK;
 }
 
-static int get_runs(struct machine *m, ssm_handle *h)
+int ram_get_runs(ssm_handle *h, uint64_t total, ram_run_fn take, void *ctx)
 {
-	uint64_t total = npages(m), first;
+	uint64_t first;
 	uint32_t n;
 	int rc;
 
@@ -315,14 +315,19 @@ static int get_runs(struct machine *m, ssm_handle *h)
 			rc = ssm_get_u32(h, &n);
 		if (rc || n == 0)
 			return rc;
-		rc = ram_check_run(h, first, n, total);
-		if (rc)
-			return rc;
-		rc = ssm_get_mem(h, m->kvm.ram + first * KVM_PAGE_SIZE,
-				 (size_t)n * KVM_PAGE_SIZE);
+		rc = check_run(h, first, n, total);
+		if (!rc)
+			rc = take(ctx, h, first, n);
 		if (rc)
 			return rc;
 	}
+}
+
+static int copy_run(void *ctx, ssm_handle *h, uint64_t first, uint32_t n)
+{
+	struct machine *m = ctx;
+
+	return ssm_get_mem(h, m->kvm.ram + first * KVM_PAGE_SIZE, (size_t)n * KVM_PAGE_SIZE);
 }
 
 static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
@@ -333,34 +338,42 @@ static int ram_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	int rc;
 
 	(void)pass;
-	rc = ssm_check_unit_version(h, "ram", version, RAM_VERSION_MIN, RAM_VERSION);
+	rc = ram_record_begin(h, version, m->built, m->built ? m->kvm.ram_size : 0, &kind, &size);
 	if (rc)
 		return rc;
-	if (!m->built)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
-					  "machine configuration");
-	rc = ssm_get_u8(h, &kind);
-	if (rc)
-		return rc;
-	if (kind == KIND_RUNS) {
-		rc = get_runs(m, h);
-	} else if (kind == KIND_FULL) {
-		rc = ssm_get_u64(h, &size);
-		if (!rc && size != m->kvm.ram_size)
-			return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, "
-						  "the VM has %llu", (unsigned long long)size,
-						  (unsigned long long)m->kvm.ram_size);
+	if (kind == KIND_RUNS)
+		rc = ram_get_runs(h, npages(m), copy_run, m);
+	else
 		/* Mapped from the file where the image is an extent (the
 		 * mapping replaces the RAM, prezeroed or not); read otherwise. */
-		if (!rc)
-			rc = ssm_get_extent(h, m->kvm.ram, size,
-					    (m->ram_live.loaded_once ? 0 : SSM_EXTENT_PREZEROED) |
-					    (m->ram_live.load_verify ? SSM_EXTENT_VERIFY : 0));
-	} else {
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
-					  kind);
-	}
+		rc = ssm_get_extent(h, m->kvm.ram, size,
+				    (m->ram_live.loaded_once ? 0 : SSM_EXTENT_PREZEROED) |
+				    (m->ram_live.load_verify ? SSM_EXTENT_VERIFY : 0));
 	m->ram_live.loaded_once = true;
+	return rc;
+}
+
+int ram_record_begin(ssm_handle *h, uint32_t version, bool built, uint64_t ram_size,
+		     uint8_t *kind, uint64_t *size)
+{
+	int rc = ssm_check_unit_version(h, "ram", version, RAM_VERSION_MIN, RAM_VERSION);
+
+	if (rc)
+		return rc;
+	if (!built)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
+					  "machine configuration");
+	rc = ssm_get_u8(h, kind);
+	if (rc || *kind == KIND_RUNS)
+		return rc;
+	if (*kind != KIND_FULL)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
+					  *kind);
+	rc = ssm_get_u64(h, size);
+	if (!rc && *size != ram_size)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, the VM "
+					  "has %llu", (unsigned long long)*size,
+					  (unsigned long long)ram_size);
 	return rc;
 }
 

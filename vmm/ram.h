@@ -51,9 +51,21 @@ struct ram_live {
 
 /* Register the ram unit (internal flavour: its context is the machine). */
 int ram_ssm_register(struct machine *m, ssm *reg);
-/* A page run header of the ram unit (first page, n pages) against RAM of
- * total pages: SSM_OK, or the load error recorded on h. */
-int ram_check_run(ssm_handle *h, uint64_t first, uint32_t n, uint64_t total);
+/* Record kinds (ram.c's header comment has the layouts). */
+#define RAM_KIND_FULL 0
+#define RAM_KIND_RUNS 1
+/* The start of a ram record of unit version `version`, for a VM of
+ * ram_size bytes (built: the machine configuration is known): the
+ * version, the kind (*kind), and for a full image its size (*size, equal
+ * to ram_size).  SSM_OK, or the load error recorded on h. */
+int ram_record_begin(ssm_handle *h, uint32_t version, bool built, uint64_t ram_size,
+		     uint8_t *kind, uint64_t *size);
+/* The page runs of a kind 1 record, up to the one with npages 0: each
+ * run's header checked against RAM of total pages (at most 256 pages,
+ * inside RAM), then take() reads its n pages.  SSM_OK, or the first error
+ * (recorded on h). */
+typedef int (*ram_run_fn)(void *ctx, ssm_handle *h, uint64_t first, uint32_t n);
+int ram_get_runs(ssm_handle *h, uint64_t total, ram_run_fn take, void *ctx);
 
 /* Stop dirty logging and release what a live save left behind
  * (idempotent); for a VM that runs on here. */

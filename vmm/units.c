@@ -536,6 +536,19 @@ int units_register(struct machine *m, ssm *reg)
 
 /* ---- reading the configuration before the machine exists ----------------- */
 
+int units_open_file(const char *path, ssm_stream *st, char *msg, size_t msglen)
+{
+	int rc;
+
+	msg[0] = 0;
+	errno = 0;
+	rc = ssm_stream_file_open(st, path);
+	if (rc)
+		snprintf(msg, msglen, "%s", rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
+			 errno ? strerror(errno) : ssm_strerror(rc));
+	return rc;
+}
+
 int units_read_config(const char *path, struct saved_config *cfg, char *msg, size_t msglen)
 {
 	ssm_handle *h = NULL;
@@ -543,14 +556,9 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
 	uint32_t version;
 	int rc;
 
-	msg[0] = 0;
-	errno = 0;
-	rc = ssm_stream_file_open(&st, path);
-	if (rc) {
-		snprintf(msg, msglen, "%s", rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
-			 errno ? strerror(errno) : ssm_strerror(rc));
+	rc = units_open_file(path, &st, msg, msglen);
+	if (rc)
 		return rc;
-	}
 	rc = ssm_open(st, &h);
 	if (!rc)
 		rc = ssm_seek(h, "machine", 0, &version);

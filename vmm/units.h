@@ -73,6 +73,10 @@ int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *cfg);
  * (ns); else records and returns SSM_ERR_LOAD_VALUE. */
 int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now);
 
+/* Open the state file at path for reading (a regular file only); on
+ * failure an ssm_err and one line in msg (errno's text where it has one). */
+int units_open_file(const char *path, ssm_stream *st, char *msg, size_t msglen);
+
 /* Read the machine unit of the state file at path without loading
  * anything else.  On failure returns an ssm_err and fills msg. */
 int units_read_config(const char *path, struct saved_config *cfg, char *msg, size_t msglen);

@@ -13,9 +13,9 @@
  *     started after the saved clock (units_machine_done).
  * What depends on the restoring host is left to the restore: the saved
  * CPUID against the host's, the MSRs this host saves (verify accepts any
- * the file names once), the host's XSAVE size, the TSC frequency.
+ * the file names once), the host's XSAVE size, the TSC frequency; for a
+ * version 1 cpu record (no CPUID saved) the widest CPUID any host has.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,80 +95,49 @@ static int machine_done(void *ctx, ssm_handle *h)
 
 /* ---- ram ------------------------------------------------------------------ */
 
-static int ram_runs(struct verify *v, ssm_handle *h)
+static int skip_run(void *ctx, ssm_handle *h, uint64_t first, uint32_t n)
 {
-	uint64_t total = v->cfg.ram_size / PAGE, first;
-	uint32_t n;
-	int rc;
-
-	for (;;) {
-		rc = ssm_get_u64(h, &first);
-		if (!rc)
-			rc = ssm_get_u32(h, &n);
-		if (rc || n == 0)
-			return rc;
-		rc = ram_check_run(h, first, n, total);
-		if (!rc)
-			rc = ssm_skip(h, (uint64_t)n * PAGE);
-		if (rc)
-			return rc;
-	}
+	(void)ctx;
+	(void)first;
+	return ssm_skip(h, (uint64_t)n * PAGE);
 }
 
 static int ram_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 {
 	struct verify *v = ctx;
-	uint64_t size;
+	uint64_t size = 0;
 	uint8_t kind;
 	int rc;
 
 	(void)pass;
-	rc = ssm_check_unit_version(h, "ram", version, RAM_VERSION_MIN, RAM_VERSION);
+	rc = ram_record_begin(h, version, v->have_cfg, v->cfg.ram_size, &kind, &size);
 	if (rc)
 		return rc;
-	if (!v->have_cfg)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: arrived before the "
-					  "machine configuration");
-	rc = ssm_get_u8(h, &kind);
-	if (rc)
-		return rc;
-	if (kind == 1)
-		return ram_runs(v, h);
-	if (kind != 0)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: record kind %u unknown",
-					  kind);
-	rc = ssm_get_u64(h, &size);
-	if (!rc && size != v->cfg.ram_size)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, the "
-					  "machine has %llu", (unsigned long long)size,
-					  (unsigned long long)v->cfg.ram_size);
-	return rc ? rc : ssm_skip(h, size);
+	return kind == RAM_KIND_RUNS ? ram_get_runs(h, v->cfg.ram_size / PAGE, skip_run, NULL) :
+	       ssm_skip(h, size);
 }
 
 /* ---- cpu ------------------------------------------------------------------- */
 
+/* Version 1 saved no CPUID: the vCPU it restores into takes the host's.
+ * Checked against the widest CPUID any host may have, the state must
+ * still obey every rule that no CPUID relaxes. */
+static const struct cpu_caps any_host_caps = {
+	.phys_bits = 52, .virt_bits = 57, .cr4_ok = ~0ull, .efer_ok = ~0ull,
+	.xcr0_ok = ~0ull, .xsave = true, .x2apic = true, .lam = true,
+};
+
 /* The checks that need no host: with the file's own CPUID (version 2) as
  * the host's, the file's MSR list as the allowed one and its XSAVE size as
- * the host's; version 1 (no CPUID saved) gets those that need no CPUID. */
+ * the host's; version 1 with any_host_caps (and no XSAVE layout check,
+ * which needs a CPUID). */
 static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_section *sec,
 		      char *why, size_t len)
 {
+	const struct cpu_caps *c = &any_host_caps;
 	uint32_t *idx;
 	int rc;
 
-	if (version < 2) {
-		*sec = CPU_SEC_DEBUGREGS;
-		if (cpu_check_debugregs(&s->dbg, why, len))
-			return -1;
-		*sec = CPU_SEC_EVENTS;
-		if (cpu_check_events(&s->ev, &s->sregs, why, len))
-			return -1;
-		*sec = CPU_SEC_MP;
-		if (cpu_check_mp_state(s->mp_state, why, len))
-			return -1;
-		*sec = CPU_SEC_CLOCK;
-		return cpu_check_clock(&s->clk, why, len);
-	}
 	idx = calloc(s->nmsrs + 1, sizeof(*idx));
 	if (!idx) {
 		*sec = CPU_SEC_MSRS;
@@ -177,7 +146,32 @@ static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_s
 	}
 	for (uint32_t i = 0; i < s->nmsrs; i++)
 		idx[i] = s->msrs[i].index;
-	{
+	if (version < 2) {
+		rc = -1;
+		*sec = CPU_SEC_SREGS;
+		if (cpu_check_sregs(&s->sregs, c, why, len))
+			goto out;
+		*sec = CPU_SEC_REGS;
+		if (cpu_check_regs(&s->regs, &s->sregs, c, why, len))
+			goto out;
+		*sec = CPU_SEC_XCRS;
+		if (cpu_check_xcrs(&s->xcrs, c, why, len))
+			goto out;
+		*sec = CPU_SEC_MSRS;
+		if (cpu_check_msrs(s->msrs, s->nmsrs, idx, s->nmsrs, &s->sregs, c, why, len))
+			goto out;
+		*sec = CPU_SEC_DEBUGREGS;
+		if (cpu_check_debugregs(&s->dbg, why, len))
+			goto out;
+		*sec = CPU_SEC_EVENTS;
+		if (cpu_check_events(&s->ev, &s->sregs, why, len))
+			goto out;
+		*sec = CPU_SEC_MP;
+		if (cpu_check_mp_state(s->mp_state, why, len))
+			goto out;
+		*sec = CPU_SEC_CLOCK;
+		rc = cpu_check_clock(&s->clk, why, len);
+	} else {
 		struct cpu_host host = {
 			.cpuid = s->cpuid, .ncpuid = s->ncpuid, .msrs = idx, .nmsrs = s->nmsrs,
 			.xsave_len = s->xsave_len,
@@ -185,6 +179,7 @@ static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_s
 
 		rc = cpu_check_snapshot(s, &host, sec, why, len);
 	}
+out:
 	free(idx);
 	return rc;
 }
@@ -261,14 +256,9 @@ int verify_file(const char *path, char *msg, size_t msglen)
 	ssm *reg;
 	int rc;
 
-	msg[0] = 0;
-	errno = 0;
-	rc = ssm_stream_file_open(&st, path);
-	if (rc) {
-		snprintf(msg, msglen, "%s", rc == SSM_ERR_NOT_SUPPORTED ? "not a regular file" :
-			 errno ? strerror(errno) : ssm_strerror(rc));
+	rc = units_open_file(path, &st, msg, msglen);
+	if (rc)
 		return rc;
-	}
 	rc = ssm_validate(st, msg, msglen);
 	if (rc)
 		return rc;

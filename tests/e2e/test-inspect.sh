@@ -164,6 +164,14 @@ t_verify_forged() {
 	vmm ver2 verify bad2.sav
 	expect_rc ver2 1 || return 1
 	one_tool_line ver2 verify "cpu: .*efer" || return 1
+	# Version 1 (no CPUID saved): the rules no CPUID relaxes still hold.
+	"$FORGE" "$f" v1.sav version=1 || { fail "cpu_forge version=1 failed"; return 1; }
+	vmm ver3 verify v1.sav
+	expect_rc ver3 0 || return 1
+	"$FORGE" "$f" bad3.sav version=1 sregs.cs.db=1 || { fail "cpu_forge failed"; return 1; }
+	vmm ver4 verify bad3.sav
+	expect_rc ver4 1 || return 1
+	one_tool_line ver4 verify "cpu: .*cs" || return 1
 }
 
 t_schema() {
