@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "vmm/boot.h"
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
+#include "vmm/stream_stdio.h"
 
 #define VMM_VERSION "0.2"
 #define DEFAULT_MEM (256ull << 20)
@@ -26,15 +28,17 @@ static void usage(FILE *f)
 		"                       a multiple of 1M from 4M to 3G)\n"
 		"  --cmdline STR        kernel command line, at most 4095 bytes; the test\n"
 		"                       kernel takes steps=N mem=SIZE pages=N rate=MBPS\n"
-		"  --serial BACKEND     COM1: stdio (default), file:PATH or none; also on\n"
-		"                       --restore and --incoming (a state file never\n"
-		"                       chooses the console)\n"
+		"  --serial BACKEND     COM1: stdio (default), stdout, stderr (output\n"
+		"                       only), file:PATH or none; also on --restore and\n"
+		"                       --incoming (a state file never chooses the console)\n"
 		"  --save FILE          on Ctrl-C or SIGTERM (or --save-after), suspend\n"
-		"                       the VM to FILE and exit 0\n"
+		"                       the VM to FILE and exit 0; FILE - is stdout (a\n"
+		"                       pipe: the console then defaults to stderr)\n"
 		"  --save-after TIME    suspend after TIME of running, e.g. 2s, 500ms\n"
 		"  --restore FILE       resume the VM saved in FILE; the machine comes\n"
 		"                       from the file (--mem, --cmdline, --kernel may\n"
-		"                       only repeat it); a regular file only\n"
+		"                       only repeat it); a regular file, or - for stdin\n"
+		"                       (one pass; the console defaults to stdout)\n"
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
@@ -161,9 +165,37 @@ static bool same_file(const char *spec, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* "-" as the state file: stdout or stdin carries the state, so neither
+ * may be the console, a terminal, or (on restore) the flags' source. */
+static int check_stdio(const struct cli *c)
+{
+	bool save = stream_stdio_is(c->save_path), restore = stream_stdio_is(c->restore_path);
+
+	if ((save || restore) && c->serial_set && !strcmp(c->cfg.serial, "stdio"))
+		return usage_error("--serial stdio: %s; use stderr, stdout, file:PATH or none",
+				   save ? "with --save - the state goes to stdout" :
+				   "with --restore - the state comes from stdin");
+	if (save && c->serial_set && !strcmp(c->cfg.serial, "stdout"))
+		return usage_error("--serial %s: with --save - the state goes to stdout", "stdout");
+	if (save && isatty(STDOUT_FILENO))
+		return usage_error("--save %s: stdout is a terminal; pipe or redirect it", "-");
+	if (save && c->cont)
+		return usage_error("--save %s --continue: a second save would follow the first "
+				   "in the one stream", "-");
+	if (restore && isatty(STDIN_FILENO))
+		return usage_error("--restore %s: stdin is a terminal; pipe or redirect a "
+				   "state into it", "-");
+	if (restore && (c->kernel_set || c->mem_arg || c->cmdline_set))
+		return usage_error("--restore %s: the machine comes from the stream; --kernel, "
+				   "--mem and --cmdline do not apply", "-");
+	return -1;
+}
+
 /* Combinations that cannot work are refused before anything starts. */
 static int check(struct cli *c)
 {
+	int rc;
+
 	char *buf = NULL;
 	const char *h, *p;
 	struct stat sb;
@@ -195,6 +227,9 @@ static int check(struct cli *c)
 	if (same_file(c->cfg.serial, c->save_path) || same_file(c->cfg.serial, c->restore_path))
 		return usage_error("--serial %s: names the state file; the console would "
 				   "overwrite it", c->cfg.serial);
+	rc = check_stdio(c);
+	if (rc >= 0)
+		return rc;
 	if (c->live)
 		c->mig.live_file = c->save_path;
 	c->mig.cont = c->cont;

@@ -17,6 +17,7 @@
 #include "vmm/machine.h"
 #include "vmm/migrate.h"
 #include "vmm/migrate_priv.h"
+#include "vmm/stream_stdio.h"
 
 void *migrate_src_thread(void *arg);
 
@@ -200,7 +201,8 @@ void *migrate_src_thread(void *arg)
 			rc = ssm_stream_socket(&st, fd, false);
 		}
 	} else {
-		rc = ssm_stream_file_create(&st, mg->o.live_file);
+		rc = stream_stdio_is(mg->o.live_file) ? stream_stdio_open(&st, true) :
+		     ssm_stream_file_create(&st, mg->o.live_file);
 		if (rc)
 			snprintf(why, sizeof(why), "cannot create %s: %s", mg->o.live_file,
 				 strerror(errno));

@@ -82,6 +82,10 @@ int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
 	*path = NULL;
 	if (!strcmp(spec, "stdio")) {
 		*kind = SERIAL_BACKEND_STDIO;
+	} else if (!strcmp(spec, "stdout")) {
+		*kind = SERIAL_BACKEND_STDOUT;
+	} else if (!strcmp(spec, "stderr")) {
+		*kind = SERIAL_BACKEND_STDERR;
 	} else if (!strcmp(spec, "none")) {
 		*kind = SERIAL_BACKEND_NONE;
 	} else if (!strncmp(spec, "file:", 5) && spec[5]) {
@@ -91,6 +95,12 @@ int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,
 		return -1;
 	}
 	return 0;
+}
+
+uint8_t serial_backend_saved_kind(const struct serial_backend *sb)
+{
+	return sb->kind == SERIAL_BACKEND_STDOUT || sb->kind == SERIAL_BACKEND_STDERR ?
+	       SERIAL_BACKEND_STDIO : (uint8_t)sb->kind;
 }
 
 void serial_backend_init(struct serial_backend *sb)
@@ -113,7 +123,7 @@ int serial_backend_open(struct serial_backend *sb, const char *spec, bool append
 	sb->in_fd = sb->out_fd = -1;
 	sb->spec = spec;
 	if (serial_backend_parse(spec, &sb->kind, &path)) {
-		fprintf(stderr, "vmm: --serial %s: expected stdio, file:PATH or none\n", spec);
+		fprintf(stderr, "vmm: --serial %s: expected stdio, stdout, stderr, file:PATH or none\n", spec);
 		return -1;
 	}
 	switch (sb->kind) {
@@ -130,6 +140,12 @@ int serial_backend_open(struct serial_backend *sb, const char *spec, bool append
 		}
 		if (tty_make_raw())
 			return -1;
+		break;
+	case SERIAL_BACKEND_STDOUT:
+		sb->out_fd = STDOUT_FILENO;
+		break;
+	case SERIAL_BACKEND_STDERR:
+		sb->out_fd = STDERR_FILENO;
 		break;
 	case SERIAL_BACKEND_FILE:
 		/* O_NONBLOCK: a FIFO nobody reads would block open() while

@@ -5,6 +5,8 @@
  *              put in raw mode (Ctrl-C still stops the VMM) and restored on
  *              every exit path, fatal signals included; a background job
  *              leaves the terminal alone and takes no input
+ *   stdout, stderr  output there, no input (the state stream of
+ *              --save - or --restore - holds the other one)
  *   file:PATH  output to PATH (created or truncated), no input
  *   none       output dropped, no input
  *
@@ -24,6 +26,9 @@ enum serial_backend_kind {
 	SERIAL_BACKEND_NONE,
 	SERIAL_BACKEND_STDIO,
 	SERIAL_BACKEND_FILE,
+	/* After FILE: the serial-backend unit stores kinds up to FILE only. */
+	SERIAL_BACKEND_STDOUT,
+	SERIAL_BACKEND_STDERR,
 };
 
 #define SERIAL_BACKEND_BUF 256
@@ -38,6 +43,10 @@ struct serial_backend {
 	size_t out_len;
 	uint8_t out_buf[SERIAL_BACKEND_BUF];
 };
+
+/* The kind a state file records: stdout and stderr are stdio consoles
+ * without input (the unit's payload predates them). */
+uint8_t serial_backend_saved_kind(const struct serial_backend *sb);
 
 /* Check a --serial argument without opening anything; 0 if valid. */
 int serial_backend_parse(const char *spec, enum serial_backend_kind *kind,

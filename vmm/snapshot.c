@@ -8,6 +8,7 @@
 #include "vmm/machine.h"
 #include "vmm/snapshot.h"
 #include "vmm/stop.h"
+#include "vmm/stream_stdio.h"
 #include "vmm/units.h"
 
 static void trace_cb(void *user, const char *unit, uint32_t instance, ssm_flavour flavour,
@@ -55,7 +56,8 @@ int snapshot_save(struct machine *m, const char *path, ssm_after after, char *ms
 		o.progress_user = "saving";
 	}
 	errno = 0;
-	rc = ssm_stream_file_create(&st, path);
+	rc = stream_stdio_is(path) ? stream_stdio_open(&st, true) :
+	     ssm_stream_file_create(&st, path);
 	if (rc) {
 		/* The library keeps only a class of error; errno says which. */
 		snprintf(msg, msglen, "cannot create %s: %s", path,
@@ -82,7 +84,8 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		o.progress_user = "restoring";
 	}
 	errno = 0;
-	rc = ssm_stream_file_open(&st, path);
+	rc = stream_stdio_is(path) ? stream_stdio_open(&st, false) :
+	     ssm_stream_file_open(&st, path);
 	if (!rc)
 		/* Loading gigabytes takes a while: Ctrl-C must not wait. */
 		rc = stop_guard_stream(&st);
@@ -96,6 +99,9 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 	 * the cpu unit's ioctls never race with it. */
 	machine_pause(m);
 	rc = ssm_load(m->ssm, st, &o);
+	/* From a pipe the machine is built from the stream's first record. */
+	if (!rc && !m->built)
+		rc = SSM_ERR_FORMAT;
 	if (rc == SSM_ERR_CANCELLED && stop_signal_pending())
 		snprintf(msg, msglen, "stopped by %s", strsignal(stop_signal_pending()));
 	else if (rc)

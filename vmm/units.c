@@ -305,7 +305,7 @@ static int backend_save_prep(void *ctx, ssm_handle *h)
 static int backend_save_exec(void *ctx, ssm_handle *h)
 {
 	struct serial_backend *sb = ctx;
-	int rc = ssm_put_u8(h, (uint8_t)sb->kind);
+	int rc = ssm_put_u8(h, serial_backend_saved_kind(sb));
 
 	if (!rc)
 		rc = ssm_put_str(h, sb->spec ? sb->spec : "");
@@ -321,7 +321,7 @@ static int backend_save_exec(void *ctx, ssm_handle *h)
 static int backend_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
 {
 	struct serial_backend *sb = ctx;
-	int rc = ssm_put_u8(h, (uint8_t)sb->kind);
+	int rc = ssm_put_u8(h, serial_backend_saved_kind(sb));
 
 	(void)pass;
 	if (!rc)
