@@ -42,13 +42,21 @@ static void usage(FILE *f)
 		"  --live               with --save: copy RAM while the guest runs and\n"
 		"                       stop it only for the final pass\n"
 		"  --continue           with --save: keep running after the save\n"
-		"  --migrate tcp:HOST:PORT\n"
+		"  --migrate tcp:HOST:PORT | tls:HOST:PORT\n"
 		"                       on Ctrl-C, SIGTERM or SIGUSR1 (or --migrate-after)\n"
 		"                       move the running VM to a vmm --incoming there;\n"
 		"                       exit 0 once it runs there\n"
 		"  --migrate-after TIME start the migration after TIME of running\n"
-		"  --incoming tcp:HOST:PORT\n"
+		"  --incoming tcp:HOST:PORT | tls:HOST:PORT\n"
 		"                       wait for one migration, then run that VM\n"
+		"  --tls-cert FILE --tls-key FILE --tls-ca FILE\n"
+		"                       tls: (both sides): this side's PEM certificate and\n"
+		"                       key, and the CA the peer's certificate must be\n"
+		"                       signed by (mutual authentication)\n"
+		"  --tls-name NAME      tls: source: the name the destination's certificate\n"
+		"                       must carry (default: HOST)\n"
+		"  --tls-psk FILE       tls: authenticate with the pre-shared key in FILE\n"
+		"                       (NAME:HEXKEY, psktool's format) instead\n"
 		"  --incoming-timeout TIME\n"
 		"                       the whole stream must arrive within TIME of the\n"
 		"                       connection (default 15m)\n"
@@ -191,6 +199,37 @@ static int check_stdio(const struct cli *c)
 	return -1;
 }
 
+/* tls: needs a CA, a certificate and its key on both sides (or a PSK);
+ * --tls-* without a tls: address would be silently plain TCP. */
+static int check_tls(const struct cli *c)
+{
+	const struct tls_config *t = &c->mig.tls;
+	bool tls = migrate_addr_is_tls(c->incoming) || migrate_addr_is_tls(c->mig.target);
+	const char *files[] = { t->cert, t->key, t->ca, t->psk };
+	const char *names[] = { "--tls-cert", "--tls-key", "--tls-ca", "--tls-psk" };
+
+	if (!tls && (t->cert || t->key || t->ca || t->psk || t->name))
+		return usage_error("%s: the TLS options need --migrate tls:HOST:PORT or "
+				   "--incoming tls:HOST:PORT", t->cert ? "--tls-cert" :
+				   t->key ? "--tls-key" : t->ca ? "--tls-ca" : t->psk ?
+				   "--tls-psk" : "--tls-name");
+	if (!tls)
+		return -1;
+	if (t->name && !c->mig.target)
+		return usage_error("%s: only the source checks its peer's name", "--tls-name");
+	if (!t->psk && (!t->cert || !t->key || !t->ca))
+		return usage_error("%s: TLS needs --tls-cert FILE, --tls-key FILE and --tls-ca "
+				   "FILE (or --tls-psk FILE)", c->incoming ? c->incoming :
+				   c->mig.target);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i] && access(files[i], R_OK)) {
+			fprintf(stderr, "vmm: %s %s: %s (try --help)\n", names[i], files[i],
+				strerror(errno));
+			return EXIT_USAGE;
+		}
+	return -1;
+}
+
 /* Combinations that cannot work are refused before anything starts. */
 static int check(struct cli *c)
 {
@@ -205,12 +244,17 @@ static int check(struct cli *c)
 				   "--restore, --kernel, --mem and --cmdline do not apply",
 				   "--incoming");
 	if (c->incoming && migrate_parse_addr(c->incoming, &buf, &h, &p))
-		return usage_error("--incoming %s: expected tcp:HOST:PORT", c->incoming);
+		return usage_error("--incoming %s: expected tcp:HOST:PORT or tls:HOST:PORT",
+				   c->incoming);
 	free(buf);
 	buf = NULL;
 	if (c->mig.target && migrate_parse_addr(c->mig.target, &buf, &h, &p))
-		return usage_error("--migrate %s: expected tcp:HOST:PORT", c->mig.target);
+		return usage_error("--migrate %s: expected tcp:HOST:PORT or tls:HOST:PORT",
+				   c->mig.target);
 	free(buf);
+	rc = check_tls(c);
+	if (rc >= 0)
+		return rc;
 	if (c->mig.target && c->save_path)
 		return usage_error("%s: --migrate and --save exclude each other", "--save");
 	if (c->after_ns && !c->save_path && !c->mig.target)
@@ -241,7 +285,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
-	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT };
+	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
+	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -263,6 +308,11 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "on-giveup", required_argument, NULL, OPT_ON_GIVEUP },
 		{ "incoming-timeout", required_argument, NULL, OPT_INCOMING_TIMEOUT },
 		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-name", required_argument, NULL, OPT_TLS_NAME },
+		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -360,6 +410,21 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			    c->mig.stall_timeout_ns < 1000000)
 				return usage_error("--stall-timeout %s: expected a time of at least "
 						   "1ms, such as 30s", optarg);
+			break;
+		case OPT_TLS_CERT:
+			c->mig.tls.cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			c->mig.tls.key = optarg;
+			break;
+		case OPT_TLS_CA:
+			c->mig.tls.ca = optarg;
+			break;
+		case OPT_TLS_NAME:
+			c->mig.tls.name = optarg;
+			break;
+		case OPT_TLS_PSK:
+			c->mig.tls.psk = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -94,7 +94,7 @@ int mig_tcp_open(const char *spec, bool listening, int wake_fd, uint64_t timeout
 	int fd = -1, err, one = 1;
 
 	if (migrate_parse_addr(spec, &buf, &host, &port)) {
-		snprintf(why, len, "%s: expected tcp:HOST:PORT", spec);
+		snprintf(why, len, "%s: expected tcp:HOST:PORT or tls:HOST:PORT", spec);
 		return -1;
 	}
 	hints.ai_flags = listening ? AI_PASSIVE : 0;
@@ -130,15 +130,16 @@ int mig_tcp_open(const char *spec, bool listening, int wake_fd, uint64_t timeout
 	return fd;
 }
 
-int mig_read_line(int fd, int wake_fd, uint64_t deadline_ns, char *line, size_t len)
+int mig_read_line(const struct mig_link *l, int wake_fd, uint64_t deadline_ns, char *line,
+		  size_t len)
 {
 	size_t n = 0;
 
 	while (n < len - 1) {
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+		struct pollfd p[2] = { { .fd = l->fd, .events = POLLIN },
 				       { .fd = wake_fd, .events = POLLIN } };
 		ssize_t r;
-		int pr = poll(p, 2, mig_ms_left(deadline_ns));
+		int pr = mig_link_poll(l, p, mig_ms_left(deadline_ns));
 
 		if (pr < 0 && errno == EINTR)
 			continue;
@@ -149,7 +150,7 @@ int mig_read_line(int fd, int wake_fd, uint64_t deadline_ns, char *line, size_t 
 		if (p[1].revents)
 			return MIG_LINE_WOKEN;
 		/* One byte at a time: nothing after the line is consumed. */
-		r = recv(fd, line + n, 1, MSG_DONTWAIT);
+		r = mig_link_recv(l, line + n, 1);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r < 0)
@@ -166,7 +167,7 @@ int mig_read_line(int fd, int wake_fd, uint64_t deadline_ns, char *line, size_t 
 	return MIG_LINE_BAD;
 }
 
-bool mig_send_line(int fd, const char *word, const char *msg)
+bool mig_send_line(const struct mig_link *l, const char *word, const char *msg)
 {
 	char line[MIG_LINE_MAX];
 	int n = snprintf(line, sizeof(line), "%s%s%s\n", word, msg ? " " : "", msg ? msg : "");
@@ -178,7 +179,9 @@ bool mig_send_line(int fd, const char *word, const char *msg)
 		if (line[i] == '\n')
 			line[i] = ' ';
 	line[n - 1] = '\n';
-	return send(fd, line, (size_t)n, MSG_NOSIGNAL) == n;
+	if (l->tls)
+		return tls_session_send(l->tls, line, (size_t)n) == SSM_OK;
+	return send(l->fd, line, (size_t)n, MSG_NOSIGNAL) == n;
 }
 
 /* ---- source, main thread ---------------------------------------------------- */

@@ -22,12 +22,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/tls_stream.h"
+
 struct machine;
 
 #define MIGRATE_RESUME_SIGNAL SIGUSR2  /* in doubt: resume the guest here */
 
 struct migrate_opts {
-	const char *target;        /* --migrate tcp:HOST:PORT, or NULL */
+	const char *target;        /* --migrate tcp:|tls:HOST:PORT, or NULL */
 	const char *live_file;     /* --save FILE --live, or NULL */
 	uint64_t after_ns;         /* --migrate-after */
 	uint32_t max_downtime_ms;  /* --max-downtime */
@@ -36,6 +38,7 @@ struct migrate_opts {
 	bool cont;                 /* --continue after a live snapshot */
 	uint64_t incoming_timeout_ns; /* --incoming-timeout: accept to READY */
 	uint64_t stall_timeout_ns; /* --stall-timeout: longest silence of a peer */
+	struct tls_config tls;     /* --tls-*: for tls: addresses, both sides */
 };
 
 #define MIGRATE_DEFAULT_INCOMING_TIMEOUT_NS (15ull * 60 * 1000000000)
@@ -57,9 +60,11 @@ struct migration {
 				      decides (result_doubt of the last join) */
 };
 
-/* Parse "tcp:HOST:PORT"; 0 on success (host/port point into a copy the
- * caller frees with free(*buf)). */
+/* Parse "tcp:HOST:PORT" or "tls:HOST:PORT"; 0 on success (host/port point
+ * into a copy the caller frees with free(*buf)). */
 int migrate_parse_addr(const char *spec, char **buf, const char **host, const char **port);
+/* Whether spec is a tls: address (the connection is TLS-wrapped). */
+bool migrate_addr_is_tls(const char *spec);
 
 /* Start the migration thread for m (main thread).  -1 if one runs already,
  * the last one is in doubt, or it cannot start (printed). */
@@ -79,7 +84,7 @@ void migrate_destroy(struct machine *m);
  * it means (SIGUSR2; and while in doubt SIGUSR1, SIGINT, SIGTERM). */
 bool migrate_signal(struct machine *m, int signo);
 
-/* Destination: wait for one migration on spec (tcp:HOST:PORT), load it
+/* Destination: wait for one migration on spec (tcp:/tls:HOST:PORT), load it
  * into the unbuilt machine m (machine_init done, m->mig.o set) and start it
  * once the source says GO.  Returns 0 when the VM runs, else prints one
  * line and returns the exit status (128 + N after signal N). */

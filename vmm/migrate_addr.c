@@ -1,4 +1,4 @@
-/* migrate_addr.c - the tcp:HOST:PORT syntax of --migrate and --incoming,
+/* migrate_addr.c - the tcp:HOST:PORT and tls:HOST:PORT syntax of --migrate and --incoming,
  * apart from migrate.c so the command line can be checked (and tested)
  * without the rest of the VMM. */
 #include <stdlib.h>
@@ -11,7 +11,7 @@ int migrate_parse_addr(const char *spec, char **buf, const char **host, const ch
 	char *colon;
 
 	*buf = NULL;
-	if (strncmp(spec, "tcp:", 4))
+	if (strncmp(spec, "tcp:", 4) && strncmp(spec, "tls:", 4))
 		return -1;
 	*buf = strdup(spec + 4);
 	if (!*buf)
@@ -26,4 +26,9 @@ int migrate_parse_addr(const char *spec, char **buf, const char **host, const ch
 	*host = *buf;
 	*port = colon + 1;
 	return 0;
+}
+
+bool migrate_addr_is_tls(const char *spec)
+{
+	return spec && !strncmp(spec, "tls:", 4);
 }

@@ -25,7 +25,7 @@ enum in_stop { IN_OK, IN_DEADLINE, IN_STALL, IN_SIGNAL, IN_CLOSED };
 /* The socket as an SSM stream whose reads wait at most until the next
  * deadline and give way to a stop signal. */
 struct in_stream {
-	int fd;
+	struct mig_link *l;
 	int sig_fd;
 	uint64_t deadline;         /* whole stream, host ns */
 	uint64_t stall_ns;
@@ -51,14 +51,14 @@ static int in_read(void *user, void *buf, size_t n, size_t *got)
 	*got = 0;
 	while (*got < n) {
 		uint64_t now = host_now_ns(), until = now + is->stall_ns;
-		struct pollfd p[2] = { { .fd = is->fd, .events = POLLIN },
+		struct pollfd p[2] = { { .fd = is->l->fd, .events = POLLIN },
 				       { .fd = is->sig_fd, .events = POLLIN } };
 		ssize_t r;
 		int pr;
 
 		if (until > is->deadline)
 			until = is->deadline;
-		pr = poll(p, 2, mig_ms_left(until));
+		pr = mig_link_poll(is->l, p, mig_ms_left(until));
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr < 0)
@@ -73,7 +73,7 @@ static int in_read(void *user, void *buf, size_t n, size_t *got)
 		}
 		if (!p[0].revents)
 			continue;
-		r = recv(is->fd, (char *)buf + *got, n - *got, MSG_DONTWAIT);
+		r = mig_link_recv(is->l, (char *)buf + *got, n - *got);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r < 0) {
@@ -139,8 +139,36 @@ static int wait_connection(struct machine *m, const char *spec, int *status)
 	return fd;
 }
 
+/* tls: the TLS handshake, under the stream's deadlines and stop signals,
+ * before a byte of state is read.  0, or the exit status (printed). */
+static int secure(struct machine *m, struct mig_link *l, const char *spec, uint64_t deadline)
+{
+	const struct migrate_opts *o = &m->mig.o;
+	uint64_t stall = host_now_ns() + o->stall_timeout_ns;
+	char why[400];
+	int r, sig = 0;
+
+	if (stall < deadline)
+		deadline = stall;
+	do {
+		r = mig_link_secure(l, spec, true, &o->tls, m->signal_fd, deadline, why,
+				    sizeof(why));
+	} while (r == TLS_HS_WOKEN && !(sig = take_stop_signal(m->signal_fd)));
+	if (r == TLS_HS_DONE)
+		return 0;
+	mig_link_close(l);
+	if (sig) {
+		fprintf(stderr, "vmm: %s during the TLS handshake; the guest did not run "
+			"here\n", strsignal(sig));
+		return 128 + sig;
+	}
+	fprintf(stderr, "vmm: incoming migration refused: %s%s; the guest did not run here\n",
+		why, r == TLS_HS_TIMEOUT ? " (--stall-timeout / --incoming-timeout)" : "");
+	return MACHINE_EXIT_ERROR;
+}
+
 /* The load failed or stopped: tell the source (best effort), say why here. */
-static int refuse(struct machine *m, int fd, const struct in_stream *is, int rc,
+static int refuse(struct machine *m, struct mig_link *l, const struct in_stream *is, int rc,
 		  const char *why)
 {
 	const struct migrate_opts *o = &m->mig.o;
@@ -160,8 +188,8 @@ static int refuse(struct machine *m, int fd, const struct in_stream *is, int rc,
 	else
 		snprintf(msg, sizeof(msg), "%s", ssm_last_error(m->ssm)[0] ?
 			 ssm_last_error(m->ssm) : ssm_strerror(rc ? rc : SSM_ERR_FORMAT));
-	mig_send_line(fd, "ERROR", msg);
-	close(fd);
+	mig_send_line(l, "ERROR", msg);
+	mig_link_close(l);
 	/* A stream cut short means the source stopped: it aborted (it says
 	 * why on its side) or died. */
 	fprintf(stderr, "vmm: incoming migration failed: %s%s; the guest did not run here\n",
@@ -171,7 +199,7 @@ static int refuse(struct machine *m, int fd, const struct in_stream *is, int rc,
 }
 
 /* After READY: 0 on GO, else the exit status (printed). */
-static int wait_go(struct machine *m, int fd)
+static int wait_go(struct machine *m, const struct mig_link *l)
 {
 	uint64_t deadline = host_now_ns() + m->mig.o.stall_timeout_ns;
 	char line[MIG_LINE_MAX];
@@ -179,7 +207,7 @@ static int wait_go(struct machine *m, int fd)
 	int r, sig;
 
 	for (;;) {
-		r = mig_read_line(fd, m->signal_fd, deadline, line, sizeof(line));
+		r = mig_read_line(l, m->signal_fd, deadline, line, sizeof(line));
 		if (r != MIG_LINE_WOKEN)
 			break;
 		sig = take_stop_signal(m->signal_fd);
@@ -204,48 +232,52 @@ int migrate_incoming(struct machine *m, const char *spec)
 	ssm_load_opts lo = { SSM_LOAD_OPTS_INIT, .after = SSM_AFTER_RESUME };
 	struct in_stream is = { .sig_fd = m->signal_fd };
 	ssm_stream st = { .ops = &in_ops, .user = &is };
+	struct mig_link l = { .fd = -1 };
 	char why[400];
 	uint64_t t0;
-	int fd, rc, status = 0;
+	int rc, status = 0;
 
 	if (!o->incoming_timeout_ns)
 		o->incoming_timeout_ns = MIGRATE_DEFAULT_INCOMING_TIMEOUT_NS;
 	if (!o->stall_timeout_ns)
 		o->stall_timeout_ns = MIGRATE_DEFAULT_STALL_TIMEOUT_NS;
-	fd = wait_connection(m, spec, &status);
-	if (fd < 0)
+	l.fd = wait_connection(m, spec, &status);
+	if (l.fd < 0)
 		return status;
-	mig_sockopts(fd, o->stall_timeout_ns);
+	mig_sockopts(l.fd, o->stall_timeout_ns);
 	t0 = host_now_ns();
-	is.fd = fd;
+	is.l = &l;
 	is.deadline = t0 + o->incoming_timeout_ns;
 	is.stall_ns = o->stall_timeout_ns;
+	status = secure(m, &l, spec, is.deadline);
+	if (status)
+		return status;
 	rc = ssm_load(m->ssm, st, &lo);
 	if (rc || !m->built)
-		return refuse(m, fd, &is, rc, NULL);
+		return refuse(m, &l, &is, rc, NULL);
 	/* A stream lacking a mandatory unit is refused before READY. */
 	if (units_check_complete(m, why, sizeof(why)))
-		return refuse(m, fd, &is, SSM_ERR_FORMAT, why);
+		return refuse(m, &l, &is, SSM_ERR_FORMAT, why);
 	/* Everything is loaded and checked; the vCPU has not run.  Only GO
 	 * may start it: without GO the source keeps (or resumes) the guest. */
-	if (!mig_send_line(fd, "READY", NULL)) {
+	if (!mig_send_line(&l, "READY", NULL)) {
 		fprintf(stderr, "vmm: incoming migration: the source went away before the "
 			"handshake (%s); the guest did not run here\n", strerror(errno));
-		close(fd);
+		mig_link_close(&l);
 		return MACHINE_EXIT_ERROR;
 	}
-	status = wait_go(m, fd);
+	status = wait_go(m, &l);
 	if (status) {
-		close(fd);
+		mig_link_close(&l);
 		return status;
 	}
 	machine_start(m);
 	/* The guest runs here now, whatever becomes of this line: a source
 	 * that misses it stays paused until its operator decides. */
-	if (!mig_send_line(fd, "RUNNING", NULL))
+	if (!mig_send_line(&l, "RUNNING", NULL))
 		fprintf(stderr, "vmm: incoming migration: could not confirm RUNNING to the "
 			"source (%s); it stays paused there\n", strerror(errno));
-	close(fd);
+	mig_link_close(&l);
 	fprintf(stderr, "vmm: migration received in %.3f s; the guest runs here\n",
 		(double)(host_now_ns() - t0) / 1e9);
 	return 0;

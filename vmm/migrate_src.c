@@ -82,13 +82,14 @@ static void set_sock(struct migration *mg, int fd)
 
 /* The stream is complete: READY? then GO, then RUNNING?  why gets the
  * reason of anything but HANDOFF_DONE. */
-static enum handoff handshake(struct migration *mg, int fd, char *why, size_t len)
+static enum handoff handshake(struct migration *mg, const struct mig_link *l, char *why,
+			      size_t len)
 {
 	uint64_t wait = mg->o.stall_timeout_ns;
 	char line[MIG_LINE_MAX];
 	int r;
 
-	r = mig_read_line(fd, mg->abort_fd, host_now_ns() + wait, line, sizeof(line));
+	r = mig_read_line(l, mg->abort_fd, host_now_ns() + wait, line, sizeof(line));
 	if (r == 1 && !strncmp(line, "ERROR ", 6)) {
 		snprintf(why, len, "the destination refused the stream: %.400s", line + 6);
 		return HANDOFF_KEEP;
@@ -103,11 +104,11 @@ static enum handoff handshake(struct migration *mg, int fd, char *why, size_t le
 	/* The point of no return is GO leaving this host: a send that fails
 	 * handed none of it to the kernel, a short one not the whole line
 	 * the destination needs. */
-	if (!mig_send_line(fd, "GO", NULL)) {
+	if (!mig_send_line(l, "GO", NULL)) {
 		snprintf(why, len, "cannot send GO: %s", strerror(errno));
 		return HANDOFF_KEEP;
 	}
-	r = mig_read_line(fd, mg->abort_fd, host_now_ns() + wait, line, sizeof(line));
+	r = mig_read_line(l, mg->abort_fd, host_now_ns() + wait, line, sizeof(line));
 	if (r == 1 && !strcmp(line, "RUNNING"))
 		return HANDOFF_DONE;
 	snprintf(why, len, "%s after GO", r == 1 ? "unexpected reply" :
@@ -187,19 +188,25 @@ void *migrate_src_thread(void *arg)
 	uint64_t bytes = 0, one = 1;
 	bool paused = false;
 	char why[700] = "";
+	struct mig_link l = { .fd = -1 };
 	ssm_stream st;
-	int fd = -1, rc;
+	int rc;
 
 	mg->result_doubt = false;
 	if (target) {
-		fd = mig_tcp_open(target, false, mg->abort_fd, mg->o.stall_timeout_ns, why,
-				  sizeof(why));
-		rc = fd < 0 ? SSM_ERR_IO : SSM_OK;
+		l.fd = mig_tcp_open(target, false, mg->abort_fd, mg->o.stall_timeout_ns, why,
+				    sizeof(why));
+		rc = l.fd < 0 ? SSM_ERR_IO : SSM_OK;
 		if (!rc) {
-			set_sock(mg, fd);
-			mig_sockopts(fd, mg->o.stall_timeout_ns);
-			rc = ssm_stream_socket(&st, fd, false);
+			set_sock(mg, l.fd);
+			mig_sockopts(l.fd, mg->o.stall_timeout_ns);
+			if (mig_link_secure(&l, target, false, &mg->o.tls, mg->abort_fd,
+					    host_now_ns() + mg->o.stall_timeout_ns, why,
+					    sizeof(why)))
+				rc = SSM_ERR_CONN_LOST;
 		}
+		if (!rc)
+			rc = mig_link_stream(&l, &st);
 	} else {
 		rc = stream_stdio_is(mg->o.live_file) ? stream_stdio_open(&st, true) :
 		     ssm_stream_file_create(&st, mg->o.live_file);
@@ -214,16 +221,20 @@ void *migrate_src_thread(void *arg)
 		snprintf(why, sizeof(why), "%s", ssm_last_error(m->ssm)[0] ?
 			 ssm_last_error(m->ssm) : ssm_strerror(rc));
 	/* A destination that refused the stream says why before it closes. */
-	if (rc && fd >= 0) {
+	if (rc && l.fd >= 0) {
 		char line[MIG_LINE_MAX];
 
-		if (mig_read_line(fd, mg->abort_fd, host_now_ns() + 500000000ull, line,
+		if (mig_read_line(&l, mg->abort_fd, host_now_ns() + 500000000ull, line,
 				  sizeof(line)) == 1 && !strncmp(line, "ERROR ", 6))
 			snprintf(why, sizeof(why), "the destination refused the stream: %.400s",
 				 line + 6);
+		else if (mig_link_error(&l)[0])
+			/* TLS: a destination that refused our certificate says
+			 * so in an alert only after our handshake was done. */
+			snprintf(why, sizeof(why), "%s", mig_link_error(&l));
 	}
-	if (!rc && fd >= 0) {
-		ho = handshake(mg, fd, why, sizeof(why));
+	if (!rc && l.fd >= 0) {
+		ho = handshake(mg, &l, why, sizeof(why));
 		if (ho == HANDOFF_DONE)
 			t.running = host_now_ns();
 		else
@@ -237,9 +248,9 @@ void *migrate_src_thread(void *arg)
 	if (t.running && t.running < t.sent)
 		t.sent = t.running;
 	t.end = host_now_ns();
-	if (fd >= 0) {
+	if (l.fd >= 0) {
 		set_sock(mg, -1);
-		close(fd);
+		mig_link_close(&l);
 	}
 
 	if (!rc) {
