@@ -155,6 +155,9 @@ static int set_x509(struct tls_session *t, const struct tls_config *cfg, const c
 	if (t->server) {
 		/* Mutual: a source without a certificate from the CA is refused. */
 		gnutls_certificate_server_set_request(t->s, GNUTLS_CERT_REQUIRE);
+		/* Not naming our CA lets a source with a foreign certificate
+		 * send it, so the refusal can say what was wrong with it. */
+		gnutls_certificate_send_x509_rdn_sequence(t->s, 1);
 		gnutls_session_set_verify_cert(t->s, NULL, 0);
 	} else {
 		int v4 = inet_pton(AF_INET, peer, ip) == 1;
