@@ -355,8 +355,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_SERIAL:
 			if (serial_backend_parse(optarg, &kind, &path))
-				return usage_error("--serial %s: expected stdio, file:PATH or none",
-						   optarg);
+				return usage_error("--serial %s: expected stdio, stdout, stderr, "
+						   "file:PATH or none", optarg);
 			c->cfg.serial = optarg;
 			c->serial_set = true;
 			break;

@@ -123,7 +123,8 @@ int serial_backend_open(struct serial_backend *sb, const char *spec, bool append
 	sb->in_fd = sb->out_fd = -1;
 	sb->spec = spec;
 	if (serial_backend_parse(spec, &sb->kind, &path)) {
-		fprintf(stderr, "vmm: --serial %s: expected stdio, stdout, stderr, file:PATH or none\n", spec);
+		fprintf(stderr, "vmm: --serial %s: expected stdio, stdout, stderr, file:PATH or "
+			"none\n", spec);
 		return -1;
 	}
 	switch (sb->kind) {

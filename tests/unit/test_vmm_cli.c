@@ -102,6 +102,31 @@ Test(cli, refusals, .init = cr_redirect_stderr)
 	refused("missing value", PARSE(&c, "--kernel"));
 	refused("value on a flag", PARSE(&c, "--live=yes"));
 	refused("stray argument", PARSE(&c, "kernel.elf"));
+	refused("tls option without tls:", PARSE(&c, "--migrate", "tcp:h:1", "--tls-ca", "/dev/null"));
+	refused("tls: without credentials", PARSE(&c, "--incoming", "tls:h:1"));
+	refused("tls: without a key", PARSE(&c, "--migrate", "tls:h:1", "--tls-cert", "/dev/null",
+					   "--tls-ca", "/dev/null"));
+	refused("tls: unreadable file", PARSE(&c, "--incoming", "tls:h:1", "--tls-psk",
+					      "/nonexistent/psk"));
+	refused("tls-name on the destination", PARSE(&c, "--incoming", "tls:h:1", "--tls-psk",
+						     "/dev/null", "--tls-name", "x"));
+	refused("save - with stdio console", PARSE(&c, "--save", "-", "--serial", "stdio"));
+	refused("save - with stdout console", PARSE(&c, "--save", "-", "--serial", "stdout"));
+	refused("restore - with stdio console", PARSE(&c, "--restore", "-", "--serial", "stdio"));
+	refused("restore - with mem", PARSE(&c, "--restore", "-", "--mem", "64M"));
+}
+
+Test(cli, tls_options_reach_the_migration)
+{
+	struct cli c;
+
+	cr_assert_eq(PARSE(&c, "--migrate", "tls:h:1", "--tls-cert", "/dev/null", "--tls-key",
+			   "/dev/null", "--tls-ca", "/dev/null", "--tls-name", "dest"), -1);
+	cr_assert_str_eq(c.mig.tls.cert, "/dev/null");
+	cr_assert_str_eq(c.mig.tls.name, "dest");
+	cr_assert_null(c.mig.tls.psk);
+	cr_assert_eq(PARSE(&c, "--incoming", "tls:h:1", "--tls-psk", "/dev/null"), -1);
+	cr_assert_str_eq(c.mig.tls.psk, "/dev/null");
 }
 
 Test(cli, one_line_per_refusal, .init = cr_redirect_stderr)
@@ -140,12 +165,20 @@ Test(migrate_addr, parses_host_and_port)
 	cr_assert_str_eq(host, "::1");
 	cr_assert_str_eq(port, "80");
 	free(buf);
+	cr_assert_eq(migrate_parse_addr("tls:dest:4444", &buf, &host, &port), 0);
+	cr_assert_str_eq(host, "dest");
+	cr_assert_str_eq(port, "4444");
+	free(buf);
+	cr_assert(migrate_addr_is_tls("tls:dest:4444"));
+	cr_assert(!migrate_addr_is_tls("tcp:dest:4444"));
+	cr_assert(!migrate_addr_is_tls(NULL));
 }
 
 Test(migrate_addr, refuses_what_is_not_tcp_host_port)
 {
 	static const char *const bad[] = {
 		"", "tcp:", "tcp:host", "tcp::80", "tcp:host:", "udp:h:1", "TCP:h:1", "h:1",
+		"tls:", "tls:host", "tls:host:", "TLS:h:1",
 	};
 	char *buf;
 	const char *host, *port;
