@@ -115,8 +115,9 @@ static int read_psk(const char *path, char *name, size_t nlen, gnutls_datum_t *k
 			 "16 bytes of key, as psktool writes)", path);
 		return -1;
 	}
-	*colon = 0;
-	snprintf(name, nlen, "%s", line);
+	/* The length was checked above. */
+	memcpy(name, line, (size_t)(colon - line));
+	name[colon - line] = 0;
 	key->size = (unsigned)strlen(colon + 1);
 	key->data = (unsigned char *)strdup(colon + 1);
 	return key->data ? 0 : -1;
