@@ -9,6 +9,7 @@
 # Exit status: 0 if every figure could be measured, 1 otherwise.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+root=$PWD
 build=${1:-${SSM_BUILD:-build}}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 tmp_root=${SSM_BENCH_DIR:-$build/bench-tmp}
@@ -33,23 +34,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 cd "$scratch" || exit 1
 
-cert() {   # NAME CA|self TEMPLATE-LINES...
-  local name=$1 ca=$2
-  shift 2
-  printf '%s\n' "$@" >"$name.tmpl"
-  certtool --generate-privkey --key-type=ecdsa --outfile "$name.key" >/dev/null 2>&1 || return 1
-  if [ "$ca" = self ]; then
-    certtool --generate-self-signed --load-privkey "$name.key" --template "$name.tmpl" \
-      --outfile "$name.pem" >/dev/null 2>&1
-  else
-    certtool --generate-certificate --load-privkey "$name.key" --load-ca-certificate "$ca.pem" \
-      --load-ca-privkey "$ca.key" --template "$name.tmpl" --outfile "$name.pem" >/dev/null 2>&1
-  fi
-}
-cert ca self 'cn = "bench CA"' ca cert_signing_key 'expiration_days = 1' &&
-cert peer ca 'cn = "localhost"' 'ip_address = "127.0.0.1"' tls_www_server tls_www_client \
-  signing_key encryption_key 'expiration_days = 1' || fail "certtool failed"
-tls_opts=(--tls-cert peer.pem --tls-key peer.key --tls-ca ca.pem)
+bash "$root/scripts/make-test-certs.sh" certs || fail "certtool failed"
+tls_opts=(--tls-cert certs/dst.pem --tls-key certs/dst.key --tls-ca certs/ca.pem)
 
 port=47601
 # migrate KIND N: one migration over KIND (tcp|tls); appends "total_s downtime_ms"
