@@ -341,6 +341,7 @@ int tls_session_handshake(struct tls_session *t, int wake_fd, uint64_t deadline_
 			return TLS_HS_TIMEOUT;
 		}
 		if (pr > 0 && p[1].revents) {
+			snprintf(why, len, "cancelled during the TLS handshake");
 			t->nonblock_send = false;
 			return TLS_HS_WOKEN;
 		}
