@@ -222,6 +222,43 @@ t_tls_handshake_deadlines() {
 		{ fail "dst2: no 'during the TLS handshake' line"; show dst2.err; return 1; }
 }
 
+# 8b. The source's handshake too: a listener that accepts and never
+# answers fails the migration after --stall-timeout, the guest runs on
+# here, and SIGQUIT ends the VM at once in the middle of that handshake.
+t_tls_source_silent_peer() {
+	local port t0 t1
+	need_certs || return 0
+	command -v python3 >/dev/null 2>&1 || { skip "python3 is missing (the silent listener)"; return 0; }
+	port=$(free_port 47371) || { fail "no free TCP port from 47371"; return 1; }
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+conns = []
+while True:
+    conns.append(s.accept()[0])' "$port" &
+	bg_track listener $! "silent listener on $port"
+	wait_until 5 port_listening "$port" || { fail "the silent listener did not start"; return 1; }
+	# shellcheck disable=SC2046
+	vmm src --mem "$SHORT_MEM" --cmdline "steps=1500 mem=8M" --serial file:a.txt \
+		--stall-timeout 500ms --migrate "tls:127.0.0.1:$port" --migrate-after 300ms $(tls_opts src)
+	expect_rc src 1 || return 1
+	grep -qE "^vmm: migration to tls:127.0.0.1:$port failed: the TLS handshake did not finish in time; the VM keeps running here$" src.err ||
+		{ fail "src: no handshake timeout line"; show src.err; return 1; }
+	check_steps a.txt 1500 || { show a.txt; return 1; }
+	# shellcheck disable=SC2046
+	bg_vmm src2 --mem "$SHORT_MEM" --cmdline "steps=100000 mem=8M" --serial none \
+		--migrate "tls:127.0.0.1:$port" --migrate-after 300ms $(tls_opts src)
+	wait_until 20 has_line src2.err '^vmm: migrating to ' || { fail "src2 did not start migrating"; return 1; }
+	sleep 0.5
+	t0=$(date +%s%N)
+	bg_kill src2 QUIT
+	bg_wait src2
+	t1=$(date +%s%N)
+	[ "$RC" -eq 131 ] || { fail "src2: exit $RC after SIGQUIT, expected 131"; show src2.err; return 1; }
+	[ $(((t1 - t0) / 1000000)) -lt 3000 ] ||
+		{ fail "SIGQUIT took $(((t1 - t0) / 1000000)) ms during the TLS handshake"; return 1; }
+}
+
 # 9. The command line: TLS options need a tls: address, and a tls: address
 # needs its credentials.
 t_tls_usage() {
@@ -244,4 +281,5 @@ run_test tls_bad_client_cert t_tls_bad_client_cert
 run_test tls_psk_wrong t_tls_psk_wrong
 run_test tls_no_client_cert t_tls_no_client_cert
 run_test tls_handshake_deadlines t_tls_handshake_deadlines
+run_test tls_source_silent_peer t_tls_source_silent_peer
 run_test tls_usage t_tls_usage
