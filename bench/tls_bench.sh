@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tls_bench.sh - what TLS costs a live migration: the same guest (256M, a
-# 200M working set dirtied at TLS_BENCH_RATE MB/s) migrated over loopback
+# 100M working set filled, then dirtied at TLS_BENCH_RATE MB/s, default 20)
+# migrated over loopback
 # with tcp: and with tls: (X.509, mutual; certificates made here with
 # certtool), alternating, TLS_BENCH_REPS times each.  Prints the median
 # total time and downtime of each (from the source's "vmm: migrated:"
@@ -9,11 +10,12 @@
 # Exit status: 0 if every figure could be measured, 1 otherwise.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+root=$PWD
 build=${1:-${SSM_BUILD:-build}}
 case $build in /*) ;; *) build=$PWD/$build ;; esac
 tmp_root=${SSM_BENCH_DIR:-$build/bench-tmp}
 reps=${TLS_BENCH_REPS:-3}
-rate=${TLS_BENCH_RATE:-10}
+rate=${TLS_BENCH_RATE:-20}
 vmm=$build/vmm
 
 fail() { echo "tls_bench: $*" >&2; exit 1; }
@@ -26,30 +28,15 @@ pids=()
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  [ -n "${TLS_BENCH_KEEP:-}" ] && cp "$scratch"/src*.err "$TLS_BENCH_KEEP"/ 2>/dev/null; rm -rf "$scratch"
+  [ -n "${TLS_BENCH_KEEP:-}" ] && cp "$scratch"/*src*.err "$TLS_BENCH_KEEP"/ 2>/dev/null; rm -rf "$scratch"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 cd "$scratch" || exit 1
 
-cert() {   # NAME CA|self TEMPLATE-LINES...
-  local name=$1 ca=$2
-  shift 2
-  printf '%s\n' "$@" >"$name.tmpl"
-  certtool --generate-privkey --key-type=ecdsa --outfile "$name.key" >/dev/null 2>&1 || return 1
-  if [ "$ca" = self ]; then
-    certtool --generate-self-signed --load-privkey "$name.key" --template "$name.tmpl" \
-      --outfile "$name.pem" >/dev/null 2>&1
-  else
-    certtool --generate-certificate --load-privkey "$name.key" --load-ca-certificate "$ca.pem" \
-      --load-ca-privkey "$ca.key" --template "$name.tmpl" --outfile "$name.pem" >/dev/null 2>&1
-  fi
-}
-cert ca self 'cn = "bench CA"' ca cert_signing_key 'expiration_days = 1' &&
-cert peer ca 'cn = "localhost"' 'ip_address = "127.0.0.1"' tls_www_server tls_www_client \
-  signing_key encryption_key 'expiration_days = 1' || fail "certtool failed"
-tls_opts=(--tls-cert peer.pem --tls-key peer.key --tls-ca ca.pem)
+bash "$root/scripts/make-test-certs.sh" certs || fail "certtool failed"
+tls_opts=(--tls-cert certs/dst.pem --tls-key certs/dst.key --tls-ca certs/ca.pem)
 
 port=47601
 # migrate KIND N: one migration over KIND (tcp|tls); appends "total_s downtime_ms"
@@ -59,23 +46,24 @@ migrate() {
   [ "$kind" = tls ] && opts=("${tls_opts[@]}")
   port=$((port + 1))
   "$vmm" --incoming "$kind:127.0.0.1:$port" "${opts[@]}" --serial none </dev/null \
-    >/dev/null 2>"dst$n.err" &
+    >/dev/null 2>"$kind-dst$n.err" &
   dst=$!
   pids+=("$dst")
   for _ in $(seq 1 250); do
-    grep -q 'waiting for a migration' "dst$n.err" 2>/dev/null && break
+    grep -q 'waiting for a migration' "$kind-dst$n.err" 2>/dev/null && break
     sleep 0.02
   done
-  timeout 120 "$vmm" --mem 256M --cmdline "steps=1000000 mem=200M rate=$rate" --serial none \
-    --migrate "$kind:127.0.0.1:$port" --migrate-after 2s "${opts[@]}" </dev/null \
-    >/dev/null 2>"src$n.err"
+  # Migrated once the working set is full (100M at rate MB/s, and a second).
+  timeout 120 "$vmm" --mem 256M --cmdline "steps=1000000 mem=100M rate=$rate" --serial none \
+    --migrate "$kind:127.0.0.1:$port" --migrate-after "$((100 / rate + 1))s" "${opts[@]}" \
+    </dev/null >/dev/null 2>"$kind-src$n.err"
   local rc=$?
   kill -QUIT "$dst" 2>/dev/null
   wait "$dst" 2>/dev/null
-  line=$(grep -E '^vmm: migrated: ' "src$n.err")
+  line=$(grep -E '^vmm: migrated: ' "$kind-src$n.err")
   if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
     echo "tls_bench: $kind migration $n failed (exit $rc):" >&2
-    tail -n 3 "src$n.err" "dst$n.err" >&2
+    tail -n 3 "$kind-src$n.err" "$kind-dst$n.err" >&2
     return 1
   fi
   sed -E 's/.*total time ([0-9.]+) s; downtime ([0-9.]+) ms.*/\1 \2/' <<<"$line" >>"$kind.times"
@@ -95,7 +83,7 @@ done
 
 tt=$(median 1 tcp.times) td=$(median 2 tcp.times)
 st=$(median 1 tls.times) sd=$(median 2 tls.times)
-echo "tls_bench: 256M guest, 200M dirtied at $rate MB/s, loopback, median of $reps each (alternating)"
+echo "tls_bench: 256M guest, 100M working set dirtied at $rate MB/s, loopback, median of $reps each (alternating)"
 printf 'tls_bench: tcp: total %.3f s, downtime %.2f ms\n' "$tt" "$td"
 printf 'tls_bench: tls: total %.3f s, downtime %.2f ms\n' "$st" "$sd"
 awk -v a="$st" -v b="$tt" -v c="$sd" -v d="$td" 'BEGIN {

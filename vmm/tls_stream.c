@@ -115,8 +115,9 @@ static int read_psk(const char *path, char *name, size_t nlen, gnutls_datum_t *k
 			 "16 bytes of key, as psktool writes)", path);
 		return -1;
 	}
-	*colon = 0;
-	snprintf(name, nlen, "%s", line);
+	/* The length was checked above. */
+	memcpy(name, line, (size_t)(colon - line));
+	name[colon - line] = 0;
 	key->size = (unsigned)strlen(colon + 1);
 	key->data = (unsigned char *)strdup(colon + 1);
 	return key->data ? 0 : -1;
@@ -340,6 +341,7 @@ int tls_session_handshake(struct tls_session *t, int wake_fd, uint64_t deadline_
 			return TLS_HS_TIMEOUT;
 		}
 		if (pr > 0 && p[1].revents) {
+			snprintf(why, len, "cancelled during the TLS handshake");
 			t->nonblock_send = false;
 			return TLS_HS_WOKEN;
 		}

@@ -418,12 +418,14 @@ _bg_reap() {
 	return 0
 }
 
-# bg_incoming TAG PORT [ARGS...]: a background vmm --incoming on
-# 127.0.0.1:PORT (bg_vmm TAG), waited for until it listens.
+# bg_incoming TAG PORT|SPEC [ARGS...]: a background vmm --incoming on
+# tcp:127.0.0.1:PORT (or on SPEC, e.g. tls:127.0.0.1:PORT) (bg_vmm TAG),
+# waited for until it listens.
 bg_incoming() {
-	local tag=$1 port=$2
+	local tag=$1 port=$2 spec=tcp:127.0.0.1:$2
 	shift 2
-	bg_vmm "$tag" --incoming "tcp:127.0.0.1:$port" "$@"
+	[[ $port == *:* ]] && spec=$port
+	bg_vmm "$tag" --incoming "$spec" "$@"
 	if ! wait_until 10 has_line "$tag.err" '^vmm: waiting for a migration on '; then
 		fail "$tag: the destination did not start listening on port $port"
 		show "$tag.err"

@@ -11,6 +11,10 @@ SHORT_MEM=16M
 SHORT_STEPS=300
 SHORT_CMD="steps=$SHORT_STEPS mem=8M"
 MAGIC_HEX='89 53 53 4d'     # the first bytes of every state file
+# The piped saves: long enough that a save 500 ms in lands part-way.
+PIPE_MEM=32M
+PIPE_STEPS=$((700 * E2E_SLOW))
+PIPE_CMD="steps=$PIPE_STEPS mem=16M"
 
 # pipe_run TAG "SAVE OPTS" FILTER...: vmm --save - ... | FILTER | vmm --restore -,
 # with the source's console in a.txt and the destination's in b.txt; the
@@ -19,7 +23,7 @@ pipe_run() {
 	local tag=$1 sopts=$2
 	shift 2
 	# shellcheck disable=SC2086
-	timeout -k 5 "$VMM_TIMEOUT" "$VMM" --mem "$STD_MEM" --cmdline "$STD_CMD" \
+	timeout -k 5 "$VMM_TIMEOUT" "$VMM" --mem "$PIPE_MEM" --cmdline "$PIPE_CMD" \
 		--serial file:a.txt $sopts </dev/null 2>"$tag-src.err" |
 		"$@" |
 		timeout -k 5 "$VMM_TIMEOUT" "$VMM" --restore - --serial file:b.txt \
@@ -41,12 +45,12 @@ through_ok() {
 	grep -q '^vmm: restored from stdin in ' "$tag-dst.err" ||
 		{ fail "$tag: no 'restored from stdin' line"; show "$tag-dst.err"; return 1; }
 	k=$(last_step a.txt)
-	if [ "$k" -lt 1 ] || [ "$k" -ge "$STD_STEPS" ]; then
+	if [ "$k" -lt 1 ] || [ "$k" -ge "$PIPE_STEPS" ]; then
 		fail "$tag: the save did not land part-way: a.txt ends at step $k"
 		return 1
 	fi
 	cat a.txt b.txt >ab.txt
-	check_steps ab.txt "$STD_STEPS" || { show a.txt; show b.txt; return 1; }
+	check_steps ab.txt "$PIPE_STEPS" || { show a.txt; show b.txt; return 1; }
 	same_output "$ref" ab.txt "$tag: a.txt + b.txt" || return 1
 	rm -f a.txt b.txt ab.txt
 }
@@ -54,7 +58,7 @@ through_ok() {
 # 1. Through a plain pipe and through a compressor and back.
 t_stream_pipe() {
 	local ref comp
-	ref=$(reference "$STD_MEM" "$STD_CMD") || return 1
+	ref=$(reference "$PIPE_MEM" "$PIPE_CMD") || return 1
 	pipe_run plain "--save - --save-after 500ms" cat
 	through_ok plain "$ref" || return 1
 	comp=
@@ -68,7 +72,7 @@ t_stream_pipe() {
 # 2. A live save into a pipe.
 t_stream_live() {
 	local ref
-	ref=$(reference "$STD_MEM" "$STD_CMD") || return 1
+	ref=$(reference "$PIPE_MEM" "$PIPE_CMD") || return 1
 	pipe_run live "--save - --live --save-after 500ms" cat
 	through_ok live "$ref" || return 1
 	grep -qE '^vmm: live-saved: ' live-src.err ||

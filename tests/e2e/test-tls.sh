@@ -4,7 +4,8 @@
 # exactly as an uninterrupted run; every peer that cannot prove itself is
 # refused with one line naming why, and the guest then runs only on the
 # source.  The certificates are made here with certtool (gnutls-bin), in
-# this run's scratch directory: nothing secret is committed.
+# this run's scratch directory (scripts/make-test-certs.sh): nothing
+# secret is committed.
 . "$(dirname "$0")/lib.sh"
 
 SUMMARY_RE='^vmm: migrated: [0-9]+ live passes \+ final \[.*\]; [0-9.]+ MB total; total time [0-9.]+ s; downtime [0-9.]+ ms'
@@ -14,62 +15,14 @@ SHORT_MEM=16M
 SHORT_STEPS=200
 SHORT_CMD="steps=$SHORT_STEPS mem=8M"
 
-# cert NAME CA TEMPLATE-LINES...: a key and a certificate NAME.pem signed
-# by CA (self-signed when CA is "self").
-cert() {
-	local name=$1 ca=$2
-	shift 2
-	printf '%s\n' "$@" >"$name.tmpl"
-	certtool --generate-privkey --key-type=ecdsa --outfile "$name.key" >/dev/null 2>&1 || return 1
-	if [ "$ca" = self ]; then
-		certtool --generate-self-signed --load-privkey "$name.key" --template "$name.tmpl" \
-			--outfile "$name.pem" >/dev/null 2>&1
-	else
-		certtool --generate-certificate --load-privkey "$name.key" --load-ca-certificate "$ca.pem" \
-			--load-ca-privkey "$ca.key" --template "$name.tmpl" --outfile "$name.pem" >/dev/null 2>&1
-	fi
-}
-
-# Once per run: a CA, a destination (server) and a source (client)
-# certificate from it, an expired one, and a second, foreign CA with a
-# certificate of its own; a PSK and a different one.
+MAKE_CERTS=$(cd "$(dirname "$0")/../../scripts" && pwd)/make-test-certs.sh
 make_certs() {
-	[ -s "$CERTS/done" ] && return 0
-	command -v certtool >/dev/null 2>&1 || return 1
-	mkdir -p "$CERTS" && (
-		cd "$CERTS" || exit 1
-		local peer=('dns_name = "localhost"' 'ip_address = "127.0.0.1"' tls_www_server
-			    tls_www_client signing_key encryption_key)
-		cert ca self 'cn = "vmm test CA"' ca cert_signing_key 'expiration_days = 2' &&
-		cert dst ca 'cn = "localhost"' "${peer[@]}" 'expiration_days = 2' &&
-		cert src ca 'cn = "source"' "${peer[@]}" 'expiration_days = 2' &&
-		cert old ca 'cn = "localhost"' "${peer[@]}" \
-			'activation_date = "2020-01-01 00:00:00 UTC"' \
-			'expiration_date = "2020-02-01 00:00:00 UTC"' &&
-		cert evilca self 'cn = "other CA"' ca cert_signing_key 'expiration_days = 2' &&
-		cert evil evilca 'cn = "localhost"' "${peer[@]}" 'expiration_days = 2' &&
-		printf 'vmm:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >psk.txt &&
-		printf 'vmm:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >psk2.txt &&
-		echo ok >done
-	)
+	bash "$MAKE_CERTS" "$CERTS"
 }
 
 # tls_opts NAME [CA]: the --tls-* options for certificate NAME, trusting CA.
 tls_opts() {
 	echo "--tls-cert $CERTS/$1.pem --tls-key $CERTS/$1.key --tls-ca $CERTS/${2:-ca}.pem"
-}
-
-# bg_listen TAG SPEC [ARGS...]: a background vmm --incoming SPEC, waited
-# for until it listens.
-bg_listen() {
-	local tag=$1 spec=$2
-	shift 2
-	bg_vmm "$tag" --incoming "$spec" "$@"
-	if ! wait_until 10 has_line "$tag.err" '^vmm: waiting for a migration on '; then
-		fail "$tag: the destination did not start listening on $spec"
-		show "$tag.err"
-		return 1
-	fi
 }
 
 need_certs() {
@@ -78,15 +31,14 @@ need_certs() {
 	return 1
 }
 
-# 1. A migration over TLS continues the guest exactly; the stream on the
-# wire is not the plain SSM stream (the state file magic never shows).
+# 1. A migration over TLS continues the guest exactly.
 t_tls_migrate() {
 	local ref port
 	need_certs || return 0
 	ref=$(reference "$STD_MEM" "$STD_CMD") || return 1
 	port=$(free_port 47301) || { fail "no free TCP port from 47301"; return 1; }
 	# shellcheck disable=SC2046
-	bg_listen dst "tls:127.0.0.1:$port" $(tls_opts dst) --serial file:b.txt || return 1
+	bg_incoming dst "tls:127.0.0.1:$port" $(tls_opts dst) --serial file:b.txt || return 1
 	# shellcheck disable=SC2046
 	vmm src --mem "$STD_MEM" --cmdline "$STD_CMD" --serial file:a.txt \
 		--migrate "tls:127.0.0.1:$port" --migrate-after 500ms $(tls_opts src)
@@ -117,7 +69,7 @@ t_tls_psk() {
 	need_certs || return 0
 	ref=$(reference "$STD_MEM" "$STD_CMD") || return 1
 	port=$(free_port 47311) || { fail "no free TCP port from 47311"; return 1; }
-	bg_listen dst "tls:127.0.0.1:$port" --tls-psk "$CERTS/psk.txt" --serial file:b.txt || return 1
+	bg_incoming dst "tls:127.0.0.1:$port" --tls-psk "$CERTS/psk.txt" --serial file:b.txt || return 1
 	vmm src --mem "$STD_MEM" --cmdline "$STD_CMD" --serial file:a.txt \
 		--migrate "tls:127.0.0.1:$port" --migrate-after 500ms --tls-psk "$CERTS/psk.txt"
 	expect_rc src 0 || { show dst.err; return 1; }
@@ -137,7 +89,7 @@ refused() {
 	ref=$(reference "$SHORT_MEM" "$SHORT_CMD") || return 1
 	port=$(free_port 47321) || { fail "no free TCP port from 47321"; return 1; }
 	# shellcheck disable=SC2086
-	bg_listen dst "$dkind:127.0.0.1:$port" $dopts --serial file:b.txt || return 1
+	bg_incoming dst "$dkind:127.0.0.1:$port" $dopts --serial file:b.txt || return 1
 	# shellcheck disable=SC2086
 	vmm src --mem "$SHORT_MEM" --cmdline "$SHORT_CMD" --serial file:a.txt \
 		--migrate "$skind:127.0.0.1:$port" --migrate-after 300ms $sopts
@@ -218,7 +170,7 @@ t_tls_no_client_cert() {
 	command -v gnutls-cli >/dev/null 2>&1 || { skip "gnutls-cli (gnutls-bin) is missing"; return 0; }
 	port=$(free_port 47341) || { fail "no free TCP port from 47341"; return 1; }
 	# shellcheck disable=SC2046
-	bg_listen dst "tls:127.0.0.1:$port" $(tls_opts dst) --serial file:b.txt || return 1
+	bg_incoming dst "tls:127.0.0.1:$port" $(tls_opts dst) --serial file:b.txt || return 1
 	timeout 20 gnutls-cli --x509cafile "$CERTS/ca.pem" --port "$port" localhost \
 		</dev/null >cli.out 2>&1
 	bg_wait dst
@@ -239,7 +191,7 @@ t_tls_handshake_deadlines() {
 	need_certs || return 0
 	port=$(free_port 47351) || { fail "no free TCP port from 47351"; return 1; }
 	# shellcheck disable=SC2046
-	bg_listen dst "tls:127.0.0.1:$port" $(tls_opts dst) --stall-timeout 1s || return 1
+	bg_incoming dst "tls:127.0.0.1:$port" $(tls_opts dst) --stall-timeout 1s || return 1
 	t0=$(date +%s%N)
 	exec 3<>"/dev/tcp/127.0.0.1/$port"
 	bg_wait dst
@@ -254,7 +206,7 @@ t_tls_handshake_deadlines() {
 	fi
 	port=$(free_port 47361) || { fail "no free TCP port from 47361"; return 1; }
 	# shellcheck disable=SC2046
-	bg_listen dst2 "tls:127.0.0.1:$port" $(tls_opts dst) || return 1
+	bg_incoming dst2 "tls:127.0.0.1:$port" $(tls_opts dst) || return 1
 	exec 3<>"/dev/tcp/127.0.0.1/$port"
 	wait_until 5 port_connected "$port" || { fail "no connection"; return 1; }
 	sleep 0.3
@@ -268,6 +220,43 @@ t_tls_handshake_deadlines() {
 	fi
 	grep -qE '^vmm: Terminated during the TLS handshake; the guest did not run here$' dst2.err ||
 		{ fail "dst2: no 'during the TLS handshake' line"; show dst2.err; return 1; }
+}
+
+# 8b. The source's handshake too: a listener that accepts and never
+# answers fails the migration after --stall-timeout, the guest runs on
+# here, and SIGQUIT ends the VM at once in the middle of that handshake.
+t_tls_source_silent_peer() {
+	local port t0 t1
+	need_certs || return 0
+	command -v python3 >/dev/null 2>&1 || { skip "python3 is missing (the silent listener)"; return 0; }
+	port=$(free_port 47371) || { fail "no free TCP port from 47371"; return 1; }
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+conns = []
+while True:
+    conns.append(s.accept()[0])' "$port" &
+	bg_track listener $! "silent listener on $port"
+	wait_until 5 port_listening "$port" || { fail "the silent listener did not start"; return 1; }
+	# shellcheck disable=SC2046
+	vmm src --mem "$SHORT_MEM" --cmdline "steps=1500 mem=8M" --serial file:a.txt \
+		--stall-timeout 500ms --migrate "tls:127.0.0.1:$port" --migrate-after 300ms $(tls_opts src)
+	expect_rc src 1 || return 1
+	grep -qE "^vmm: migration to tls:127.0.0.1:$port failed: the TLS handshake did not finish in time; the VM keeps running here$" src.err ||
+		{ fail "src: no handshake timeout line"; show src.err; return 1; }
+	check_steps a.txt 1500 || { show a.txt; return 1; }
+	# shellcheck disable=SC2046
+	bg_vmm src2 --mem "$SHORT_MEM" --cmdline "steps=100000 mem=8M" --serial none \
+		--migrate "tls:127.0.0.1:$port" --migrate-after 300ms $(tls_opts src)
+	wait_until 20 has_line src2.err '^vmm: migrating to ' || { fail "src2 did not start migrating"; return 1; }
+	sleep 0.5
+	t0=$(date +%s%N)
+	bg_kill src2 QUIT
+	bg_wait src2
+	t1=$(date +%s%N)
+	[ "$RC" -eq 131 ] || { fail "src2: exit $RC after SIGQUIT, expected 131"; show src2.err; return 1; }
+	[ $(((t1 - t0) / 1000000)) -lt 3000 ] ||
+		{ fail "SIGQUIT took $(((t1 - t0) / 1000000)) ms during the TLS handshake"; return 1; }
 }
 
 # 9. The command line: TLS options need a tls: address, and a tls: address
@@ -292,4 +281,5 @@ run_test tls_bad_client_cert t_tls_bad_client_cert
 run_test tls_psk_wrong t_tls_psk_wrong
 run_test tls_no_client_cert t_tls_no_client_cert
 run_test tls_handshake_deadlines t_tls_handshake_deadlines
+run_test tls_source_silent_peer t_tls_source_silent_peer
 run_test tls_usage t_tls_usage
