@@ -90,7 +90,7 @@ static bool state_check(const struct fw_cfg *f, const struct fw_cfg_state *st, c
 
 /* ---- Saved state ----------------------------------------------------------- */
 
-static const ssm_field fw_cfg_fields[] = {
+const ssm_field fw_cfg_fields[] = {
 	SSM_FIELD(struct fw_cfg_state, selector),
 	SSM_FIELD(struct fw_cfg_state, offset),
 	SSM_FIELD_TERM()

@@ -67,6 +67,8 @@ unsigned fw_cfg_item(const struct fw_cfg *f, uint16_t key, uint8_t *buf);
 void fw_cfg_io(struct fw_cfg *f, uint16_t offset, bool is_write, unsigned size,
 	       uint32_t *val);
 /* Register the "fw-cfg" device unit (field table: selector, offset). */
+/* The saved state's field table (the tools list and decode it). */
+extern const ssm_field fw_cfg_fields[];
 int fw_cfg_ssm_register(struct fw_cfg *f, ssm *reg, uint32_t instance);
 
 #endif

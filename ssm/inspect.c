@@ -38,6 +38,10 @@ const char *ssm_record_kind_name(unsigned type)
 		return "zero";
 	case SSMF_REC_ZLIB:
 		return "zlib";
+	case SSMF_REC_ZSTD:
+		return "zstd";
+	case SSMF_REC_EXTENT:
+		return "extent";
 	default:
 		return NULL;
 	}

@@ -175,6 +175,7 @@ static int show_device(ssm_handle *h, json_t *a, const struct unit_schema *u, ui
 	static const char *const pic_id[] = { "version", "chips", "cascade_ir" };
 	static const char *const pit_id[] = { "version", "channels", "clock_hz" };
 	static const char *const serial_id[] = { "version", "fifo_size" };
+	static const char *const fw_cfg_id[] = { "version", "ports" };
 	uint64_t now;
 	int rc;
 
@@ -183,6 +184,8 @@ static int show_device(ssm_handle *h, json_t *a, const struct unit_schema *u, ui
 			return show_identity(h, a, pic_id, 3);
 		if (!strcmp(u->name, "pit"))
 			return show_identity(h, a, pit_id, 3);
+		if (!strcmp(u->name, "fw-cfg"))
+			return show_identity(h, a, fw_cfg_id, 2);
 		return show_identity(h, a, serial_id, 2);
 	}
 	rc = get_table(h, a, "", &u->tables[0]);
@@ -209,8 +212,16 @@ static int show_machine(ssm_handle *h, json_t *a, uint32_t version)
 		    inspect_add_uint(a, "kernel_size", "u64", c->kernel_size) ||
 		    inspect_add_uint(a, "kernel_crc", "u32", c->kernel_crc) ||
 		    inspect_add_text(a, "serial", c->serial, strlen(c->serial)) ||
+		    (version >= 2 && (inspect_add_uint(a, "multiboot", "u8", c->multiboot) ||
+				      inspect_add_uint(a, "nmodules", "u32", c->nmodules))) ||
 		    inspect_add_uint(a, "clock_ns", "u64", c->clock_ns)))
 		rc = SSM_ERR_NOMEM;
+	for (uint32_t i = 0; !rc && i < c->nmodules; i++)
+		if (inspect_add_text(a, "module.spec", c->module[i].spec,
+				     strlen(c->module[i].spec)) ||
+		    inspect_add_uint(a, "module.size", "u64", c->module[i].size) ||
+		    inspect_add_uint(a, "module.crc", "u32", c->module[i].crc))
+			rc = SSM_ERR_NOMEM;
 	free(c);
 	return rc;
 }

@@ -5,6 +5,7 @@
  * copy. */
 #include <string.h>
 
+#include "devices/fw_cfg.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/serial.h"
@@ -21,6 +22,9 @@ static const struct unit_table pic_tables[] = {
 static const struct unit_table pit_tables[] = {
 	{ "state", pit_fields, sizeof(struct pit_state), SSM_STRUCT_FULL, 1, 0 },
 };
+static const struct unit_table fw_cfg_tables[] = {
+	{ "state", fw_cfg_fields, sizeof(struct fw_cfg_state), SSM_STRUCT_FULL, 1, 0 },
+};
 static const struct unit_table serial_tables[] = {
 	{ "state", serial_fields, sizeof(struct serial_state), SSM_STRUCT_FULL, 1, 0 },
 };
@@ -28,7 +32,8 @@ static const struct unit_table serial_tables[] = {
 const struct unit_schema unit_schemas[] = {
 	{ "machine", SSM_FLAVOUR_EXTERNAL, MACHINE_VERSION, MACHINE_VERSION_MIN, NULL, 0,
 	  "u64 ram_size, str cmdline, str kernel, u64 kernel_size, u32 kernel_crc, "
-	  "str serial, u64 clock_ns" },
+	  "str serial, [v2: u8 multiboot, u32 nmodules, nmodules x (str spec, u64 size, "
+	  "u32 crc)], u64 clock_ns" },
 	{ "pic", SSM_FLAVOUR_DEVICE, PIC_SSM_VERSION, PIC_SSM_VERSION_MIN, pic_tables,
 	  N(pic_tables), "live pass 0: str model, u32 version, chips, cascade_ir; "
 	  "final: state" },
@@ -38,8 +43,11 @@ const struct unit_schema unit_schemas[] = {
 	{ "serial", SSM_FLAVOUR_DEVICE, SERIAL_SSM_VERSION, SERIAL_SSM_VERSION_MIN,
 	  serial_tables, N(serial_tables), "live pass 0: str model, u32 version, "
 	  "fifo_size; final: state" },
+	{ "fw-cfg", SSM_FLAVOUR_DEVICE, FW_CFG_SSM_VERSION, FW_CFG_SSM_VERSION_MIN,
+	  fw_cfg_tables, N(fw_cfg_tables), "live pass 0: str model, u32 version, ports; "
+	  "final: state" },
 	{ "ram", SSM_FLAVOUR_INTERNAL, RAM_VERSION, RAM_VERSION_MIN, NULL, 0,
-	  "u8 kind; kind 0: u64 size, size bytes; kind 1: runs of u64 first_page, "
+	  "u8 kind; kind 0: u64 size, size bytes (v2: one extent in a file); kind 1: runs of u64 first_page, "
 	  "u32 npages, npages x 4096 bytes, ended by npages 0" },
 	{ "cpu", SSM_FLAVOUR_INTERNAL, CPU_STATE_VERSION, CPU_STATE_VERSION_MIN,
 	  cpu_codec_tables, CPU_CODEC_NTABLES,

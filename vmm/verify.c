@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/fw_cfg.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/serial.h"
@@ -39,6 +40,7 @@ struct verify {
 	struct pic pic;
 	struct pit pit;
 	struct serial serial;
+	struct fw_cfg fw_cfg;
 	struct serial_backend backend;
 };
 
@@ -230,6 +232,8 @@ static int register_all(ssm *reg, struct verify *v)
 	pic_init(&v->pic, no_level, NULL);
 	pit_init(&v->pit, no_level, saved_clock, v, 0);
 	serial_init(&v->serial, no_tx, no_level, NULL);
+	/* Its item lengths do not depend on the RAM size it reports. */
+	fw_cfg_init(&v->fw_cfg, 0, 1);
 	serial_backend_init(&v->backend);
 	rc = ssm_register_external(reg, "machine", 0, MACHINE_VERSION, 0, NULL, 0, &machine_cb, v);
 	if (!rc)
@@ -238,6 +242,8 @@ static int register_all(ssm *reg, struct verify *v)
 		rc = pit_ssm_register(&v->pit, reg, 0);
 	if (!rc)
 		rc = serial_ssm_register(&v->serial, reg, 0);
+	if (!rc)
+		rc = fw_cfg_ssm_register(&v->fw_cfg, reg, 0);
 	if (!rc)
 		rc = ssm_register_internal(reg, "ram", 0, RAM_VERSION, 0, NULL, 0, &ram_cb);
 	if (!rc)
