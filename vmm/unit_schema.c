@@ -43,9 +43,6 @@ const struct unit_schema unit_schemas[] = {
 	{ "serial", SSM_FLAVOUR_DEVICE, SERIAL_SSM_VERSION, SERIAL_SSM_VERSION_MIN,
 	  serial_tables, N(serial_tables), "live pass 0: str model, u32 version, "
 	  "fifo_size; final: state" },
-	{ "fw-cfg", SSM_FLAVOUR_DEVICE, FW_CFG_SSM_VERSION, FW_CFG_SSM_VERSION_MIN,
-	  fw_cfg_tables, N(fw_cfg_tables), "live pass 0: str model, u32 version, ports; "
-	  "final: state" },
 	{ "ram", SSM_FLAVOUR_INTERNAL, RAM_VERSION, RAM_VERSION_MIN, NULL, 0,
 	  "u8 kind; kind 0: u64 size, size bytes (v2: one extent in a file); kind 1: runs of u64 first_page, "
 	  "u32 npages, npages x 4096 bytes, ended by npages 0" },
@@ -57,6 +54,9 @@ const struct unit_schema unit_schemas[] = {
 	  "n x cpuid, u32 tsc_khz], bool irq_line, bool tick_deferred" },
 	{ "serial-backend", SSM_FLAVOUR_DRIVER, BACKEND_VERSION, BACKEND_VERSION_MIN, NULL, 0,
 	  "u8 kind, str spec, u32 n, n bytes pending" },
+	{ "fw-cfg", SSM_FLAVOUR_DEVICE, FW_CFG_SSM_VERSION, FW_CFG_SSM_VERSION_MIN,
+	  fw_cfg_tables, N(fw_cfg_tables), "live pass 0: str model, u32 version, ports; "
+	  "final: state" },
 };
 const size_t unit_schema_count = N(unit_schemas);
 

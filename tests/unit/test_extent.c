@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "ssm/format.h"
 #include "ssm/ssm.h"
 #include "testutil.h"
 
@@ -319,7 +320,7 @@ static void forge_len(uint64_t len)
 	cr_assert_eq(pread(fd, hdr, sizeof(hdr), 64), (ssize_t)sizeof(hdr));
 	cr_assert_eq(pread(fd, rec, sizeof(rec), REC_OFF), (ssize_t)sizeof(rec));
 	close(fd);
-	cr_assert_eq(rec[0], 4, "not an EXTENT record at %u", REC_OFF);
+	cr_assert_eq(rec[0], SSMF_REC_EXTENT, "not an EXTENT record at %u", REC_OFF);
 	put_le(hdr + 32, len, 8);
 	put_le(hdr + 41, crc32(0, hdr, 41), 4);
 	put_le(rec + 16 + 8, len, 8);
