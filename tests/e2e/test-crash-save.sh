@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 TOOL=$(dirname "$VMM")/tests/tools/ssm_units
-MOMENTS=12      # at 0, 1/10, ..., 11/10 of the save's duration
+MOMENTS=12      # at 0, 1/10, ..., 11/10 of the save's duration (then 2x, 4x if needed)
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -39,7 +39,11 @@ t_kill9_during_save() {
 	note "one save of $(wc -c <probe/vm.sav) bytes: $dur ms"
 	rm -rf probe
 
-	for i in $(seq 0 $((MOMENTS - 1))); do
+	# 12 moments across the measured save; on a host busier than when it
+	# was measured a save may take longer, so later moments (2x, 4x) are
+	# added until one lands after the commit.
+	for i in $(seq 0 $((MOMENTS - 1))) 20 40; do
+		[ "$i" -lt "$MOMENTS" ] || [ "$new" -eq 0 ] || break
 		cp old.sav st/vm.sav
 		d=$((dur * i / 10))
 		bg_vmm "k$i" --restore src.sav --serial none --save "$TDIR/st/vm.sav" --save-after 1ms
@@ -69,7 +73,7 @@ t_kill9_during_save() {
 	echo "    kill -9 moments (save took $dur ms):$summary"
 	# Both ends must have been reached, or the moments missed the save.
 	[ "$old" -gt 0 ] || { fail "no kill landed before the save committed:$summary"; return 1; }
-	[ "$new" -gt 0 ] || { fail "no save completed, even past its duration:$summary"; return 1; }
+	[ "$new" -gt 0 ] || { fail "no save completed, even at 4x its duration:$summary"; return 1; }
 }
 
 run_test kill9_during_save_leaves_old_or_new_and_no_residue t_kill9_during_save

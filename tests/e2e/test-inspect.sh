@@ -54,7 +54,7 @@ t_json() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["file"] == sys.argv[2], d["file"]
-assert d["format"] == {"major": 1, "minor": 0}, d["format"]
+assert d["format"] == {"major": 1, "minor": 1}, d["format"]
 assert d["host"]["bits"] == 64 and d["host"]["endian"] == "little"
 assert d["created"] is None and d["parent"] is None
 m = d["machine"]

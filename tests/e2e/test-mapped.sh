@@ -23,7 +23,7 @@ u64() { od -An -tu8 -j "$2" -N8 "$1" | tr -d ' '; }
 ram_data() {
 	local o
 	o=$(unit_offset "$1" ram) || return 1
-	[ "$(od -An -tu1 -j $((o + 72)) -N1 "$1" | tr -d ' ')" = 4 ] || return 1
+	[ "$(od -An -tu1 -j $((o + 72)) -N1 "$1" | tr -d ' ')" = 5 ] || return 1   # type 5, EXTENT
 	u64 "$1" $((o + 72 + 16))
 }
 

@@ -129,9 +129,9 @@ t_hostile() {
 	# Load address beyond the 64M of RAM.
 	forge_flat high.bin 0x10003 0x7000000 0 0 0x7000020
 	refused high 'outside RAM' --kernel high.bin --mem 64M || return 1
-	# Image in the boot area (below 0x10000).
+	# Image in the boot area (below BOOT_AREA_END, 0x50000).
 	forge_flat low.bin 0x10003 0x8000 0 0 0x8020
-	refused low 'outside RAM 0x10000-.*boot area' --kernel low.bin || return 1
+	refused low 'outside RAM 0x50000-.*boot area' --kernel low.bin || return 1
 	# bss reaching past the end of RAM.
 	forge_flat bss.bin 0x10003 0x100000 0 0x4000000 0x100020
 	refused bss 'outside RAM' --kernel bss.bin --mem 32M || return 1
