@@ -167,6 +167,8 @@ def report(a, rows):
            '(of it vmm: spawn -> the vmm\'s "restored from" line, the guest runs then);',
            'mmap: same-run mmap+munmap of our file.  %d save(s) per cell, %d restores of ours.'
            % (a.reps, a.restore_reps),
+           'Host: load average %.2f at the start, %.2f at the end (2 CPUs, shared: figures are noisy'
+           ' when it is high).' % (a.load0, os.getloadavg()[0]),
            W % ('size', 'fill', 'pause ms', 'QEMU', 'Q/o', 'durable', 'QEMU', 'Q/o', 'wr+fs s',
                 'd/wf', 'du MiB', 'QEMU', 'restore', 'of it', 'QEMU', 'Q/o', 'mmap ms'),
            W % ('', 'MiB', 'ours', '', '', 's ours', 's', '', '', '', 'ours', '', 'ms ours', 'vmm', 'ms', '', '')]
@@ -227,6 +229,7 @@ def main():
     if qemu_ok and not (shutil.which(a.qemu) and os.path.isfile(a.tickguest)):
         error('QEMU peer cannot run: %s or %s (make bench) missing' % (a.qemu, a.tickguest))
         qemu_ok = False
+    a.load0 = os.getloadavg()[0]
     progress('table: sizes %s, fills %s %%, %d save(s) per cell, %d restores; load average %.1f'
              % (' '.join(sizes), ' '.join(map(str, fills)), a.reps, a.restore_reps, os.getloadavg()[0]))
     rows = []
