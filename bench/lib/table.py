@@ -155,7 +155,7 @@ def verdict(ok):
 
 
 def report(a, rows):
-    W = '%-5s %5s | %8s %8s %7s | %8s %8s %6s %8s %5s | %7s %7s | %8s %6s %8s %6s %7s'
+    W = '%-5s %5s | %8s %8s %7s | %8s %8s %6s %8s %5s | %7s %7s | %12s %6s %8s %6s %7s'
     out = ['', 'issue-8 snapshot table (%s), medians; ours: vmm point-in-time save and mapped restore;'
            % time.strftime('%Y-%m-%d %H:%M:%S'),
            'QEMU: stop + migrate to a file, -incoming fd: + cont.  Q/o = QEMU / ours (how many times'
@@ -163,7 +163,7 @@ def report(a, rows):
            'pause: guest-visible pause of the save; durable: save request -> file fsynced; wr+fs: same-run'
            ' write+fsync',
            'of the file\'s non-zero bytes (its du); d/wf = ours durable / wr+fs; restore: spawn -> first'
-           ' guest line',
+           ' guest line, median [min]',
            '(of it vmm: spawn -> the vmm\'s "restored from" line, the guest runs then);',
            'mmap: same-run mmap+munmap of our file.  %d save(s) per cell, %d restores of ours.'
            % (a.reps, a.restore_reps),
@@ -181,7 +181,8 @@ def report(a, rows):
                         f(om('durable_s'), 3), f(qm('durable_s'), 3), fratio(qo('durable_s')),
                         f(o and o['write_fsync_s'], 3), fratio(dwf),
                         f(o and o['du_mib'], 1), f(q and q['du_mib'], 1),
-                        f(om('restore_ms'), 1), f(om('restored_ms'), 1), f(qm('restore_ms'), 0), fratio(qo('restore_ms')),
+                        '%s [%s]' % (f(om('restore_ms'), 1), f(o and min(o['restore_ms']), 1)),
+                        f(om('restored_ms'), 1), f(qm('restore_ms'), 0), fratio(qo('restore_ms')),
                         f(o and o['mmap_ms'], 3)))
     out += ['', 'Targets (issue 8), from the rows above:']
     for size, mib, o, q in rows:

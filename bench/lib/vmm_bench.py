@@ -422,6 +422,7 @@ def report_b(a, cases, ours, qemu):
         out.append('  %-44s total time ratio %-5s %-4s  sent ratio %-5s %s' % (
             c['match'] + ':', fratio(tr), verdict(None if tr is None else tr <= 1),
             fratio(br), verdict(None if br is None else br <= 1)))
+    out.append('')
     out.append('Targets (issue 8, live migration at the flat-out dirty rate; bench/table.sh refers here):')
     for c, rs, tr, br in targets:
         if c['key'] == 'r500':
