@@ -36,7 +36,8 @@ import sys
 import time
 
 import qemu_peer
-from benchutil import ERRORS, cleanup, error, fratio, med, note_foreign, now, on_signal, progress
+from benchutil import (cleanup, error, fratio, med, note_foreign, now, on_signal, print_report,
+                       progress)
 from restore_bench import du_mib, first_line, mmap_s, size_bytes
 from vmm_bench import Vmm, banner, step_no, wait_filled
 
@@ -243,11 +244,7 @@ def main():
                 rows.append((size, mib, o, q))
     finally:
         cleanup()
-    out = report(a, rows)
-    if ERRORS:
-        out += ['', 'Runs that could not be made (%d):' % len(ERRORS)] + ['  ' + e for e in ERRORS]
-    print('\n'.join(out), flush=True)
-    return 1 if ERRORS else 0
+    return print_report(report(a, rows))
 
 
 if __name__ == '__main__':

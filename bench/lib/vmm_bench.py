@@ -60,8 +60,9 @@ import sys
 import time
 
 import qemu_peer
-from benchutil import (CHILDREN, ERRORS, FOREIGN, Tail, cleanup, error, fmt, fratio, free_port,
-                       med, note_foreign, now, on_signal, progress, ratio, row, T_START)
+from benchutil import (CHILDREN, FOREIGN, Tail, cleanup, error, fmt, fratio, free_port,
+                       med, note_foreign, now, on_signal, print_report, progress, ratio, row,
+                       T_START)
 
 
 class Vmm:
@@ -566,11 +567,7 @@ def main():
         out.append('QEMU peer NOT run: QEMU columns are n/a.')
     out += report_a(a, ours_a, qemu_a)
     out += report_b(a, CASES, ours_b, qemu_b)
-    if ERRORS:
-        out += ['', 'Runs that could not be made (%d):' % len(ERRORS)] + ['  ' + e for e in ERRORS]
-    out.append('vmm_bench: %.0f s' % (now() - T_START))
-    print('\n'.join(out), flush=True)
-    return 1 if ERRORS else 0
+    return print_report(out, ['vmm_bench: %.0f s' % (now() - T_START)])
 
 
 if __name__ == '__main__':
