@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # driver.sh - what the wrappers of the Python-driven VMM benchmarks share
 # (sourced by bench/vmm_bench.sh and bench/table.sh): the checks, a scratch
 # directory under SSM_BENCH_DIR that is removed on exit, and the driver run
@@ -13,7 +14,9 @@ bench_driver() {
   tmp_root=${SSM_BENCH_DIR:-$build/bench-tmp}
   [ -x "$build/vmm" ] || { echo "$name: $build/vmm not built (make all)" >&2; return 1; }
   [ -f "$build/guest/kernel.elf" ] || { echo "$name: $build/guest/kernel.elf not built (make all)" >&2; return 1; }
-  [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "$name: /dev/kvm is not usable here: cannot run guests" >&2; return 1; }
+  if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+    echo "$name: /dev/kvm is not usable here: cannot run guests" >&2; return 1
+  fi
   command -v python3 >/dev/null || { echo "$name: python3 not found (scripts/deps.sh bench installs it)" >&2; return 1; }
   if [ "$no_qemu" = 1 ]; then
     extra+=(--no-qemu)
