@@ -163,6 +163,15 @@ class Tail:
 
 
 
+def print_report(out, tail=()):
+    """Print the report lines out, the runs that could not be made, then
+    tail -> the exit status: 1 if some run could not be made."""
+    if ERRORS:
+        out = out + ['', 'Runs that could not be made (%d):' % len(ERRORS)] + ['  ' + e for e in ERRORS]
+    print('\n'.join(list(out) + list(tail)), flush=True)
+    return 1 if ERRORS else 0
+
+
 def free_port():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))

@@ -17,7 +17,8 @@ host's nested KVM).  The figures, per run:
           the file through an fd passed over QMP (getfd + migrate fd:NAME,
           max-bandwidth raised to 1 TiB/s first).  save_ms = migrate sent ->
           query-migrate "completed" (QEMU wrote the whole stream to the fd);
-          fsync_ms = the fsync of the file after that; file_bytes.
+          fsync_ms = the fsync of the file after that; file_bytes, file_du
+          (its size on disk).
  restore  new QEMU with -incoming fd:N on the file: spawn -> query-status no
           longer "inmigrate" (must be "paused", as saved): loaded_ms; then
           cont -> the next tick: tick_ms (from spawn); continuity = that tick
@@ -246,6 +247,7 @@ def save_then_restore(a, mem_mib, fill_mib, rep, sav):
         finally:
             os.close(fd)
         r['file_bytes'] = os.path.getsize(sav)
+        r['file_du'] = os.stat(sav).st_blocks * 512
     finally:
         vm.close()
 
