@@ -131,7 +131,9 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 	/* The new vCPU thread parks itself on start; wait until it has, so
 	 * the cpu unit's ioctls never race with it. */
 	machine_pause(m);
+	chain_restore_begin(m, fd >= 0 ? path : NULL);
 	rc = ssm_load(m->ssm, st, &o);
+	chain_restore_end(m, rc);
 	if (fd >= 0)
 		close(fd);
 	/* From a pipe the machine is built from the stream's first record. */
