@@ -87,12 +87,17 @@ static int parent_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "parent: %s: the chain is longer "
 					  "than %u files", cl->path, CHAIN_DEPTH_MAX);
 	fd = chain_open_parent(cl->path, &p, path, sizeof(path), msg, sizeof(msg));
-	if (fd < 0)
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s", msg);
-	rc = apply_parent(cl->m, path, fd, cl->depth + 1, msg, sizeof(msg));
-	close(fd);
-	if (rc)
+	rc = fd < 0 ? SSM_ERR_LOAD_VALUE : apply_parent(cl->m, path, fd, cl->depth + 1, msg,
+							sizeof(msg));
+	if (fd >= 0)
+		close(fd);
+	if (rc) {
+		/* The deepest refusal is the one to tell; outer files only
+		 * pass it on. */
+		if (!cl->m->chain.err[0])
+			snprintf(cl->m->chain.err, sizeof(cl->m->chain.err), "%s", msg);
 		return ssm_set_load_error(h, rc, "%s", msg);
+	}
 	protect(&cl->m->chain, path);
 	return SSM_OK;
 }
@@ -232,6 +237,12 @@ void chain_restore_begin(struct machine *m, const char *path)
 	m->chain.load.m = m;
 	m->chain.load.path = path;
 	m->chain.load.depth = 0;
+	m->chain.err[0] = 0;
+}
+
+const char *chain_restore_error(const struct machine *m)
+{
+	return m->chain.err;
 }
 
 void chain_restore_end(struct machine *m, int rc)

@@ -42,6 +42,7 @@ struct chain {
 	char **files;              /* protected files */
 	unsigned nfiles;
 	struct chain_load load;
+	char err[700];             /* the first refusal of a parent in a restore */
 };
 
 /* Register the load side of the "parent" unit with reg (the save side is
@@ -66,6 +67,9 @@ void chain_save_end(struct machine *m, const char *path, bool incr, int rc, char
 /* Around a restore from path (NULL: not from a file). */
 void chain_restore_begin(struct machine *m, const char *path);
 void chain_restore_end(struct machine *m, int rc);
+/* Why the last restore refused a parent, in one line naming the file ("" if
+ * it did not). */
+const char *chain_restore_error(const struct machine *m);
 /* Release what the chain holds. */
 void chain_free(struct machine *m);
 

@@ -137,18 +137,17 @@ int chain_open_parent(const char *child_path, const struct chain_parent_rec *p, 
 	}
 	fd = open(out, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(msg, msglen, "%s: parent %s of %s: %s", out, p->name, child_path,
-			 strerror(errno));
+		snprintf(msg, msglen, "%s (parent of %s): %s", out, child_path, strerror(errno));
 		return -1;
 	}
 	if (chain_file_id(fd, id, why, sizeof(why))) {
-		snprintf(msg, msglen, "%s: parent of %s: %s", out, child_path, why);
+		snprintf(msg, msglen, "%s (parent of %s): %s", out, child_path, why);
 		close(fd);
 		return -1;
 	}
 	if (memcmp(id, p->id, CHAIN_ID_LEN)) {
-		snprintf(msg, msglen, "%s: not the parent %s was saved from (changed or another "
-			 "file: identity differs)", out, child_path);
+		snprintf(msg, msglen, "%s (parent of %s): not the file %s was saved from (changed, "
+			 "or another file: its identity differs)", out, child_path, child_path);
 		close(fd);
 		return -1;
 	}

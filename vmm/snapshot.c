@@ -141,6 +141,8 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		rc = SSM_ERR_FORMAT;
 	if (rc == SSM_ERR_CANCELLED && stop_signal_pending())
 		snprintf(msg, msglen, "stopped by %s", strsignal(stop_signal_pending()));
+	else if (rc && chain_restore_error(m)[0])
+		snprintf(msg, msglen, "%s", chain_restore_error(m));
 	else if (rc)
 		snprintf(msg, msglen, "%s", ssm_last_error(m->ssm)[0] ?
 			 ssm_last_error(m->ssm) : ssm_strerror(rc));
