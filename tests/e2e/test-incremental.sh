@@ -178,6 +178,43 @@ t_overwrite_refused() {
 	bg_wait force
 }
 
+# The monitor's save mode incremental: full, then a child of it; a plain
+# save over the parent is refused (GenericError) and the file kept.
+t_monitor() {
+	bg_vmm vm --mem "$INC_MEM" --cmdline "$INC_CMD" --serial "file:$TDIR/a.txt" \
+		--monitor "unix:$TDIR/s.sock"
+	wait_until 20 test -S s.sock || { fail "no monitor socket"; show vm.err; return 1; }
+	wait_until 30 has_line a.txt '^step 100 ' || { fail "the guest never reached step 100"; return 1; }
+	mctl m1 save file="$TDIR/m" mode=incremental continue=true
+	[ "$RC" -eq 0 ] && grep -q '"status": *"saved"' m1.out ||
+		{ fail "monitor incremental base: exit $RC"; show m1.out; show m1.err; return 1; }
+	sleep 0.3
+	mctl m2 save file="$TDIR/m.next" mode=incremental continue=true
+	[ "$RC" -eq 0 ] || { fail "monitor incremental child: exit $RC"; show m2.err; return 1; }
+	grep -q "saved to $TDIR/m.next in .*incremental: .* parent m," vm.err ||
+		{ fail "the second incremental save is not a child of m"; show vm.err; return 1; }
+	cp m m.before
+	mctl m3 save file="$TDIR/m" mode=plain continue=true
+	[ "$RC" -ne 0 ] && grep -q "part of a snapshot chain" m3.err ||
+		{ fail "a plain save over the parent m was not refused"; show m3.out; show m3.err; return 1; }
+	cmp -s m m.before || { fail "m changed although the save was refused"; return 1; }
+	mctl m4 save file="$TDIR/elsewhere/x" mode=incremental continue=true
+	[ "$RC" -ne 0 ] || { fail "a child outside its parent's directory was accepted"; return 1; }
+	bg_kill vm QUIT
+	bg_wait vm
+	vmm r --restore m.next --serial none --save-after 200ms --save "$TDIR/after"
+	expect_rc r 0 || return 1
+}
+
+# mctl TAG ARGS...: vmm ctl on ./s.sock; TAG.out, TAG.err, RC.
+mctl() {
+	local tag=$1
+	shift
+	timeout -k 5 60 "$VMM" ctl "$TDIR/s.sock" "$@" >"$tag.out" 2>"$tag.err"
+	RC=$?
+	echo "[$tag] vmm ctl s.sock $* -> exit $RC" >>cmds.log
+}
+
 t_usage() {
 	vmm u1 --mem 64M --save x --incremental
 	[ "$RC" -eq 2 ] && grep -q -- "--incremental needs --save FILE and --continue" u1.err ||
@@ -190,4 +227,5 @@ run_test incremental_chain_restores t_chain_restores
 run_test incremental_inspect_parent t_inspect_shows_parent
 run_test incremental_bad_parents t_bad_parents
 run_test incremental_overwrite_refused t_overwrite_refused
+run_test incremental_monitor t_monitor
 run_test incremental_usage t_usage
