@@ -161,6 +161,12 @@ int chain_save_begin(struct machine *m, const char *path, bool incr, char *msg, 
 	int fd, rc;
 
 	c->child = false;
+	/* The writer's child becomes the chain's newest file only when it
+	 * is durable: no link can start before. */
+	if (incr && bgsave_running(m)) {
+		snprintf(msg, msglen, "a snapshot to %s is still being written", m->bg.path);
+		return SSM_ERR_BAD_STATE;
+	}
 	for (unsigned i = 0; !c->force && i < c->nfiles; i++)
 		if (same_file(path, c->files[i])) {
 			snprintf(msg, msglen, "%s is part of a snapshot chain (a later file names "
@@ -198,18 +204,38 @@ int chain_save_begin(struct machine *m, const char *path, bool incr, char *msg, 
 	return SSM_OK;
 }
 
-void chain_save_end(struct machine *m, const char *path, bool incr, int rc, char *info,
-		    size_t infolen)
+bool chain_save_is_child(const struct machine *m)
+{
+	return m->chain.child;
+}
+
+bool chain_save_detach(struct machine *m)
 {
 	struct chain *c = &m->chain;
 	bool child = c->child;
 
-	info[0] = 0;
 	if (child) {
 		ram_set_incr_child(m, false);
 		(void)swap_unit(m, &load_cb, NULL);
 		c->child = false;
 	}
+	return child;
+}
+
+void chain_save_end(struct machine *m, const char *path, bool incr, int rc, char *info,
+		    size_t infolen)
+{
+	bool child = chain_save_detach(m);
+
+	chain_save_commit(m, path, incr, child, false, rc, info, infolen);
+}
+
+void chain_save_commit(struct machine *m, const char *path, bool incr, bool child,
+		       bool log_started, int rc, char *info, size_t infolen)
+{
+	struct chain *c = &m->chain;
+
+	info[0] = 0;
 	if (rc || !incr)
 		return;
 	c->saves++;
@@ -221,7 +247,7 @@ void chain_save_end(struct machine *m, const char *path, bool incr, int rc, char
 		c->len++;
 		snprintf(info, infolen, " (incremental: %llu dirty pages, parent %s, chain of %u)",
 			 (unsigned long long)ram_incr_pages(m), c->rec.name, c->len);
-	} else if (ram_incr_begin(m)) {
+	} else if (!log_started && ram_incr_begin(m)) {
 		c->len = 0;
 		c->last[0] = 0;
 		snprintf(info, infolen, " (full; dirty logging failed to start: the next "

@@ -63,6 +63,16 @@ int chain_save_begin(struct machine *m, const char *path, bool incr, char *msg, 
  * "saved" line ("" for a plain save). */
 void chain_save_end(struct machine *m, const char *path, bool incr, int rc, char *info,
 		    size_t infolen);
+/* chain_save_end in two steps, for a point-in-time save whose writer is
+ * forked between them: detach (after the fork: the parent unit back to
+ * load-only; returns whether the save is a child), then commit with the
+ * writer's outcome (rc).  log_started: the base's dirty log was started
+ * before the fork (ram_incr_begin), so commit must not restart it. */
+bool chain_save_detach(struct machine *m);
+/* Between begin and detach: the save under way writes a child. */
+bool chain_save_is_child(const struct machine *m);
+void chain_save_commit(struct machine *m, const char *path, bool incr, bool child,
+		       bool log_started, int rc, char *info, size_t infolen);
 
 /* Around a restore from path (NULL: not from a file). */
 void chain_restore_begin(struct machine *m, const char *path);

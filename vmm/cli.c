@@ -342,10 +342,10 @@ static int check(struct cli *c)
 	if (c->background && (!c->save_path || !c->cont || c->live))
 		return usage_error("%s needs --save FILE and --continue, and excludes --live",
 				   "--background");
-	if (c->incremental && (!c->save_path || !c->cont || c->live || c->background ||
+	if (c->incremental && (!c->save_path || !c->cont || c->live ||
 				stream_stdio_is(c->save_path)))
-		return usage_error("%s needs --save FILE and --continue, and excludes --live, "
-				   "--background and --save -", "--incremental");
+		return usage_error("%s needs --save FILE and --continue, and excludes --live "
+				   "and --save -", "--incremental");
 	if (c->verify && !c->restore_path)
 		return usage_error("%s needs --restore FILE", "--verify");
 	if ((c->live || c->cont) && !c->save_path)

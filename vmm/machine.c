@@ -672,9 +672,12 @@ static void do_save(struct machine *m)
 
 	m->save_requested = false;
 	if (m->save_background && m->save_continue) {
-		if (snapshot_point_in_time(m, m->save_path, msg, sizeof(msg)))
+		const char *path = chain_enabled(m) ? chain_next_path(m, m->save_path) :
+				   m->save_path;
+
+		if (snapshot_point_in_time(m, path, chain_enabled(m), msg, sizeof(msg)))
 			fprintf(stderr, "%svmm: no snapshot to %s: %s; the VM keeps running\n",
-				isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path, msg);
+				isatty(STDERR_FILENO) ? "\r\n" : "", path, msg);
 		return;
 	}
 	if (chain_enabled(m) && m->save_continue)

@@ -153,7 +153,7 @@ static int save_pit(struct monitor *mon, const char *file, bool cont, json_t **r
 	if (!cont)
 		return mon_fail(e, MON_ERR_ARG, "save: mode point-in-time keeps the guest "
 				"running (continue=true), use mode plain to stop it");
-	if (snapshot_point_in_time(m, file, msg, sizeof(msg)))
+	if (snapshot_point_in_time(m, file, false, msg, sizeof(msg)))
 		return mon_fail(e, MON_ERR_FAILED, "save: no snapshot to %s: %s", file, msg);
 	*ret = json_pack("{s:s,s:s,s:s,s:b}", "file", file, "mode", "point-in-time",
 			 "status", "started", "continue", cont);

@@ -46,7 +46,7 @@ void ram_live_reset(struct machine *m)
 
 	if (rl->logging && m->built)
 		kvm_dirty_log_enable(&m->kvm, false);
-	rl->logging = rl->incr = rl->incr_child = false;
+	rl->logging = rl->incr = rl->incr_child = rl->incr_prefetched = false;
 	free_bitmaps(rl);
 }
 
@@ -240,6 +240,10 @@ static int ram_save_exec(void *ctx, ssm_handle *h)
 	/* Logging kept for an incremental chain: only a child is runs. */
 	if (!rl->logging || (rl->incr && !rl->incr_child))
 		return put_full(m, h, &sent);
+	/* A point-in-time child's log was read before the fork: the writer
+	 * must not touch the running VM's log (ram_incr_prefetch). */
+	if (rl->incr_prefetched)
+		return put_runs(m, h, rl->pending, &sent);
 	rc = send_dirty(m, h, &sent);
 	rl->incr_pages = sent;
 	if (!rc) {
@@ -301,6 +305,30 @@ bool ram_incr_active(const struct machine *m)
 void ram_set_incr_child(struct machine *m, bool on)
 {
 	m->ram_live.incr_child = on;
+}
+
+int ram_incr_prefetch(struct machine *m)
+{
+	struct ram_live *rl = &m->ram_live;
+
+	memset(rl->scratch, 0, bitmap_words(m) * sizeof(uint64_t));
+	if (kvm_dirty_log_fetch(&m->kvm, rl->scratch))
+		return -1;
+	dirty_merge(rl->pending, rl->scratch, bitmap_words(m));
+	if (kvm_dirty_log_clear(&m->kvm, rl->pending))
+		return -1;
+	rl->incr_pages = dirty_count(rl->pending, bitmap_words(m));
+	rl->incr_prefetched = true;
+	return 0;
+}
+
+void ram_incr_settle(struct machine *m, bool written)
+{
+	struct ram_live *rl = &m->ram_live;
+
+	rl->incr_prefetched = false;
+	if (written && rl->pending)
+		memset(rl->pending, 0, bitmap_words(m) * sizeof(uint64_t));
 }
 
 uint64_t ram_incr_pages(const struct machine *m)

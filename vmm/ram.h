@@ -48,6 +48,8 @@ struct ram_live {
 	bool incr;                 /* logging kept for an incremental chain */
 	bool incr_child;           /* the save under way is a child: runs */
 	uint64_t incr_pages;       /* pages the last child held */
+	bool incr_prefetched;      /* pending holds the child's log, read and
+				      re-armed before a point-in-time fork */
 	bool loaded_once;          /* load: RAM no longer known to be zero */
 	bool load_verify;          /* load: check a mapped image's checksums */
 };
@@ -85,6 +87,12 @@ int ram_incr_begin(struct machine *m);
 bool ram_incr_active(const struct machine *m);
 void ram_set_incr_child(struct machine *m, bool on);
 uint64_t ram_incr_pages(const struct machine *m);
+/* A point-in-time child, before the fork: read and re-arm the log into the
+ * pending set, which the writer then saves without touching KVM (0, or
+ * -1).  After the writer's outcome: settle drops the pages it wrote
+ * (written) or keeps them for the next child. */
+int ram_incr_prefetch(struct machine *m);
+void ram_incr_settle(struct machine *m, bool written);
 /* Release the memory only, for a VM being torn down. */
 void ram_live_free(struct machine *m);
 

@@ -88,9 +88,10 @@ int snapshot_write(struct machine *m, const char *path, char *msg, size_t msglen
 	return save_to(m, path, SSM_AFTER_CONTINUE, false, msg, msglen);
 }
 
-int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_t msglen)
+int snapshot_point_in_time(struct machine *m, const char *path, bool incr, char *msg,
+			   size_t msglen)
 {
-	return bgsave_start(m, path, msg, msglen);
+	return bgsave_start(m, path, incr, msg, msglen);
 }
 
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen)

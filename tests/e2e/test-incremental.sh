@@ -27,13 +27,13 @@ suffix_of() {
 	fi
 }
 
-# make_chain: c, c.1 .. c.4 in $TDIR, saved at the steps of INC_AT; leaves
-# the guest's output until the last save in a.txt and the saves' lines in
-# run.err.
+# make_chain [ARGS]: c, c.1 .. c.4 in $TDIR, saved at the steps of INC_AT
+# (vmm also gets ARGS); leaves the guest's output in a.txt and the saves'
+# lines in run.err.
 make_chain() {
 	local s k=0 want
 	bg_vmm run --mem "$INC_MEM" --cmdline "$INC_CMD" --serial "file:$TDIR/a.txt" \
-		--save "$TDIR/c" --continue --incremental
+		--save "$TDIR/c" --continue --incremental "$@"
 	for s in $INC_AT; do
 		if ! wait_until 60 has_line a.txt "^step $s "; then
 			fail "the guest never reached step $s"
@@ -59,7 +59,7 @@ make_chain() {
 t_chain_restores() {
 	local ref k line pages size lim parent
 	ref=$(reference "$INC_MEM" "$INC_CMD") || return 1
-	make_chain || return 1
+	make_chain "$@" || return 1
 	grep -q "saved to $TDIR/c in .*(full: base" run.err ||
 		{ fail "the first save was not a full base"; show run.err; return 1; }
 	for k in 1 2 3 4; do
@@ -219,11 +219,20 @@ t_usage() {
 	vmm u1 --mem 64M --save x --incremental
 	[ "$RC" -eq 2 ] && grep -q -- "--incremental needs --save FILE and --continue" u1.err ||
 		{ fail "--incremental without --continue not refused as usage"; show u1.err; return 1; }
-	vmm u2 --mem 64M --save x --continue --background --incremental
-	[ "$RC" -eq 2 ] || { fail "--incremental with --background not refused"; show u2.err; return 1; }
+	vmm u2 --mem 64M --save x --continue --live --incremental
+	[ "$RC" -eq 2 ] || { fail "--incremental with --live not refused"; show u2.err; return 1; }
+}
+
+# Point-in-time children (--background): the log is read at the request,
+# the writer forked; the chain restores the same.
+t_chain_background() {
+	t_chain_restores --background || return 1
+	grep -q "saved to $TDIR/c.4 in .*point-in-time, guest paused .*incremental: " run.err ||
+		{ fail "c.4 was not a point-in-time child"; show run.err; return 1; }
 }
 
 run_test incremental_chain_restores t_chain_restores
+run_test incremental_chain_background t_chain_background
 run_test incremental_inspect_parent t_inspect_shows_parent
 run_test incremental_bad_parents t_bad_parents
 run_test incremental_overwrite_refused t_overwrite_refused
