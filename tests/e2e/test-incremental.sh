@@ -231,7 +231,39 @@ t_chain_background() {
 		{ fail "c.4 was not a point-in-time child"; show run.err; return 1; }
 }
 
+# A point-in-time child whose writer dies loses no page: the next child
+# (the same name again) still holds every page dirtied since the base.
+t_failed_child_keeps_pages() {
+	local ref pid child
+	ref=$(reference "$INC_MEM" "$INC_CMD") || return 1
+	VMM_TEST_BGSAVE_DELAY_MS=1000 bg_vmm run --mem "$INC_MEM" --cmdline "$INC_CMD" \
+		--serial "file:$TDIR/a.txt" --save "$TDIR/c" --continue --incremental --background
+	wait_until 60 has_line a.txt '^step 300 ' || { fail "the guest never reached step 300"; return 1; }
+	bg_kill run TERM || return 1
+	wait_until 30 has_line run.err "^vmm: saved to $TDIR/c in " || { fail "no base"; show run.err; return 1; }
+	wait_until 60 has_line a.txt '^step 700 ' || { fail "the guest never reached step 700"; return 1; }
+	bg_kill run TERM || return 1
+	wait_until 20 has_line run.err "snapshot for $TDIR/c.1 taken" || { fail "no child request"; show run.err; return 1; }
+	pid=$(bg_pid run) || return 1
+	child=$(_children "$pid")
+	child=${child%%[!0-9]*}
+	[ -n "$child" ] || { fail "no writer process under vmm $pid"; return 1; }
+	echo "[run] kill -KILL $child (the writer of c.1)" >>cmds.log
+	kill -KILL "$child"
+	wait_until 20 has_line run.err "saving to $TDIR/c.1 failed" || { fail "the dead writer was not reported"; show run.err; return 1; }
+	wait_until 60 has_line a.txt '^step 1100 ' || { fail "the guest never reached step 1100"; return 1; }
+	bg_kill run TERM || return 1
+	wait_until 30 has_line run.err "^vmm: saved to $TDIR/c.1 in .*parent c," ||
+		{ fail "the retried child c.1 was not saved as a child of c"; show run.err; return 1; }
+	bg_kill run QUIT
+	bg_wait run
+	vmm restore --restore c.1 --serial file:b.txt
+	expect_rc restore 0 || return 1
+	suffix_of "$ref" b.txt || return 1
+}
+
 run_test incremental_chain_restores t_chain_restores
+run_test incremental_failed_child_keeps_pages t_failed_child_keeps_pages
 run_test incremental_chain_background t_chain_background
 run_test incremental_inspect_parent t_inspect_shows_parent
 run_test incremental_bad_parents t_bad_parents
