@@ -13,20 +13,6 @@ INC_STEPS=$((4000 * E2E_SLOW))
 INC_CMD="steps=$INC_STEPS mem=32M pages=8"
 INC_AT="300 600 900 1200 1500"     # the steps after which a save is asked for
 
-# suffix_of REF GOT: GOT without its first (possibly cut) line is the end
-# of REF, ticks aside.
-suffix_of() {
-	local ref=$1 got=$2 n
-	tail -n +2 "$got" | strip_ticks >got.tail
-	strip_ticks "$ref" >ref.stripped
-	n=$(wc -c <got.tail)
-	if [ "$n" -eq 0 ] || ! cmp -s got.tail <(tail -c "$n" ref.stripped); then
-		fail "$got (after its first line) is not the end of the uninterrupted run"
-		show "$got"
-		return 1
-	fi
-}
-
 # make_chain [ARGS]: c, c.1 .. c.4 in $TDIR, saved at the steps of INC_AT
 # (vmm also gets ARGS); leaves the guest's output in a.txt and the saves'
 # lines in run.err.
@@ -155,27 +141,28 @@ t_overwrite_refused() {
 	make_chain || return 1
 	cp c.2 c.2.before
 	# A restore of c.4 knows its chain: saving over c.2 (a parent) is refused.
-	bg_vmm over --restore c.4 --serial none --save "$TDIR/c.2" --continue
-	sleep 0.5
-	bg_kill over TERM || return 1
-	if ! wait_until 20 has_line over.err "saving to .*c\.2 failed: .*part of a snapshot chain"; then
-		fail "a save over c.2 (parent of c.3) was not refused"
-		show over.err
-		return 1
-	fi
-	bg_kill over QUIT
-	bg_wait over
+	save_over over "saving to .*c\.2 failed: .*part of a snapshot chain" \
+		"a save over c.2 (parent of c.3) was not refused" || return 1
 	cmp -s c.2 c.2.before || { fail "c.2 changed although the save was refused"; return 1; }
-	bg_vmm force --restore c.4 --serial none --save "$TDIR/c.2" --continue --force
+	save_over force "^vmm: saved to $TDIR/c\.2 " "--force did not let the save overwrite c.2" \
+		--force || return 1
+}
+
+# save_over TAG REGEX WHY [ARGS]: restore c.4 with --save c.2 --continue
+# (and ARGS), ask for a save; stderr must then match REGEX (else fail WHY).
+save_over() {
+	local tag=$1 re=$2 why=$3
+	shift 3
+	bg_vmm "$tag" --restore c.4 --serial none --save "$TDIR/c.2" --continue "$@"
 	sleep 0.5
-	bg_kill force TERM || return 1
-	if ! wait_until 20 has_line force.err "^vmm: saved to $TDIR/c\.2 "; then
-		fail "--force did not let the save overwrite c.2"
-		show force.err
+	bg_kill "$tag" TERM || return 1
+	if ! wait_until 20 has_line "$tag.err" "$re"; then
+		fail "$why"
+		show "$tag.err"
 		return 1
 	fi
-	bg_kill force QUIT
-	bg_wait force
+	bg_kill "$tag" QUIT
+	bg_wait "$tag"
 }
 
 # The monitor's save mode incremental: full, then a child of it; a plain
