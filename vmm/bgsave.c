@@ -103,7 +103,37 @@ static void join_collapse(struct bgsave *b)
 	b->collapsing = false;
 }
 
-int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
+/* With the VM paused, before the fork: refuse a protected path, and for a
+ * link of a chain read the child's dirty log (or start it for a base) at
+ * this instant, so the writer needs no KVM call. */
+static int chain_prepare(struct machine *m, const char *path, bool incr, char *err,
+			 size_t errlen)
+{
+	int rc = chain_save_begin(m, path, incr, err, errlen);
+
+	if (rc || !incr)
+		return rc;
+	if (chain_save_is_child(m) ? ram_incr_prefetch(m) : ram_incr_begin(m)) {
+		snprintf(err, errlen, "cannot read or start the dirty log");
+		ram_incr_settle(m, false);
+		chain_save_detach(m);
+		return SSM_ERR_CALLBACK;
+	}
+	return SSM_OK;
+}
+
+/* The writer's outcome for the chain (rc 0: the file is durable). */
+static void chain_outcome(struct machine *m, int rc, char *info, size_t infolen)
+{
+	struct bgsave *b = &m->bg;
+
+	if (b->incr && b->child)
+		ram_incr_settle(m, rc == 0);
+	chain_save_commit(m, b->path, b->incr, b->child, b->log_started, rc, info, infolen);
+	b->incr = b->child = b->log_started = false;
+}
+
+int bgsave_start(struct machine *m, const char *path, bool incr, char *msg, size_t msglen)
 {
 	struct bgsave *b = &m->bg;
 	char err[200];
@@ -142,6 +172,11 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 	serial_backend_flush(&m->backend);
 	machine_unlock(m);
 	rc = cpu_state_read(&m->kvm, &b->cpu, err, sizeof(err));
+	if (!rc) {
+		rc = chain_prepare(m, path, incr, err, sizeof(err));
+		if (rc)
+			cpu_snapshot_free(&b->cpu);
+	}
 	if (rc) {
 		if (running)
 			machine_resume(m);
@@ -159,6 +194,9 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 	}
 	t_fork = host_now_ns();
 	cpu_snapshot_free(&b->cpu);
+	b->incr = incr;
+	b->child = chain_save_detach(m);
+	b->log_started = incr && !b->child;
 	if (running)
 		machine_resume(m);
 	b->pause_ns = host_now_ns() - t0;
@@ -166,6 +204,8 @@ int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen)
 	if (pid < 0) {
 		close(p[0]);
 		snprintf(msg, msglen, "fork: %s", strerror(errno));
+		snprintf(b->path, sizeof(b->path), "%s", path);
+		chain_outcome(m, SSM_ERR_NOMEM, err, sizeof(err));
 		return SSM_ERR_NOMEM;
 	}
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
@@ -190,13 +230,15 @@ static void reap(struct machine *m, int st)
 	const char *runs = atomic_load(&m->exit_status) < 0 ? " and the VM keeps running" : "";
 	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && b->len == 2 &&
 		  !memcmp(b->report, "ok", 2);
+	char info[600];
 
 	b->report[b->len] = 0;
+	chain_outcome(m, ok ? 0 : SSM_ERR_IO, info, sizeof(info));
 	if (ok)
 		fprintf(stderr, "%svmm: saved to %s in %.3f s (point-in-time, guest paused "
-			"%.3f ms, written in the background); resume with: vmm --restore %s\n",
+			"%.3f ms, written in the background)%s; resume with: vmm --restore %s\n",
 			nl, b->path, (double)(host_now_ns() - b->t0_ns) / 1e9,
-			(double)b->pause_ns / 1e6, b->path);
+			(double)b->pause_ns / 1e6, info, b->path);
 	else if (WIFSIGNALED(st))
 		fprintf(stderr, "%svmm: saving to %s failed: the background writer died of "
 			"signal %d (%s); %s is unchanged%s\n", nl, b->path, WTERMSIG(st),
@@ -246,6 +288,11 @@ void bgsave_abandon(struct machine *m)
 	kill(b->pid, SIGKILL);
 	while (waitpid(b->pid, &st, 0) < 0 && errno == EINTR)
 		;
+	{
+		char info[600];
+
+		chain_outcome(m, SSM_ERR_CANCELLED, info, sizeof(info));
+	}
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;

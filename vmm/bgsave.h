@@ -30,6 +30,9 @@ struct bgsave {
 	struct cpu_snapshot cpu;   /* in the writer: the vCPU at the request */
 	pthread_t collapse;        /* rebuilds RAM's huge pages after a write */
 	bool collapsing;
+	bool incr;                 /* a link of an incremental chain (chain.h) */
+	bool child;                /* ... a child: its log was read at the fork */
+	bool log_started;          /* ... a base: logging started at the fork */
 };
 
 /* Nothing running (what every other function expects first). */
@@ -38,7 +41,7 @@ void bgsave_init(struct bgsave *b);
  * the vCPU, fork the writer, resume.  0 once the writer runs (its outcome
  * is reported later, by bgsave_collect); otherwise an ssm_err with msg
  * set, the VM resumed and path untouched. */
-int bgsave_start(struct machine *m, const char *path, char *msg, size_t msglen);
+int bgsave_start(struct machine *m, const char *path, bool incr, char *msg, size_t msglen);
 /* A writer is running. */
 bool bgsave_running(const struct machine *m);
 /* The fd to poll for the writer's report (POLLIN/POLLHUP), or -1. */

@@ -67,6 +67,14 @@ static void usage(FILE *f)
 		"                       snapshots; the guest pauses only to have its\n"
 		"                       CPU read and the process forked, then runs on\n"
 		"                       while a child writes the state at the request\n"
+		"  --incremental        with --save and --continue: the first save is\n"
+		"                       full, each later one writes FILE.1, FILE.2, ...\n"
+		"                       holding only the pages dirtied since the one\n"
+		"                       before, which it names as its parent (a chain;\n"
+		"                       --restore of the last file restores it); with\n"
+		"                       --background each is a point-in-time snapshot\n"
+		"  --force              let a save overwrite a file that a later file of\n"
+		"                       a chain names as parent (refused otherwise)\n"
 		"  --migrate tcp:HOST:PORT | tls:HOST:PORT\n"
 		"                       on Ctrl-C, SIGTERM or SIGUSR1 (or --migrate-after)\n"
 		"                       move the running VM to a vmm --incoming there;\n"
@@ -335,6 +343,10 @@ static int check(struct cli *c)
 	if (c->background && (!c->save_path || !c->cont || c->live))
 		return usage_error("%s needs --save FILE and --continue, and excludes --live",
 				   "--background");
+	if (c->incremental && (!c->save_path || !c->cont || c->live ||
+				stream_stdio_is(c->save_path)))
+		return usage_error("%s needs --save FILE and --continue, and excludes --live "
+				   "and --save -", "--incremental");
 	if (c->verify && !c->restore_path)
 		return usage_error("%s needs --restore FILE", "--verify");
 	if ((c->live || c->cont) && !c->save_path)
@@ -362,6 +374,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 {
 	enum { OPT_KERNEL = 256, OPT_MEM, OPT_CMDLINE, OPT_SERIAL, OPT_HELP, OPT_VERSION,
 	       OPT_SAVE, OPT_SAVE_AFTER, OPT_RESTORE, OPT_TRACE, OPT_LIVE, OPT_CONTINUE, OPT_BACKGROUND,
+	       OPT_INCREMENTAL, OPT_FORCE,
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
@@ -381,6 +394,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "live", no_argument, NULL, OPT_LIVE },
 		{ "continue", no_argument, NULL, OPT_CONTINUE },
 		{ "background", no_argument, NULL, OPT_BACKGROUND },
+		{ "incremental", no_argument, NULL, OPT_INCREMENTAL },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "migrate", required_argument, NULL, OPT_MIGRATE },
 		{ "migrate-after", required_argument, NULL, OPT_MIGRATE_AFTER },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
@@ -479,6 +494,12 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_BACKGROUND:
 			c->background = true;
+			break;
+		case OPT_INCREMENTAL:
+			c->incremental = true;
+			break;
+		case OPT_FORCE:
+			c->force = true;
 			break;
 		case OPT_MIGRATE:
 			c->mig.target = optarg;

@@ -19,6 +19,8 @@ struct cli {
 	uint64_t after_ns;              /* --save-after / --migrate-after */
 	bool live, cont;                /* --live, --continue */
 	bool background;                /* --background (point-in-time) */
+	bool incremental;               /* --incremental: saves chain */
+	bool force;                     /* --force: overwrite chain files */
 	const char *restore_path;       /* --restore */
 	bool verify;                    /* --verify: check RAM checksums first */
 	const char *incoming;           /* --incoming tcp:HOST:PORT */

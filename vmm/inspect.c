@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/chain_id.h"
 #include "vmm/inspect.h"
 #include "vmm/unit_schema.h"
 #include "vmm/units.h"
@@ -20,12 +21,30 @@ struct inspect_args {
 	char unit_name[SSM_NAME_MAX + 1];
 };
 
-/* The file this one is an increment of.  Files have no parent yet: the
- * incremental-snapshot work fills this in (the key stays "parent"). */
+/* The file this one is an increment of (chain_id.h): its name, as the
+ * record gives it (resolved beside this file), or null for a base. */
 static json_t *chain_parent(ssm_handle *h)
 {
-	(void)h;
-	return json_null();
+	struct chain_parent_rec p;
+	uint32_t version;
+
+	if (ssm_seek(h, "parent", 0, &version) || chain_get_record(h, version, &p))
+		return json_null();
+	return inspect_text(p.name, strlen(p.name));
+}
+
+/* Its identity, in hex, as the parent must have it. */
+static json_t *chain_parent_id(ssm_handle *h)
+{
+	struct chain_parent_rec p;
+	char hex[2 * CHAIN_ID_LEN + 1];
+	uint32_t version;
+
+	if (ssm_seek(h, "parent", 0, &version) || chain_get_record(h, version, &p))
+		return json_null();
+	for (unsigned i = 0; i < CHAIN_ID_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p.id[i]);
+	return json_string(hex);
 }
 
 static json_t *pass_json(uint32_t pass)
@@ -148,6 +167,7 @@ static json_t *file_json(ssm_handle *h, const char *path, bool *bad, char *err, 
 	}
 	json_object_set_new(o, "machine", machine_json(h, bad, err, len));
 	json_object_set_new(o, "parent", chain_parent(h));
+	json_object_set_new(o, "parent_id", chain_parent_id(h));
 	json_object_set_new(o, "units", units);
 	return o;
 }
@@ -193,8 +213,10 @@ static void print_file(const json_t *o)
 	       str(host, "endian"), num(host, "page_size"));
 	printf("created    not recorded by the format\n");
 	print_machine(json_object_get(o, "machine"));
-	printf("parent     %s\n", json_is_string(json_object_get(o, "parent")) ?
-	       str(o, "parent") : "none");
+	if (json_is_string(json_object_get(o, "parent")))
+		printf("parent     %s (sha256 %.16s...)\n", str(o, "parent"), str(o, "parent_id"));
+	else
+		printf("parent     none\n");
 	printf("\n%-16s %4s %-8s %3s %5s %10s %12s %12s %5s %-10s %s\n", "UNIT", "INST",
 	       "FLAVOUR", "VER", "PASS", "OFFSET", "STORED", "LOGICAL", "RECS", "COMPRESS",
 	       "CHECKSUM");

@@ -12,6 +12,7 @@
 #include "vmm/inspect.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
+#include "vmm/chain_id.h"
 #include "vmm/unit_schema.h"
 #include "vmm/units.h"
 
@@ -226,6 +227,17 @@ static int show_machine(ssm_handle *h, json_t *a, uint32_t version)
 	return rc;
 }
 
+static int show_parent(ssm_handle *h, json_t *a, uint32_t version)
+{
+	struct chain_parent_rec p;
+	int rc = chain_get_record(h, version, &p);
+
+	if (!rc && (add_bytes(a, "id", p.id, CHAIN_ID_LEN) ||
+		    inspect_add_text(a, "name", p.name, strlen(p.name))))
+		rc = SSM_ERR_NOMEM;
+	return rc;
+}
+
 static int show_backend(ssm_handle *h, json_t *a)
 {
 	char spec[UNITS_PATH_MAX];
@@ -417,6 +429,8 @@ json_t *inspect_unit_fields(ssm_handle *h, const char *name, uint32_t version, u
 		rc = show_cpu(h, a, version);
 	else if (!strcmp(name, "serial-backend"))
 		rc = show_backend(h, a);
+	else if (!strcmp(name, "parent"))
+		rc = show_parent(h, a, version);
 	else
 		rc = show_device(h, a, u, pass);
 	/* A payload longer than its layout was not written by this layout. */

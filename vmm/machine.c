@@ -672,12 +672,19 @@ static void do_save(struct machine *m)
 
 	m->save_requested = false;
 	if (m->save_background && m->save_continue) {
-		if (snapshot_point_in_time(m, m->save_path, msg, sizeof(msg)))
+		const char *path = chain_enabled(m) ? chain_next_path(m, m->save_path) :
+				   m->save_path;
+
+		if (snapshot_point_in_time(m, path, chain_enabled(m), msg, sizeof(msg)))
 			fprintf(stderr, "%svmm: no snapshot to %s: %s; the VM keeps running\n",
-				isatty(STDERR_FILENO) ? "\r\n" : "", m->save_path, msg);
+				isatty(STDERR_FILENO) ? "\r\n" : "", path, msg);
 		return;
 	}
-	(void)machine_save_now(m, m->save_path, m->save_continue, msg, sizeof(msg));
+	if (chain_enabled(m) && m->save_continue)
+		(void)machine_save_incremental(m, chain_next_path(m, m->save_path), msg,
+					       sizeof(msg));
+	else
+		(void)machine_save_now(m, m->save_path, m->save_continue, msg, sizeof(msg));
 }
 
 static int arm_save_timer(struct machine *m)
@@ -778,6 +785,7 @@ void machine_destroy(struct machine *m)
 	kvm_vm_destroy(&m->kvm);
 	migrate_destroy(m);
 	ram_live_free(m);
+	chain_free(m);
 	ssm_destroy(m->ssm);
 	m->ssm = NULL;
 	free(m->loaded_cfg);

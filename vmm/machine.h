@@ -40,6 +40,7 @@
 #include "vmm/bgsave.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
+#include "vmm/chain.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
 #include "vmm/kvm.h"
@@ -118,6 +119,7 @@ struct machine {
 	struct monitor *monitor;        /* --monitor (monitor.c), or NULL */
 	bool save_background;           /* --background: point-in-time saves */
 	struct bgsave bg;               /* the point-in-time writer (bgsave.c) */
+	struct chain chain;             /* incremental snapshots (chain.c) */
 };
 
 /* Build the machine (see above).  Prints one line and returns -1 on
@@ -191,6 +193,10 @@ void machine_set_stop_action(struct machine *m, const char *save_path, bool cont
  * on (stays stopped).  Main thread; 0 or an ssm_err with one line in msg. */
 int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
 		     size_t msglen);
+/* machine_save_now(m, path, true, ...) as a link of an incremental chain
+ * (chain.h): a child of the chain's newest file, or a full save that
+ * starts one. */
+int machine_save_incremental(struct machine *m, const char *path, char *msg, size_t msglen);
 /* Start a migration or live save with options o (strings must outlive
  * it), as a stop request with --migrate does.  -1 (printed) if the VM is
  * stopped, one runs, the last is unconfirmed, or it cannot start. */

@@ -40,11 +40,12 @@ bool machine_is_stopped(const struct machine *m)
 	return m->stopped;
 }
 
-int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
-		     size_t msglen)
+static int save_now(struct machine *m, const char *path, bool cont, bool incr, char *msg,
+		    size_t msglen)
 {
 	uint64_t t0 = host_now_ns();
 	bool was_stopped = m->stopped;
+	char info[600];
 	int rc;
 
 	/* A migration's thread owns the registry until it is joined; a guest
@@ -57,7 +58,11 @@ int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
 	}
 	if (!was_stopped)
 		machine_pause(m);
-	rc = snapshot_save(m, path, cont ? SSM_AFTER_CONTINUE : SSM_AFTER_DESTROY, msg, msglen);
+	rc = chain_save_begin(m, path, incr, msg, msglen);
+	if (!rc)
+		rc = snapshot_save(m, path, cont ? SSM_AFTER_CONTINUE : SSM_AFTER_DESTROY, msg,
+				   msglen);
+	chain_save_end(m, path, incr, rc, info, sizeof(info));
 	if (rc) {
 		machine_note_save_result(m, false);
 		fprintf(stderr, "%svmm: saving to %s failed: %s; the VM keeps %s%s\n",
@@ -69,14 +74,25 @@ int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
 		return rc;
 	}
 	machine_note_save_result(m, true);
-	fprintf(stderr, "%svmm: saved to %s in %.3f s; resume with: vmm --restore %s\n",
+	fprintf(stderr, "%svmm: saved to %s in %.3f s%s; resume with: vmm --restore %s\n",
 		isatty(STDERR_FILENO) ? "\r\n" : "", path,
-		(double)(host_now_ns() - t0) / 1e9, path);
+		(double)(host_now_ns() - t0) / 1e9, info, path);
 	if (!cont)
 		machine_end(m, 0);
 	else if (!was_stopped)
 		machine_resume(m);
 	return 0;
+}
+
+int machine_save_now(struct machine *m, const char *path, bool cont, char *msg,
+		     size_t msglen)
+{
+	return save_now(m, path, cont, false, msg, msglen);
+}
+
+int machine_save_incremental(struct machine *m, const char *path, char *msg, size_t msglen)
+{
+	return save_now(m, path, true, true, msg, msglen);
 }
 
 int machine_migrate_now(struct machine *m, const struct migrate_opts *o)

@@ -184,6 +184,7 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 		machine_set_monitor(m, *mon);
 	}
 	machine_set_save_background(m, c->background);
+	chain_configure(m, c->incremental, c->force);
 	status = machine_run(m);
 	if (m->save_failed && status == 0)
 		status = MACHINE_EXIT_ERROR;

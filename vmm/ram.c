@@ -9,6 +9,7 @@
  * Pass 0 and plain saves are full images; later live passes and the final
  * pass of a live save are page runs.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ void ram_live_reset(struct machine *m)
 
 	if (rl->logging && m->built)
 		kvm_dirty_log_enable(&m->kvm, false);
-	rl->logging = false;
+	rl->logging = rl->incr = rl->incr_child = rl->incr_prefetched = false;
 	free_bitmaps(rl);
 }
 
@@ -131,7 +132,9 @@ static int send_dirty(struct machine *m, ssm_handle *h, uint64_t *sent)
 	rl->log_ns += host_now_ns() - t0;
 	rl->log_calls++;
 	rc = put_runs(m, h, rl->pending, sent);
-	if (!rc)
+	/* An incremental child keeps its pages until its file is durable
+	 * (ram_save_done): a failed save must not lose them. */
+	if (!rc && !rl->incr)
 		memset(rl->pending, 0, bitmap_words(m) * sizeof(uint64_t));
 	return rc;
 }
@@ -231,12 +234,18 @@ static int ram_save_exec(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
 	struct ram_live *rl = &m->ram_live;
-	uint64_t t0 = host_now_ns(), off0 = ssm_handle_offset(h), sent;
+	uint64_t t0 = host_now_ns(), off0 = ssm_handle_offset(h), sent = 0;
 	int rc;
 
-	if (!rl->logging)
+	/* Logging kept for an incremental chain: only a child is runs. */
+	if (!rl->logging || (rl->incr && !rl->incr_child))
 		return put_full(m, h, &sent);
+	/* A point-in-time child's log was read before the fork: the writer
+	 * must not touch the running VM's log (ram_incr_prefetch). */
+	if (rl->incr_prefetched)
+		return put_runs(m, h, rl->pending, &sent);
 	rc = send_dirty(m, h, &sent);
+	rl->incr_pages = sent;
 	if (!rc) {
 		struct ram_pass_stat *st = new_stat(rl, SSM_PASS_FINAL);
 
@@ -257,12 +266,74 @@ static int ram_save_done(void *ctx, ssm_handle *h)
 	struct machine *m = ctx;
 	ssm_after after = ssm_handle_after(h);
 
+	/* An incremental chain keeps logging: a child's pages are done with
+	 * once its file is written; otherwise they go in the next child. */
+	if (m->ram_live.incr) {
+		if (m->ram_live.incr_child && ssm_handle_status(h) == SSM_OK)
+			memset(m->ram_live.pending, 0, bitmap_words(m) * sizeof(uint64_t));
+		return SSM_OK;
+	}
 	if (ssm_handle_status(h) == SSM_OK &&
 	    (after == SSM_AFTER_TELEPORT || after == SSM_AFTER_DESTROY))
 		free_bitmaps(&m->ram_live);
 	else
 		ram_live_reset(m);
 	return SSM_OK;
+}
+
+int ram_incr_begin(struct machine *m)
+{
+	struct ram_live *rl = &m->ram_live;
+
+	ram_live_reset(m);
+	memset(rl, 0, offsetof(struct ram_live, load_verify));
+	rl->pending = calloc(bitmap_words(m), sizeof(uint64_t));
+	rl->scratch = calloc(bitmap_words(m), sizeof(uint64_t));
+	if (!rl->pending || !rl->scratch || kvm_dirty_log_enable(&m->kvm, true)) {
+		ram_live_reset(m);
+		return -1;
+	}
+	rl->logging = rl->incr = true;
+	return 0;
+}
+
+bool ram_incr_active(const struct machine *m)
+{
+	return m->ram_live.incr && m->ram_live.logging;
+}
+
+void ram_set_incr_child(struct machine *m, bool on)
+{
+	m->ram_live.incr_child = on;
+}
+
+int ram_incr_prefetch(struct machine *m)
+{
+	struct ram_live *rl = &m->ram_live;
+
+	memset(rl->scratch, 0, bitmap_words(m) * sizeof(uint64_t));
+	if (kvm_dirty_log_fetch(&m->kvm, rl->scratch))
+		return -1;
+	dirty_merge(rl->pending, rl->scratch, bitmap_words(m));
+	if (kvm_dirty_log_clear(&m->kvm, rl->pending))
+		return -1;
+	rl->incr_pages = dirty_count(rl->pending, bitmap_words(m));
+	rl->incr_prefetched = true;
+	return 0;
+}
+
+void ram_incr_settle(struct machine *m, bool written)
+{
+	struct ram_live *rl = &m->ram_live;
+
+	rl->incr_prefetched = false;
+	if (written && rl->pending)
+		memset(rl->pending, 0, bitmap_words(m) * sizeof(uint64_t));
+}
+
+uint64_t ram_incr_pages(const struct machine *m)
+{
+	return m->ram_live.incr_pages;
 }
 
 void ram_set_load_verify(struct machine *m, bool on)

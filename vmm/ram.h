@@ -45,6 +45,11 @@ struct ram_live {
 	uint32_t passes;           /* live passes run, all of them */
 	uint64_t log_ns;           /* time spent fetching/clearing the dirty log */
 	uint32_t log_calls;
+	bool incr;                 /* logging kept for an incremental chain */
+	bool incr_child;           /* the save under way is a child: runs */
+	uint64_t incr_pages;       /* pages the last child held */
+	bool incr_prefetched;      /* pending holds the child's log, read and
+				      re-armed before a point-in-time fork */
 	bool loaded_once;          /* load: RAM no longer known to be zero */
 	bool load_verify;          /* load: check a mapped image's checksums */
 };
@@ -73,6 +78,21 @@ void ram_live_reset(struct machine *m);
 /* Whether a load checks the chunk CRCs of a RAM image it maps from the
  * file (an image it reads is always checked). */
 void ram_set_load_verify(struct machine *m, bool on);
+/* Incremental chains (chain.h), with the vCPU paused: start dirty logging
+ * after a full save and keep it across saves (0, or -1 with nothing
+ * started); whether it runs (a live save or migration ends it); mark the
+ * next save a child, which writes the pages dirtied since the last child
+ * as runs; and how many pages the last child held. */
+int ram_incr_begin(struct machine *m);
+bool ram_incr_active(const struct machine *m);
+void ram_set_incr_child(struct machine *m, bool on);
+uint64_t ram_incr_pages(const struct machine *m);
+/* A point-in-time child, before the fork: read and re-arm the log into the
+ * pending set, which the writer then saves without touching KVM (0, or
+ * -1).  After the writer's outcome: settle drops the pages it wrote
+ * (written) or keeps them for the next child. */
+int ram_incr_prefetch(struct machine *m);
+void ram_incr_settle(struct machine *m, bool written);
 /* Release the memory only, for a VM being torn down. */
 void ram_live_free(struct machine *m);
 

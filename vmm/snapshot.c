@@ -88,9 +88,10 @@ int snapshot_write(struct machine *m, const char *path, char *msg, size_t msglen
 	return save_to(m, path, SSM_AFTER_CONTINUE, false, msg, msglen);
 }
 
-int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_t msglen)
+int snapshot_point_in_time(struct machine *m, const char *path, bool incr, char *msg,
+			   size_t msglen)
 {
-	return bgsave_start(m, path, msg, msglen);
+	return bgsave_start(m, path, incr, msg, msglen);
 }
 
 int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msglen)
@@ -131,7 +132,9 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 	/* The new vCPU thread parks itself on start; wait until it has, so
 	 * the cpu unit's ioctls never race with it. */
 	machine_pause(m);
+	chain_restore_begin(m, fd >= 0 ? path : NULL);
 	rc = ssm_load(m->ssm, st, &o);
+	chain_restore_end(m, rc);
 	if (fd >= 0)
 		close(fd);
 	/* From a pipe the machine is built from the stream's first record. */
@@ -139,6 +142,8 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 		rc = SSM_ERR_FORMAT;
 	if (rc == SSM_ERR_CANCELLED && stop_signal_pending())
 		snprintf(msg, msglen, "stopped by %s", strsignal(stop_signal_pending()));
+	else if (rc && chain_restore_error(m)[0])
+		snprintf(msg, msglen, "%s", chain_restore_error(m));
 	else if (rc)
 		snprintf(msg, msglen, "%s", ssm_last_error(m->ssm)[0] ?
 			 ssm_last_error(m->ssm) : ssm_strerror(rc));

@@ -27,8 +27,10 @@ int snapshot_write(struct machine *m, const char *path, char *msg, size_t msglen
  * prints its outcome in one line ("vmm: saved to PATH ..." or "vmm: saving
  * to PATH failed: ..."; bgsave.h).  Otherwise an ssm_err with msg set
  * (e.g. a snapshot is still being written) and path untouched.  path is
- * copied (at most 4095 bytes). */
-int snapshot_point_in_time(struct machine *m, const char *path, char *msg, size_t msglen);
+ * copied (at most 4095 bytes).  incr: a link of the incremental chain
+ * (chain.h; the dirty log is read at the request, before the fork). */
+int snapshot_point_in_time(struct machine *m, const char *path, bool incr, char *msg,
+			   size_t msglen);
 
 /* Load path into the freshly created, not yet started machine m.  On
  * failure returns an ssm_err with one line in msg; m must not be run. */

@@ -9,6 +9,7 @@
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/serial.h"
+#include "vmm/chain_id.h"
 #include "vmm/cpu_codec.h"
 #include "vmm/ram.h"
 #include "vmm/unit_schema.h"
@@ -54,6 +55,9 @@ const struct unit_schema unit_schemas[] = {
 	  "n x cpuid, u32 tsc_khz], bool irq_line, bool tick_deferred" },
 	{ "serial-backend", SSM_FLAVOUR_DRIVER, BACKEND_VERSION, BACKEND_VERSION_MIN, NULL, 0,
 	  "u8 kind, str spec, u32 n, n bytes pending" },
+	{ "parent", SSM_FLAVOUR_EXTERNAL, PARENT_VERSION, PARENT_VERSION, NULL, 0,
+	  "incremental child only: 32 bytes id (SHA-256 of the parent's directory and "
+	  "footer), str name (the parent's file name, beside this file)" },
 	{ "fw-cfg", SSM_FLAVOUR_DEVICE, FW_CFG_SSM_VERSION, FW_CFG_SSM_VERSION_MIN,
 	  fw_cfg_tables, N(fw_cfg_tables), "live pass 0: str model, u32 version, ports; "
 	  "final: state" },

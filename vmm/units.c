@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "vmm/bgsave.h"
+#include "vmm/chain.h"
 #include "vmm/clock.h"
 #include "vmm/machine.h"
 #include "vmm/ram.h"
@@ -516,6 +517,9 @@ int units_register(struct machine *m, ssm *reg)
 	/* The devices go before RAM: in pass 0 of a live migration their
 	 * identity records let the destination refuse an incompatible model
 	 * before any RAM is sent. */
+	/* Load side only: a child file's "parent" comes before its RAM. */
+	if (!rc)
+		rc = chain_register(m, reg);
 	if (!rc)
 		rc = pic_ssm_register(&m->pic, reg, 0);
 	if (!rc)

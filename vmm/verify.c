@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/fw_cfg.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/serial.h"
+#include "vmm/chain_id.h"
 #include "vmm/cpu_check.h"
 #include "vmm/kvm.h"
 #include "vmm/ram.h"
@@ -218,6 +220,18 @@ static int cpu_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 	return rc;
 }
 
+/* ---- parent ------------------------------------------------------------------ */
+
+/* The record only: verify_main walks the chain itself (chain_check). */
+static int parent_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	struct chain_parent_rec p;
+
+	(void)ctx;
+	(void)pass;
+	return chain_get_record(h, version, &p);
+}
+
 /* ---- the run ---------------------------------------------------------------- */
 
 static int register_all(ssm *reg, struct verify *v)
@@ -227,6 +241,7 @@ static int register_all(ssm *reg, struct verify *v)
 	};
 	static const ssm_callbacks ram_cb = { .load_exec = ram_load };
 	static const ssm_callbacks cpu_cb = { .load_exec = cpu_load };
+	static const ssm_callbacks parent_cb = { .load_exec = parent_load };
 	int rc;
 
 	pic_init(&v->pic, no_level, NULL);
@@ -236,6 +251,9 @@ static int register_all(ssm *reg, struct verify *v)
 	fw_cfg_init(&v->fw_cfg, 0, 1);
 	serial_backend_init(&v->backend);
 	rc = ssm_register_external(reg, "machine", 0, MACHINE_VERSION, 0, NULL, 0, &machine_cb, v);
+	if (!rc)
+		rc = ssm_register_external(reg, "parent", 0, PARENT_VERSION, 0, NULL, 0, &parent_cb,
+					   v);
 	if (!rc)
 		rc = pic_ssm_register(&v->pic, reg, 0);
 	if (!rc)
@@ -294,6 +312,44 @@ int verify_file(const char *path, char *msg, size_t msglen)
 	return rc;
 }
 
+/* The file, then each parent of its chain (chain_id.h): present, with the
+ * identity its child records, and itself sound. */
+static int verify_chain(const char *path, char *msg, size_t msglen)
+{
+	char cur[4096], next[4096];
+	struct chain_parent_rec p;
+	unsigned n;
+	int rc, fd;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (n = 1;; n++) {
+		if (verify_file(cur, msg, msglen)) {
+			fprintf(stderr, "vmm verify: %s: %s\n", cur, msg);
+			return 1;
+		}
+		rc = chain_read_parent(cur, &p, msg, msglen);
+		if (rc == 0)
+			break;
+		fd = rc < 0 || n >= CHAIN_DEPTH_MAX ? -1 :
+		     chain_open_parent(cur, &p, next, sizeof(next), msg, msglen);
+		if (fd < 0) {
+			if (rc > 0 && n >= CHAIN_DEPTH_MAX)
+				snprintf(msg, msglen, "%.600s: the chain is longer than %u files", cur,
+					 CHAIN_DEPTH_MAX);
+			fprintf(stderr, "vmm verify: %s\n", msg);
+			return 1;
+		}
+		close(fd);
+		memcpy(cur, next, sizeof(cur));
+	}
+	if (n == 1)
+		printf("%s: ok\n", path);
+	else
+		printf("%s: ok (chain of %u files down to base %s, every parent present with the "
+		       "identity its child records)\n", path, n, cur);
+	return 0;
+}
+
 int verify_main(int argc, char **argv)
 {
 	char msg[700];
@@ -309,10 +365,5 @@ int verify_main(int argc, char **argv)
 			"no FILE given" : argc > 2 ? "expected one FILE" : "unknown option");
 		return 2;
 	}
-	if (verify_file(argv[1], msg, sizeof(msg))) {
-		fprintf(stderr, "vmm verify: %s: %s\n", argv[1], msg);
-		return 1;
-	}
-	printf("%s: ok\n", argv[1]);
-	return 0;
+	return verify_chain(argv[1], msg, sizeof(msg));
 }

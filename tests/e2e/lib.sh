@@ -216,6 +216,20 @@ same_output() {
 	return 0
 }
 
+# suffix_of REF GOT: GOT without its first (possibly cut) line is the end
+# of REF, ticks aside (a guest restored part-way, or that ran on).
+suffix_of() {
+	local ref=$1 got=$2 n
+	tail -n +2 "$got" | strip_ticks >got.tail
+	strip_ticks "$ref" >ref.stripped
+	n=$(wc -c <got.tail)
+	if [ "$n" -eq 0 ] || ! cmp -s got.tail <(tail -c "$n" ref.stripped); then
+		fail "$got (after its first line) is not the end of the uninterrupted run"
+		show "$got"
+		return 1
+	fi
+}
+
 # reference MEM CMDLINE: print the path of an uninterrupted run's serial
 # output for this machine, running it once per test session.
 reference() {

@@ -163,7 +163,7 @@ t_hostile() {
 	has_reply '^\{"error":\{"class":"CommandNotFound","desc":"unknown command .format-disk.*"id":9\}$' || return 1
 	has_reply '"class":"InvalidArgument","desc":"save: argument .file. must be a string"' || return 1
 	has_reply '"class":"InvalidArgument","desc":"save: unknown argument .bogus."' || return 1
-	has_reply '"class":"NotSupported","desc":"save: mode incremental: ' || return 1
+	has_reply '"class":"InvalidArgument","desc":"save: mode incremental keeps the guest running' || return 1
 	has_reply '"class":"InvalidArgument","desc":"save: mode .sideways.' || return 1
 	has_reply '"class":"InvalidArgument","desc":"migrate: uri .udp:1:2.: expected tcp:HOST:PORT"' || return 1
 	has_reply '"class":"WrongState","desc":"migrate-cancel: no migration' || return 1

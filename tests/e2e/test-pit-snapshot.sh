@@ -17,21 +17,6 @@ first_step() {
 	grep -aE "^$STEP_RE ticks [0-9]+$" "$1" | head -n1 | awk '{print $2}'
 }
 
-# suffix_of REF GOT: GOT without its first (possibly cut) line is the end of
-# REF, ticks aside.
-suffix_of() {
-	local ref=$1 got=$2
-	tail -n +2 "$got" | strip_ticks >got.tail
-	strip_ticks "$ref" >ref.stripped
-	local n
-	n=$(wc -c <got.tail)
-	if [ "$n" -eq 0 ] || ! cmp -s got.tail <(tail -c "$n" ref.stripped); then
-		fail "$got (after its first line) is not the end of the uninterrupted run"
-		show "$got"
-		return 1
-	fi
-}
-
 # start_pit TAG FILE: a guest saving point-in-time to FILE on SIGTERM.
 start_pit() {
 	VMM_TEST_BGSAVE_DELAY_MS=$PIT_DELAY_MS bg_vmm "$1" --mem "$PIT_MEM" \
