@@ -22,21 +22,7 @@ reps=${INCR_BENCH_REPS:-3}
 mem=${INCR_BENCH_MEM:-1G}
 area=${INCR_BENCH_AREA:-51M}
 
-die() { echo "incr_bench: $*" >&2; exit 1; }
-[ -x "$build/vmm" ] || die "$build/vmm not built (make all)"
-[ -f "$build/guest/kernel.elf" ] || die "$build/guest/kernel.elf not built (make all)"
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || die "/dev/kvm is not usable here: cannot run guests"
-mkdir -p "$tmp_root" || exit 1
-dir=$(mktemp -d "$tmp_root/incr_bench.XXXXXX") || exit 1
-vpid=
-cleanup() {
-  [ -n "$vpid" ] && kill -QUIT "$vpid" 2>/dev/null && wait "$vpid" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-mib() { numfmt --from=iec "$1" | awk '{print int($1 / 1048576)}'; }
+. bench/lib/guest_script.sh incr_bench
 last_step() { grep -aoE '^step [0-9]+ ' "$dir/a.txt" 2>/dev/null | tail -n1 | awk '{ n = $2 } END { print n + 0 }'; }
 # until_step SECONDS N: the guest has printed step N.
 until_step() {

@@ -20,21 +20,7 @@ tmp_root=${SSM_BENCH_DIR:-$build/bench-tmp}
 reps=${PIT_BENCH_REPS:-3}
 sizes=${PIT_BENCH_SIZES:-"1G:512M 8G:1G"}
 
-die() { echo "pit_bench: $*" >&2; exit 1; }
-[ -x "$build/vmm" ] || die "$build/vmm not built (make all)"
-[ -f "$build/guest/kernel.elf" ] || die "$build/guest/kernel.elf not built (make all)"
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || die "/dev/kvm is not usable here: cannot run guests"
-mkdir -p "$tmp_root" || exit 1
-dir=$(mktemp -d "$tmp_root/pit_bench.XXXXXX") || exit 1
-vpid=
-cleanup() {
-  [ -n "$vpid" ] && kill -QUIT "$vpid" 2>/dev/null && wait "$vpid" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-mib() { numfmt --from=iec "$1" | awk '{print int($1 / 1048576)}'; }
+. bench/lib/guest_script.sh pit_bench
 now() { date +%s.%N; }
 last_step() { grep -aoE '^step [0-9]+ ' "$dir/a.txt" 2>/dev/null | tail -n1 | awk '{ n = $2 } END { print n + 0 }'; }
 count() { grep -cE "$1" "$dir/err" 2>/dev/null; }
