@@ -153,14 +153,19 @@ clang:
 	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang all unit-bins
 	@echo "clang: everything builds without warnings"
 
+# Builds use every core (half of a CI run was compiling one file at a
+# time); each set of tests runs alone once its binaries are built.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps-test
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) all unit-bins
+	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory install-check
-	@$(MAKE) --no-print-directory clang
-	@$(MAKE) --no-print-directory asan asan-vmm
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=8
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) clang
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) asan
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) asan-vmm
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) fuzz FUZZ_SECONDS=8
 	@scripts/run-e2e.sh $(BUILD)
-	@$(MAKE) --no-print-directory tsan TSAN_E2E="$(TSAN_QUICK_E2E)"
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) tsan TSAN_E2E="$(TSAN_QUICK_E2E)"
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
