@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/irqchip.h"
 #include "vmm/smp.h"
 
 /* Where KVM may put the 3-page TSS it needs for real mode on Intel hosts:
@@ -341,7 +342,7 @@ void kvm_vm_init(struct kvm_vm *vm)
 	vm->sys_fd = vm->vm_fd = -1;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, unsigned ncpus)
+int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, unsigned ncpus, bool kernel_irqchip)
 {
 	int version, mmap_size;
 
@@ -396,6 +397,10 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, unsigned ncpus)
 		if (set_slot(vm, i, 0))
 			goto fail;
 
+	/* KVM gives a vCPU its LAPIC only if the irqchip exists first. */
+	if (kernel_irqchip && irqchip_create(vm->vm_fd))
+		goto fail;
+	vm->kernel_irqchip = kernel_irqchip;
 	mmap_size = ioctl(vm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run)) {
 		fprintf(stderr, "vmm: KVM_GET_VCPU_MMAP_SIZE: bad size %d\n", mmap_size);

@@ -14,6 +14,7 @@
 
 #include "vmm/board.h"
 #include "vmm/boot.h"
+#include "vmm/irqchip.h"
 #include "vmm/monitor.h"
 #include "vmm/snapshot.h"
 #include "vmm/units.h"
@@ -83,7 +84,10 @@ static void serial_irq(void *opaque, int level)
 	struct machine *m = opaque;
 
 	machine_assert_devices(m);
-	pic_set_irq(&m->pic, BOARD_COM1_IRQ, level);
+	if (m->cfg.irqchip == IRQCHIP_KERNEL)
+		(void)irqchip_set_line(m->kvm.vm_fd, BOARD_COM1_IRQ, level != 0);
+	else
+		pic_set_irq(&m->pic, BOARD_COM1_IRQ, level);
 }
 
 /* For the PIT's SSM callbacks, which run with the VM paused. */
@@ -119,7 +123,7 @@ static void rearm_timer(struct machine *m)
 	uint64_t next = 0, host;
 
 	machine_assert_locked(m);
-	if (m->clock.running)
+	if (m->clock.running && m->cfg.irqchip == IRQCHIP_USER)
 		next = pit_next_event_ns(&m->pit, vclock_now(&m->clock));
 	if (next == UINT64_MAX)
 		next = 0;
@@ -289,16 +293,19 @@ static int wire_bus(struct machine *m)
 	struct bus *b = &m->bus;
 
 	bus_init(b);
-	if (bus_register(b, BOARD_PIC_MASTER_BASE, BOARD_PIC_MASTER_LEN, "pic-master", m,
-			 pic_master_read, pic_master_write) ||
-	    bus_register(b, BOARD_PIC_SLAVE_BASE, BOARD_PIC_SLAVE_LEN, "pic-slave", m,
-			 pic_slave_read, pic_slave_write) ||
-	    bus_register(b, BOARD_ELCR_BASE, BOARD_ELCR_LEN, "elcr", m,
-			 elcr_read, elcr_write) ||
-	    bus_register(b, BOARD_PIT_BASE, BOARD_PIT_LEN, "pit", m,
-			 pit_port_read, pit_port_write) ||
-	    bus_register(b, BOARD_PORT61, 1, "port61", m, port61_read, port61_write) ||
-	    bus_register(b, BOARD_COM1_BASE, BOARD_COM1_LEN, "com1", m,
+	/* The kernel irqchip answers these ports itself (irqchip.h). */
+	if (m->cfg.irqchip == IRQCHIP_USER &&
+	    (bus_register(b, BOARD_PIC_MASTER_BASE, BOARD_PIC_MASTER_LEN, "pic-master", m,
+			  pic_master_read, pic_master_write) ||
+	     bus_register(b, BOARD_PIC_SLAVE_BASE, BOARD_PIC_SLAVE_LEN, "pic-slave", m,
+			  pic_slave_read, pic_slave_write) ||
+	     bus_register(b, BOARD_ELCR_BASE, BOARD_ELCR_LEN, "elcr", m,
+			  elcr_read, elcr_write) ||
+	     bus_register(b, BOARD_PIT_BASE, BOARD_PIT_LEN, "pit", m,
+			  pit_port_read, pit_port_write) ||
+	     bus_register(b, BOARD_PORT61, 1, "port61", m, port61_read, port61_write)))
+		return -1;
+	if (bus_register(b, BOARD_COM1_BASE, BOARD_COM1_LEN, "com1", m,
 			 com1_read, com1_write) ||
 	    bus_register(b, BOARD_POWEROFF_PORT, 1, "poweroff", m, NULL, poweroff_write) ||
 	    machine_wire_guest_devices(m))
@@ -403,33 +410,6 @@ void machine_set_stop_action(struct machine *m, const char *save_path, bool cont
 	migrate_set_opts(&m->mig, mig);
 }
 
-void machine_set_save_background(struct machine *m, bool on)
-{
-	m->save_background = on;
-}
-
-int machine_keep_config(struct machine *m, const struct saved_config *c)
-{
-	struct saved_config *copy = malloc(sizeof(*copy));
-
-	if (!copy)
-		return -1;
-	*copy = *c;
-	free(m->loaded_cfg);
-	m->loaded_cfg = copy;
-	return 0;
-}
-
-void machine_set_serial_override(struct machine *m, const char *spec)
-{
-	m->serial_override = spec;
-}
-
-void machine_note_save_result(struct machine *m, bool ok)
-{
-	m->save_failed = !ok;
-}
-
 /* ---- Lifecycle ---- */
 
 static int open_host_fds(struct machine *m)
@@ -506,7 +486,7 @@ unsigned machine_ncpus(const struct machine *m)
 /* APs start only by INIT/SIPI, which only the in-kernel LAPIC delivers. */
 static int check_ncpus(const struct machine_config *cfg)
 {
-	if (cfg->ncpus > 1) {
+	if (cfg->ncpus > 1 && cfg->irqchip != IRQCHIP_KERNEL) {
 		fprintf(stderr, "vmm: %u vCPUs need the in-kernel irqchip (--irqchip kernel): "
 			"the APs start by INIT/SIPI through its LAPIC\n", cfg->ncpus);
 		return -1;
@@ -518,10 +498,14 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 {
 	m->cfg = *cfg;
 	m->cfg.ncpus = machine_ncpus(m);
-	if (check_ncpus(&m->cfg) || kvm_vm_create(&m->kvm, cfg->ram_size, m->cfg.ncpus))
+	if (check_ncpus(&m->cfg) || kvm_vm_create(&m->kvm, cfg->ram_size, m->cfg.ncpus,
+						  cfg->irqchip == IRQCHIP_KERNEL))
 		return -1;
-	for (unsigned i = 0; i < m->cfg.ncpus; i++)
+	for (unsigned i = 0; i < m->cfg.ncpus; i++) {
 		vcpu_init(&m->vcpu[i], m, i, m->kvm.vcpu[i].fd, m->kvm.vcpu[i].run);
+		if (cfg->irqchip == IRQCHIP_KERNEL)
+			vcpu_use_kernel_irqchip(&m->vcpu[i]);
+	}
 	/* Before any state is loaded: fw_cfg at reset with this RAM size and
 	 * vCPU count. */
 	fw_cfg_init(&m->fw_cfg, cfg->ram_size, m->cfg.ncpus);

@@ -44,6 +44,7 @@
 #include "vmm/chain.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
+#include "vmm/irqchip.h"
 #include "vmm/kvm.h"
 #include "vmm/migrate.h"
 #include "vmm/ram.h"
@@ -63,6 +64,7 @@ struct machine_config {
 	bool serial_append;             /* restore: continue a file: log */
 	const char *modules[MB_MODULES_MAX]; /* multiboot "FILE[,ARGS]" */
 	unsigned nmodules;
+	enum irqchip_mode irqchip;      /* --irqchip (irqchip.h) */
 	unsigned ncpus;                 /* vCPUs, 1..KVM_VCPUS_MAX (0 means 1) */
 };
 

@@ -47,11 +47,14 @@ Test(cli, cpus)
 	cr_assert_eq(PARSE(&c, "--mem", "64M"), -1);
 	cr_assert_eq(c.cfg.ncpus, 1, "one vCPU by default");
 	cr_assert_null(c.cpus_arg);
-	cr_assert_eq(PARSE(&c, "--cpus", "3"), -1);
+	cr_assert_eq(PARSE(&c, "--cpus", "3", "--irqchip", "kernel"), -1);
 	cr_assert_eq(c.cfg.ncpus, 3);
 	cr_assert_str_eq(c.cpus_arg, "3");
-	cr_assert_eq(PARSE(&c, "--cpus", "64"), -1);
+	cr_assert_eq(PARSE(&c, "--irqchip", "kernel", "--cpus", "64"), -1);
 	cr_assert_eq(c.cfg.ncpus, 64);
+	cr_assert_eq(PARSE(&c, "--cpus", "1", "--irqchip", "user"), -1, "one vCPU: any irqchip");
+	/* On restore the file's mode decides. */
+	cr_assert_eq(PARSE(&c, "--restore", "x.sav", "--cpus", "2"), -1);
 }
 
 Test(cli, values)
@@ -115,6 +118,8 @@ Test(cli, refusals, .init = cr_redirect_stderr)
 	refused("no vCPUs", PARSE(&c, "--cpus", "0"));
 	refused("65 vCPUs", PARSE(&c, "--cpus", "65"));
 	refused("vCPUs not a number", PARSE(&c, "--cpus", "two"));
+	refused("2 vCPUs, user irqchip (default)", PARSE(&c, "--cpus", "2"));
+	refused("2 vCPUs, user irqchip", PARSE(&c, "--cpus", "2", "--irqchip", "user"));
 	refused("--cpus with --incoming", PARSE(&c, "--incoming", "tcp:127.0.0.1:4444",
 						"--cpus", "2"));
 	refused("bad serial", PARSE(&c, "--serial", "tty:x"));
