@@ -201,7 +201,7 @@ static int check(struct kvm_vm *vm, unsigned cpu, ssm_handle *h, const struct cp
 	struct cpu_host host = {
 		.cpuid = vm->supported->entries, .ncpuid = vm->supported->nent,
 		.msrs = vm->vcpu[cpu].msrs, .nmsrs = vm->vcpu[cpu].nmsrs,
-		.xsave_len = vm->xsave_len,
+		.xsave_len = vm->xsave_len, .lapic = vm->kernel_irqchip,
 	};
 	enum cpu_section sec;
 	char why[256];

@@ -143,8 +143,8 @@ static const struct cpu_caps any_host_caps = {
  * the host's, the file's MSR list as the allowed one and its XSAVE size as
  * the host's; version 1 with any_host_caps (and no XSAVE layout check,
  * which needs a CPUID). */
-static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_section *sec,
-		      char *why, size_t len)
+static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, bool lapic,
+		      enum cpu_section *sec, char *why, size_t len)
 {
 	const struct cpu_caps *c = &any_host_caps;
 	uint32_t *idx;
@@ -179,14 +179,14 @@ static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_s
 		if (cpu_check_events(&s->ev, &s->sregs, why, len))
 			goto out;
 		*sec = CPU_SEC_MP;
-		if (cpu_check_mp_state(s->mp_state, why, len))
+		if (cpu_check_mp_state(s->mp_state, lapic, why, len))
 			goto out;
 		*sec = CPU_SEC_CLOCK;
 		rc = cpu_check_clock(&s->clk, why, len);
 	} else {
 		struct cpu_host host = {
 			.cpuid = s->cpuid, .ncpuid = s->ncpuid, .msrs = idx, .nmsrs = s->nmsrs,
-			.xsave_len = s->xsave_len,
+			.xsave_len = s->xsave_len, .lapic = lapic,
 		};
 
 		rc = cpu_check_snapshot(s, &host, sec, why, len);
@@ -214,7 +214,8 @@ static int cpu_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 	if (rc)
 		return rc;
 	rc = cpu_codec_get(h, version, &s);
-	if (!rc && cpu_checks(&s, version, &sec, why, sizeof(why))) {
+	/* A machine of several vCPUs has KVM's LAPICs (machine_build). */
+	if (!rc && cpu_checks(&s, version, v->cfg.ncpus > 1, &sec, why, sizeof(why))) {
 		cpu_codec_where(&s, sec, where, sizeof(where));
 		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s (%s at %s)", why,
 					cpu_section_name(sec), where);
