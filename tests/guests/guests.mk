@@ -36,3 +36,20 @@ $(MBTEST_DIR)/mbtest-addr.elf: $(MBTEST_DIR)/mbhead-addr.o $(MBTEST_DIR)/mbtest.
 
 $(MBTEST_DIR)/mbtest.bin: $(MBTEST_DIR)/mbtest-addr.elf
 	objcopy -O binary $< $@
+
+# smpguest.elf  ELF32 multiboot SMP guest of tests/e2e/test-smp.sh: the BSP
+#               starts the APs by INIT/SIPI, every CPU prints its ticks
+SMPGUEST := $(MBTEST_DIR)/smpguest.elf
+
+all: $(SMPGUEST)
+
+$(MBTEST_DIR)/smpguest.o: tests/guests/smpguest.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
+
+$(MBTEST_DIR)/smphead.o: tests/guests/smphead.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -c $< -o $@
+
+$(SMPGUEST): $(MBTEST_DIR)/smphead.o $(MBTEST_DIR)/smpguest.o tests/guests/mbtest.ld
+	$(MBTEST_LD) -o $@ $(MBTEST_DIR)/smphead.o $(MBTEST_DIR)/smpguest.o
