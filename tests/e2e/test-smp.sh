@@ -131,6 +131,55 @@ t_save_restore() {
 	done
 }
 
+# consecutive FILE N: each CPU's ticks in FILE run k..TICKS-1 without a gap
+# (a restore from a point-in-time snapshot carries on from the request).
+consecutive() {
+	local f=$1 n=$2 c got first
+	for c in $(seq 0 $((n - 1))); do
+		got=$(grep -aoE "^smp: cpu $c tick [0-9]+\$" "$f" | awk '{print $5}' | tr '\n' ' ')
+		first=${got%% *}
+		if [ -z "$got" ] || [ "$got" != "$(seq "$first" $((TICKS - 1)) | tr '\n' ' ')" ]; then
+			fail "cpu $c ticks after the restore [$got], expected k..$((TICKS - 1))"
+			show "$f"
+			return 1
+		fi
+	done
+}
+
+# A point-in-time snapshot reads every vCPU before the fork: the guest
+# runs on to its end, and the file restores all of them at the request.
+t_point_in_time() {
+	vmm p --kernel "$GUEST" --cpus 3 "${IRQ[@]}" --mem 32M --cmdline "$SMP_CMD" \
+		--serial file:pa.txt --save p.sav --continue --background --save-after 1500ms
+	expect_rc p 11 || return 1
+	grep -q 'point-in-time snapshot for p.sav taken' p.err && grep -q '^vmm: saved to p.sav' p.err ||
+		{ fail "p: no point-in-time snapshot written"; show p.err; return 1; }
+	ticks_ok pa.txt 3 "the guest that ran on" || return 1
+	vmm pr --restore p.sav "${IRQ[@]}" --serial file:pb.txt
+	expect_rc pr 11 || return 1
+	consecutive pb.txt 3 || return 1
+	grep -aqx 'smp: done' pb.txt || { fail "pr: no 'smp: done'"; show pb.txt; return 1; }
+}
+
+# The monitor's stop pauses every vCPU (no CPU prints while stopped), cont
+# resumes them all.
+t_monitor() {
+	local a b
+	bg_vmm mon --kernel "$GUEST" --cpus 3 "${IRQ[@]}" --mem 32M --cmdline "$SMP_CMD" \
+		--serial file:mo.txt --monitor "unix:$PWD/m.sock" || return 1
+	wait_until 20 has_line mo.txt '^smp: cpu [12] tick 2$' ||
+		{ fail "the APs did not tick"; show mo.txt; return 1; }
+	"$VMM" ctl "$PWD/m.sock" stop >ctl.out 2>&1 || { fail "ctl stop"; show ctl.out; return 1; }
+	a=$(grep -ac tick mo.txt)
+	sleep 1
+	b=$(grep -ac tick mo.txt)
+	[ "$a" -eq "$b" ] || { fail "ticks went on while stopped ($a -> $b)"; return 1; }
+	"$VMM" ctl "$PWD/m.sock" cont >ctl.out 2>&1 || { fail "ctl cont"; show ctl.out; return 1; }
+	bg_wait mon
+	expect_rc mon 11 || return 1
+	ticks_ok mo.txt 3 "3 vCPUs stopped and continued" || return 1
+}
+
 # migrate N: live-migrated mid-run, every vCPU runs on at the destination.
 migrate() {
 	local n=$1 port
@@ -215,6 +264,8 @@ t_kut_smptest() {
 run_test smp_boot t_boot
 run_test smp_usage t_usage
 run_test smp_save_restore t_save_restore
+run_test smp_point_in_time t_point_in_time
+run_test smp_monitor t_monitor
 run_test smp_migrate t_migrate
 run_test smp_instances t_instances
 run_test smp_kut_smptest t_kut_smptest
