@@ -11,7 +11,6 @@
 #include "vmm/cli.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
-#include "vmm/smp.h"
 #include "vmm/stream_stdio.h"
 #include "ssm/ssm.h"
 
@@ -583,7 +582,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			c->compress_arg = optarg;
 			break;
 		case OPT_CPUS:
-			if (smp_parse_count(optarg, &c->cfg.ncpus))
+			if (parse_u32(optarg, &c->cfg.ncpus) || c->cfg.ncpus < 1 ||
+			    c->cfg.ncpus > KVM_VCPUS_MAX)
 				return usage_error("--cpus %s: expected a vCPU count from 1 to 64",
 						   optarg);
 			c->cpus_arg = optarg;

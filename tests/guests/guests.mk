@@ -16,7 +16,7 @@ MBTEST_LD     := ld -m elf_i386 -static -nostdlib --build-id=none --no-warn-rwx-
 
 all: $(MBTEST_GUESTS)
 
-$(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c
+$(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c tests/guests/mbio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
 
@@ -43,7 +43,7 @@ SMPGUEST := $(MBTEST_DIR)/smpguest.elf
 
 all: $(SMPGUEST)
 
-$(MBTEST_DIR)/smpguest.o: tests/guests/smpguest.c
+$(MBTEST_DIR)/smpguest.o: tests/guests/smpguest.c tests/guests/mbio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
 

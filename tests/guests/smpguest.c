@@ -15,10 +15,8 @@
  */
 #include <stdint.h>
 
-#define COM1 0x3f8
-#define DEBUG_EXIT 0xf4
-#define FW_CFG_SEL 0x510
-#define FW_CFG_DATA 0x511
+#include "mbio.h"
+
 #define LAPIC 0xfee00000u
 #define LAPIC_SVR 0xf0
 #define LAPIC_ICR_LO 0x300
@@ -41,43 +39,6 @@ struct mbi {
 static volatile uint32_t print_lock, started, finished;
 static uint32_t ticks, spin;
 
-static void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void puts(const char *s)
-{
-	while (*s)
-		outb(COM1, (uint8_t)*s++);
-}
-
-static void putdec(uint32_t v)
-{
-	char buf[11];
-	int n = 0;
-
-	do {
-		buf[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		outb(COM1, (uint8_t)buf[--n]);
-}
-
 /* One CPU's line at a time: the UART sees whole lines. */
 static void lock(void)
 {
@@ -89,27 +50,6 @@ static void lock(void)
 static void unlock(void)
 {
 	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
-}
-
-/* The value of the word "key=N" in s, or def. */
-static uint32_t arg(const char *s, const char *key, uint32_t def)
-{
-	for (const char *w = s; w && *w; w++) {
-		const char *k = key, *p = w;
-
-		if (w != s && w[-1] != ' ')
-			continue;
-		while (*k && *p == *k)
-			k++, p++;
-		if (!*k) {
-			uint32_t v = 0;
-
-			while (*p >= '0' && *p <= '9')
-				v = v * 10 + (uint32_t)(*p++ - '0');
-			return v;
-		}
-	}
-	return def;
 }
 
 static void lapic_write(uint32_t reg, uint32_t v)
@@ -150,7 +90,7 @@ static void tick_loop(uint32_t id)
 		putdec(id);
 		puts(" tick ");
 		putdec(k);
-		puts("\n");
+		putc('\n');
 		unlock();
 	}
 }
