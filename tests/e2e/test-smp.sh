@@ -212,7 +212,8 @@ t_instances() {
 	"$TOOL" "$good" miss.sav --drop cpu:1 &&
 		"$TOOL" "$good" three.sav --ncpus 3 &&
 		"$TOOL" "$good" one.sav --ncpus 1 &&
-		"$TOOL" "$good" far.sav --renumber cpu 1 7 2>tool.err ||
+		"$TOOL" "$good" far.sav --renumber cpu 1 7 &&
+		"$TOOL" "$good" nolapic.sav --drop lapic:1 2>tool.err ||
 		{ fail "ssm_units failed"; show tool.err; return 1; }
 	vmm miss --restore miss.sav "${IRQ[@]}" --serial none
 	expect_rc miss 1 && one_vmm_line miss "no 'cpu' unit instance 1.*2 vCPUs" || return 1
@@ -228,13 +229,23 @@ t_instances() {
 	VMM_STDIN=one.sav vmm onep --restore - --serial none
 	expect_rc onep 1 && one_vmm_line onep "cpu: instance 1, but the machine has 1 vCPU" ||
 		return 1
-	for f in miss three one far; do
+	vmm nolapic --restore nolapic.sav --serial none
+	expect_rc nolapic 1 && one_vmm_line nolapic "no 'lapic' unit \(instance 1" || return 1
+	# Two vCPUs in a file of the user irqchip: the count needs KVM's LAPIC.
+	vmm u --kernel "$GUEST" --mem 32M --cmdline "$SMP_CMD" --serial none --save u.sav \
+		--save-after 800ms
+	saved_ok u u.sav || return 1
+	"$TOOL" u.sav user2.sav --ncpus 2 2>tool.err || { fail "ssm_units failed"; show tool.err; return 1; }
+	vmm user2 --restore user2.sav --serial none
+	expect_rc user2 1 && one_vmm_line user2 "machine: field ncpus 2 needs field irqchip 1" ||
+		return 1
+	for f in miss three one far nolapic user2; do
 		if "$VMM" verify "$f.sav" >"vf-$f.txt" 2>&1; then
 			fail "verify accepted $f.sav"
 			show "vf-$f.txt"
 			return 1
 		fi
-		grep -qE "instance (1|2|7)" "vf-$f.txt" ||
+		grep -qE "instance (1|2|7)|lapic 1|ncpus 2" "vf-$f.txt" ||
 			{ fail "verify $f.sav does not name the instance"; show "vf-$f.txt"; return 1; }
 	done
 	# --cpus on restore may only repeat the file's count.
