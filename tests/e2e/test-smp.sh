@@ -161,6 +161,26 @@ t_point_in_time() {
 	grep -aqx 'smp: done' pb.txt || { fail "pr: no 'smp: done'"; show pb.txt; return 1; }
 }
 
+# An incremental chain of a 2-vCPU guest: base, then a child, each taken
+# with every vCPU paused; the child restores both vCPUs where they were.
+t_incremental() {
+	bg_vmm inc --kernel "$GUEST" --cpus 2 "${IRQ[@]}" --mem 32M --cmdline "$SMP_CMD" \
+		--serial file:ia.txt --save i.sav --continue --incremental || return 1
+	wait_until 20 has_line ia.txt '^smp: cpu 1 tick 3$' ||
+		{ fail "the AP did not tick"; show ia.txt; return 1; }
+	bg_kill inc INT
+	wait_until 20 has_line inc.err '^vmm: saved to i.sav ' || { fail "no base"; show inc.err; return 1; }
+	wait_until 20 has_line ia.txt '^smp: cpu 1 tick 6$' || { fail "no ticks after the base"; return 1; }
+	bg_kill inc INT
+	wait_until 20 has_line inc.err '^vmm: saved to i.sav.1 .*incremental' ||
+		{ fail "no child"; show inc.err; return 1; }
+	bg_wait inc
+	expect_rc inc 11 || return 1
+	vmm ir --restore i.sav.1 --serial file:ib.txt
+	expect_rc ir 11 || return 1
+	consecutive ib.txt 2 || return 1
+}
+
 # The monitor's stop pauses every vCPU (no CPU prints while stopped), cont
 # resumes them all.
 t_monitor() {
@@ -277,6 +297,7 @@ run_test smp_usage t_usage
 run_test smp_save_restore t_save_restore
 run_test smp_point_in_time t_point_in_time
 run_test smp_monitor t_monitor
+run_test smp_incremental t_incremental
 run_test smp_migrate t_migrate
 run_test smp_instances t_instances
 run_test smp_kut_smptest t_kut_smptest
