@@ -159,8 +159,12 @@ static void lay_machine_v(struct cur *c, int version)
 			any(c, nm, 4);
 		}
 	}
-	if (version >= 3)
+	if (version >= 3) {
 		num(c, "irqchip", 1, LG_MAX, 1, 0);
+		/* The forged base has one vCPU: any other count contradicts its
+		 * cpu instances (or needs irqchip 1), so only 1 is legal. */
+		num(c, "ncpus", 4, LG_RANGE, 1, 1);
+	}
 	/* vmm/clock.h VCLOCK_MAX_NS: 146 years, far from any overflow. */
 	num(c, "clock_ns", 8, LG_MAX, 1ull << 62, 0);
 }
