@@ -14,7 +14,8 @@ MBTEST_CFLAGS := -m32 -std=c11 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-p
 MBTEST_LD     := ld -m elf_i386 -static -nostdlib --build-id=none --no-warn-rwx-segments \
                  -T tests/guests/mbtest.ld
 
-all: $(MBTEST_GUESTS)
+# test-irqchip.sh also boots the bench's LAPIC-timer guest (bench/bench.mk).
+all: $(MBTEST_GUESTS) $(BENCH_GUEST)
 
 $(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c tests/guests/mbio.h
 	@mkdir -p $(dir $@)
