@@ -165,6 +165,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) asan-vmm
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) fuzz FUZZ_SECONDS=8
 	@scripts/run-e2e.sh $(BUILD)
+	@$(MAKE) --no-print-directory e2e-kernel-irqchip KIRQ_E2E=quick
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) tsan TSAN_E2E="$(TSAN_QUICK_E2E)"
 
 asan:
@@ -353,3 +354,20 @@ clean:
 	rm -rf build build-asan build-clang build-fuzz build-tsan
 
 -include $(shell find $(BUILD) $(FUZZ_DIR) -name '*.d' 2>/dev/null)
+
+# The save/restore/migration e2e files again with every fresh boot on KVM's
+# in-kernel interrupt controllers (--irqchip kernel; run-e2e.sh
+# E2E_IRQCHIP).  The quick set (about 2 minutes here) goes into `make
+# test`; KIRQ_E2E=all (or a list) for the whole save/restore/migration set.
+KIRQ_QUICK_E2E := test-continuity.sh test-state-files.sh test-pit-snapshot.sh \
+                  test-migrate-live-save.sh test-timer-serial.sh test-multiboot.sh
+KIRQ_ALL_E2E := $(KIRQ_QUICK_E2E) test-migrate.sh test-migrate-fail.sh \
+                test-migrate-handoff.sh test-migrate-trace.sh test-dirty-log.sh \
+                test-incremental.sh test-stream.sh test-tls.sh test-bigmem.sh test-mapped.sh \
+                test-chain.sh test-signals.sh test-crash-save.sh test-save-errors.sh \
+                test-monitor.sh
+KIRQ_E2E ?= quick
+.PHONY: e2e-kernel-irqchip
+e2e-kernel-irqchip: all unit-bins
+	@E2E_IRQCHIP=kernel E2E_ONLY="$(if $(filter quick,$(KIRQ_E2E)),$(KIRQ_QUICK_E2E),$(if $(filter all,$(KIRQ_E2E)),$(KIRQ_ALL_E2E),$(KIRQ_E2E)))" \
+	  scripts/run-e2e.sh $(BUILD)
