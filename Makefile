@@ -209,12 +209,15 @@ tsan:
 FUZZ_SECONDS ?= 8
 FUZZ_DIR   := build-fuzz
 FUZZ_UNITS := machine cpu ram pic pit serial serial-backend fw-cfg
-FUZZ_HARNESSES := $(FUZZ_UNITS) restore ssm
+# Units of a --irqchip kernel machine (fuzz_unit.c, FUZZ_KERNEL_IRQCHIP).
+FUZZ_KIRQ_UNITS := lapic kvm-pic ioapic kvm-pit
+FUZZ_HARNESSES := $(FUZZ_UNITS) $(FUZZ_KIRQ_UNITS) restore ssm
 FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer \
 	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fno-sanitize-recover=all
 FUZZ_SAN   := -fsanitize=address,undefined
 FUZZ_LIB_SRC := $(SSM_SRC) $(DEV_SRC) $(filter-out vmm/main.c,$(VMM_SRC)) \
-	tests/fuzz/fake_kvm.c tests/fuzz/fake_kvm_vcpu.c tests/fuzz/fuzz_common.c
+	tests/fuzz/fake_kvm.c tests/fuzz/fake_kvm_vcpu.c tests/fuzz/fake_kvm_irqchip.c \
+	tests/fuzz/fuzz_common.c
 FUZZ_OBJ   := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS  := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz-%)
 
@@ -229,6 +232,9 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_UNITS:%=$(FUZZ_DIR)/fuzz-%): $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
 	  $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
+$(FUZZ_KIRQ_UNITS:%=$(FUZZ_DIR)/fuzz-%): $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DFUZZ_UNIT='"$*"' -DFUZZ_KERNEL_IRQCHIP \
+	  -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_OBJ)
@@ -257,6 +263,10 @@ $(FUZZ_UNITS:%=$(FUZZ_DIR)/fast/fuzz-%): $(FUZZ_DIR)/fast/fuzz-%: tests/fuzz/fuz
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
 	  $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
+$(FUZZ_KIRQ_UNITS:%=$(FUZZ_DIR)/fast/fuzz-%): $(FUZZ_DIR)/fast/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_FAST_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -DFUZZ_UNIT='"$*"' -DFUZZ_KERNEL_IRQCHIP \
+	  -o $@ $< $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fast/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_FAST_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
