@@ -166,6 +166,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) asan-vmm
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) fuzz FUZZ_SECONDS=8
 	@scripts/run-e2e.sh $(BUILD)
+	@$(MAKE) --no-print-directory e2e-kernel-irqchip KIRQ_E2E=quick
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) tsan TSAN_E2E="$(TSAN_QUICK_E2E)"
 
 asan:
@@ -210,12 +211,15 @@ tsan:
 FUZZ_SECONDS ?= 8
 FUZZ_DIR   := build-fuzz
 FUZZ_UNITS := machine cpu ram pic pit serial serial-backend fw-cfg
-FUZZ_HARNESSES := $(FUZZ_UNITS) restore ssm
+# Units of a --irqchip kernel machine (fuzz_unit.c, FUZZ_KERNEL_IRQCHIP).
+FUZZ_KIRQ_UNITS := lapic kvm-pic ioapic kvm-pit
+FUZZ_HARNESSES := $(FUZZ_UNITS) $(FUZZ_KIRQ_UNITS) restore ssm
 FUZZ_CFLAGS := $(CFLAGS_BASE) -O1 -g -fno-omit-frame-pointer \
 	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fno-sanitize-recover=all
 FUZZ_SAN   := -fsanitize=address,undefined
 FUZZ_LIB_SRC := $(SSM_SRC) $(DEV_SRC) $(filter-out vmm/main.c,$(VMM_SRC)) \
-	tests/fuzz/fake_kvm.c tests/fuzz/fake_kvm_vcpu.c tests/fuzz/fuzz_common.c
+	tests/fuzz/fake_kvm.c tests/fuzz/fake_kvm_vcpu.c tests/fuzz/fake_kvm_irqchip.c \
+	tests/fuzz/fuzz_common.c
 FUZZ_OBJ   := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS  := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz-%)
 
@@ -230,6 +234,9 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_UNITS:%=$(FUZZ_DIR)/fuzz-%): $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
 	  $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
+$(FUZZ_KIRQ_UNITS:%=$(FUZZ_DIR)/fuzz-%): $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DFUZZ_UNIT='"$*"' -DFUZZ_KERNEL_IRQCHIP \
+	  -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fuzz-ssm: tests/fuzz/fuzz_load.c $(FUZZ_OBJ)
@@ -258,6 +265,10 @@ $(FUZZ_UNITS:%=$(FUZZ_DIR)/fast/fuzz-%): $(FUZZ_DIR)/fast/fuzz-%: tests/fuzz/fuz
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -DFUZZ_UNIT='"$*"' -o $@ $< \
 	  $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
+$(FUZZ_KIRQ_UNITS:%=$(FUZZ_DIR)/fast/fuzz-%): $(FUZZ_DIR)/fast/fuzz-%: tests/fuzz/fuzz_unit.c $(FUZZ_FAST_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -DFUZZ_UNIT='"$*"' -DFUZZ_KERNEL_IRQCHIP \
+	  -o $@ $< $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
 $(FUZZ_DIR)/fast/fuzz-restore: tests/fuzz/fuzz_restore.c $(FUZZ_FAST_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=undefined,fuzzer -o $@ $< $(FUZZ_FAST_OBJ) $(VMM_LDLIBS) $(LDLIBS)
@@ -355,3 +366,20 @@ clean:
 	rm -rf build build-asan build-clang build-fuzz build-tsan
 
 -include $(shell find $(BUILD) $(FUZZ_DIR) -name '*.d' 2>/dev/null)
+
+# The save/restore/migration e2e files again with every fresh boot on KVM's
+# in-kernel interrupt controllers (--irqchip kernel; run-e2e.sh
+# E2E_IRQCHIP).  The quick set (about 2 minutes here) goes into `make
+# test`; KIRQ_E2E=all (or a list) for the whole save/restore/migration set.
+KIRQ_QUICK_E2E := test-continuity.sh test-state-files.sh test-pit-snapshot.sh \
+                  test-migrate-live-save.sh test-timer-serial.sh test-multiboot.sh
+KIRQ_ALL_E2E := $(KIRQ_QUICK_E2E) test-migrate.sh test-migrate-fail.sh \
+                test-migrate-handoff.sh test-migrate-trace.sh test-dirty-log.sh \
+                test-incremental.sh test-stream.sh test-tls.sh test-bigmem.sh test-mapped.sh \
+                test-chain.sh test-signals.sh test-crash-save.sh test-save-errors.sh \
+                test-monitor.sh
+KIRQ_E2E ?= quick
+.PHONY: e2e-kernel-irqchip
+e2e-kernel-irqchip: all unit-bins
+	@E2E_IRQCHIP=kernel E2E_ONLY="$(if $(filter quick,$(KIRQ_E2E)),$(KIRQ_QUICK_E2E),$(if $(filter all,$(KIRQ_E2E)),$(KIRQ_ALL_E2E),$(KIRQ_E2E)))" \
+	  scripts/run-e2e.sh $(BUILD)

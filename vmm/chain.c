@@ -193,7 +193,10 @@ int chain_save_begin(struct machine *m, const char *path, bool incr, char *msg, 
 	}
 	snprintf(tmp, sizeof(tmp), "%s", c->last);
 	snprintf(c->rec.name, sizeof(c->rec.name), "%s", basename(tmp));
-	rc = swap_unit(m, &save_cb, "pic");
+	/* Before the first device, so before RAM: a kernel-irqchip VM has no
+	 * pic unit (units_select_irqchip), and an unknown `before` would
+	 * append it after RAM, whose pages the parent's would then cover. */
+	rc = swap_unit(m, &save_cb, m->cfg.irqchip == IRQCHIP_KERNEL ? "serial" : "pic");
 	if (rc) {
 		(void)swap_unit(m, &load_cb, NULL);
 		snprintf(msg, msglen, "cannot register the parent unit: %s", ssm_strerror(rc));

@@ -3,6 +3,7 @@
 #include "vmm/irqchip_units.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -10,7 +11,6 @@
 #include "vmm/bgsave.h"
 #include "vmm/machine.h"
 
-#define MSR_APIC_BASE    0x1bu
 #define MSR_TSC_DEADLINE 0x6e0u
 #define APIC_BASE_X2APIC (1ull << 10)
 #define LVT_TIMER_DEADLINE (2u << 17)
@@ -39,18 +39,17 @@ static bool in_writer(struct machine *m)
 
 static int msr_io(int fd, unsigned long req, uint32_t index, uint64_t *v)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} one;
+	/* A one-entry kvm_msrs; its entry array is flexible. */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+	struct kvm_msrs *one = (struct kvm_msrs *)buf;
 
-	memset(&one, 0, sizeof(one));
-	one.hdr.nmsrs = 1;
-	one.e.index = index;
-	one.e.data = *v;
-	if (ioctl(fd, req, &one) != 1)
+	memset(buf, 0, sizeof(buf));
+	one->nmsrs = 1;
+	one->entries[0].index = index;
+	one->entries[0].data = *v;
+	if (ioctl(fd, req, one) != 1)
 		return -1;
-	*v = one.e.data;
+	*v = one->entries[0].data;
 	return 0;
 }
 
@@ -61,6 +60,17 @@ static int fail(char *err, size_t len, const char *what, uint32_t i)
 }
 
 /* ---- reading the chips --------------------------------------------------- */
+
+/* The vCPU's APIC base (SREGS carry it, whatever the host's MSR list). */
+static int apic_base(int fd, uint64_t *base)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
+		return -1;
+	*base = s.apic_base;
+	return 0;
+}
 
 static int read_lapic(struct machine *m, struct irqchip_lapic_unit *u, char *err, size_t len)
 {
@@ -74,8 +84,8 @@ static int read_lapic(struct machine *m, struct irqchip_lapic_unit *u, char *err
 	}
 	if (ioctl(fd, KVM_GET_LAPIC, &page) < 0)
 		return fail(err, len, "lapic: KVM_GET_LAPIC", u->index);
-	if (msr_io(fd, KVM_GET_MSRS, MSR_APIC_BASE, &base))
-		return fail(err, len, "lapic: reading MSR_IA32_APICBASE", u->index);
+	if (apic_base(fd, &base))
+		return fail(err, len, "lapic: KVM_GET_SREGS", u->index);
 	if (msr_io(fd, KVM_GET_MSRS, MSR_TSC_DEADLINE, &deadline))
 		return fail(err, len, "lapic: reading MSR_IA32_TSC_DEADLINE", u->index);
 	kirq_lapic_decode(&page, &u->st);
@@ -217,7 +227,7 @@ static int lapic_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t 
 	if (fd < 0)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "lapic %u: this VM has no such "
 					  "vCPU", u->index);
-	if (ioctl(fd, KVM_GET_LAPIC, &page) < 0 || msr_io(fd, KVM_GET_MSRS, MSR_APIC_BASE, &base))
+	if (ioctl(fd, KVM_GET_LAPIC, &page) < 0 || apic_base(fd, &base))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "lapic %u: reading the vCPU's "
 					  "APIC failed: %s", u->index, strerror(errno));
 	kirq_lapic_decode(&page, &now);
@@ -243,20 +253,7 @@ static int lapic_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t 
 	return SSM_OK;
 }
 
-/* ---- kvm-pic, ioapic, kvm-pit ----------------------------------------------- */
-
-static int pic_save_prep(void *ctx, ssm_handle *h)
-{
-	return prep(ctx, h, "kvm-pic", read_pic);
-}
-
-static int pic_save_exec(void *ctx, ssm_handle *h)
-{
-	struct machine *m = ctx;
-
-	return ssm_put_struct(h, &m->kirq.pic, sizeof(m->kirq.pic), SSM_STRUCT_FULL,
-			      kirq_pic_fields, NULL);
-}
+/* ---- kvm-pic, ioapic, kvm-pit: one set of callbacks over vm_chips[] -------- */
 
 static int set_chip(struct machine *m, ssm_handle *h, const char *unit, struct kvm_irqchip *c)
 {
@@ -267,97 +264,90 @@ static int set_chip(struct machine *m, ssm_handle *h, const char *unit, struct k
 }
 
 /* After the LAPICs: the PIC's output reaches LAPIC LINT0 as restored. */
-static int pic_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+static int apply_pic(struct machine *m, ssm_handle *h, const void *st)
 {
-	struct machine *m = ctx;
 	struct kvm_irqchip master = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
 	struct kvm_irqchip slave = { .chip_id = KVM_IRQCHIP_PIC_SLAVE };
-	struct kirq_pic p;
 	int rc;
 
-	(void)pass;
-	rc = wrong_mode(m, h, "kvm-pic");
-	if (!rc)
-		rc = kirq_unit_get(h, &kirq_unit_pic, 0, version, &p);
-	if (rc)
-		return rc;
-	kirq_pic_encode(&p, &master.chip.pic, &slave.chip.pic);
+	kirq_pic_encode(st, &master.chip.pic, &slave.chip.pic);
 	rc = set_chip(m, h, "kvm-pic", &master);
-	if (!rc)
-		rc = set_chip(m, h, "kvm-pic", &slave);
-	if (!rc)
-		m->kirq.pic = p;
-	return rc;
-}
-
-static int ioapic_save_prep(void *ctx, ssm_handle *h)
-{
-	return prep(ctx, h, "ioapic", read_ioapic);
-}
-
-static int ioapic_save_exec(void *ctx, ssm_handle *h)
-{
-	struct machine *m = ctx;
-
-	return ssm_put_struct(h, &m->kirq.ioapic, sizeof(m->kirq.ioapic), SSM_STRUCT_FULL,
-			      kirq_ioapic_fields, NULL);
+	return rc ? rc : set_chip(m, h, "kvm-pic", &slave);
 }
 
 /* After the LAPICs: KVM re-delivers the pins pending in irr to them. */
-static int ioapic_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+static int apply_ioapic(struct machine *m, ssm_handle *h, const void *st)
 {
-	struct machine *m = ctx;
 	struct kvm_irqchip c = { .chip_id = KVM_IRQCHIP_IOAPIC };
-	struct kirq_ioapic s;
-	int rc;
 
-	(void)pass;
-	rc = wrong_mode(m, h, "ioapic");
-	if (!rc)
-		rc = kirq_unit_get(h, &kirq_unit_ioapic, 0, version, &s);
-	if (rc)
-		return rc;
-	kirq_ioapic_encode(&s, &c.chip.ioapic);
-	rc = set_chip(m, h, "ioapic", &c);
-	if (!rc)
-		m->kirq.ioapic = s;
-	return rc;
-}
-
-static int pit_save_prep(void *ctx, ssm_handle *h)
-{
-	return prep(ctx, h, "kvm-pit", read_pit);
-}
-
-static int pit_save_exec(void *ctx, ssm_handle *h)
-{
-	struct machine *m = ctx;
-
-	return ssm_put_struct(h, &m->kirq.pit, sizeof(m->kirq.pit), SSM_STRUCT_FULL,
-			      kirq_pit_fields, NULL);
+	kirq_ioapic_encode(st, &c.chip.ioapic);
+	return set_chip(m, h, "ioapic", &c);
 }
 
 /* Last: KVM_SET_PIT2 restarts channel 0 at once, and its first tick must
  * find the PIC and IOAPIC restored. */
-static int pit_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+static int apply_pit(struct machine *m, ssm_handle *h, const void *st)
 {
-	struct machine *m = ctx;
 	struct kvm_pit_state2 k;
-	struct kirq_pit s;
-	int rc;
 
-	(void)pass;
-	rc = wrong_mode(m, h, "kvm-pit");
-	if (!rc)
-		rc = kirq_unit_get(h, &kirq_unit_pit, 0, version, &s);
-	if (rc)
-		return rc;
-	kirq_pit_encode(&s, &k);
+	kirq_pit_encode(st, &k);
 	if (ioctl(m->kvm.vm_fd, KVM_SET_PIT2, &k) < 0)
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "kvm-pit: KVM_SET_PIT2 failed: %s",
 					  strerror(errno));
-	m->kirq.pit = s;
 	return SSM_OK;
+}
+
+static const struct vm_chip {
+	const struct kirq_unit *u;
+	size_t off;                     /* of its state in struct irqchip_units */
+	int (*read)(struct machine *m, char *err, size_t len);
+	int (*apply)(struct machine *m, ssm_handle *h, const void *st);
+} vm_chips[IRQCHIP_VM_UNITS] = {        /* in save and restore order */
+	{ &kirq_unit_pic, offsetof(struct irqchip_units, pic), read_pic, apply_pic },
+	{ &kirq_unit_ioapic, offsetof(struct irqchip_units, ioapic), read_ioapic, apply_ioapic },
+	{ &kirq_unit_pit, offsetof(struct irqchip_units, pit), read_pit, apply_pit },
+};
+
+static void *chip_state(const struct irqchip_vm_unit *c)
+{
+	return (char *)&c->m->kirq + vm_chips[c->which].off;
+}
+
+static int chip_save_prep(void *ctx, ssm_handle *h)
+{
+	const struct irqchip_vm_unit *c = ctx;
+
+	return prep(c->m, h, vm_chips[c->which].u->name, vm_chips[c->which].read);
+}
+
+static int chip_save_exec(void *ctx, ssm_handle *h)
+{
+	const struct irqchip_vm_unit *c = ctx;
+	const struct kirq_unit *u = vm_chips[c->which].u;
+
+	return ssm_put_struct(h, chip_state(c), u->size, SSM_STRUCT_FULL, u->fields, NULL);
+}
+
+static int chip_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	const struct irqchip_vm_unit *c = ctx;
+	const struct vm_chip *d = &vm_chips[c->which];
+	union {
+		struct kirq_pic pic;
+		struct kirq_ioapic ioapic;
+		struct kirq_pit pit;
+	} st;
+	int rc;
+
+	(void)pass;
+	rc = wrong_mode(c->m, h, d->u->name);
+	if (!rc)
+		rc = kirq_unit_get(h, d->u, 0, version, &st);
+	if (!rc)
+		rc = d->apply(c->m, h, &st);
+	if (!rc)
+		memcpy(chip_state(c), &st, d->u->size);
+	return rc;
 }
 
 /* ---- registration ----------------------------------------------------------- */
@@ -372,43 +362,34 @@ int irqchip_units_register_lapic(struct machine *m, ssm *reg, uint32_t index)
 	struct irqchip_lapic_unit *u;
 	int rc;
 
-	if (index >= IRQCHIP_MAX_VCPUS || index != m->kirq.nlapic)
+	if (index >= IRQCHIP_MAX_VCPUS || index > m->kirq.nlapic)
 		return SSM_ERR_INVALID_ARG;
 	u = &m->kirq.lapic[index];
 	u->m = m;
 	u->index = index;
 	rc = ssm_register_external(reg, "lapic", index, KIRQ_LAPIC_VERSION, sizeof(u->st),
 				   index ? "kvm-pic" : NULL, 0, &cb, u);
-	if (!rc)
+	if (!rc && index == m->kirq.nlapic)
 		m->kirq.nlapic++;
 	return rc;
 }
 
 int irqchip_units_register(struct machine *m, ssm *reg)
 {
-	static const ssm_callbacks pic_cb = {
-		.save_prep = pic_save_prep, .save_exec = pic_save_exec,
-		.load_exec = pic_load_exec,
-	};
-	static const ssm_callbacks ioapic_cb = {
-		.save_prep = ioapic_save_prep, .save_exec = ioapic_save_exec,
-		.load_exec = ioapic_load_exec,
-	};
-	static const ssm_callbacks pit_cb = {
-		.save_prep = pit_save_prep, .save_exec = pit_save_exec,
-		.load_exec = pit_load_exec,
+	static const ssm_callbacks cb = {
+		.save_prep = chip_save_prep, .save_exec = chip_save_exec,
+		.load_exec = chip_load_exec,
 	};
 	int rc = irqchip_units_register_lapic(m, reg, 0);
 
-	if (!rc)
-		rc = ssm_register_external(reg, "kvm-pic", 0, KIRQ_PIC_VERSION,
-					   sizeof(struct kirq_pic), NULL, 0, &pic_cb, m);
-	if (!rc)
-		rc = ssm_register_external(reg, "ioapic", 0, KIRQ_IOAPIC_VERSION,
-					   sizeof(struct kirq_ioapic), NULL, 0, &ioapic_cb, m);
-	if (!rc)
-		rc = ssm_register_external(reg, "kvm-pit", 0, KIRQ_PIT_VERSION,
-					   sizeof(struct kirq_pit), NULL, 0, &pit_cb, m);
+	for (unsigned i = 0; !rc && i < IRQCHIP_VM_UNITS; i++) {
+		struct irqchip_vm_unit *c = &m->kirq.vm[i];
+
+		c->m = m;
+		c->which = i;
+		rc = ssm_register_external(reg, vm_chips[i].u->name, 0, vm_chips[i].u->version,
+					   vm_chips[i].u->size, NULL, 0, &cb, c);
+	}
 	return rc;
 }
 
@@ -430,24 +411,18 @@ void irqchip_units_fit(struct machine *m, ssm *reg, uint32_t n)
 
 int irqchip_units_deregister(struct machine *m, ssm *reg)
 {
-	static const char *const vm_units[] = { "kvm-pic", "ioapic", "kvm-pit" };
 	int rc = SSM_OK;
 
-	for (size_t i = 0; !rc && i < sizeof(vm_units) / sizeof(vm_units[0]); i++)
-		rc = ssm_deregister_external(reg, vm_units[i], 0);
-	while (!rc && m->kirq.nlapic) {
-		rc = ssm_deregister_external(reg, "lapic", m->kirq.nlapic - 1);
-		if (!rc)
-			m->kirq.nlapic--;
-	}
+	for (unsigned i = 0; !rc && i < IRQCHIP_VM_UNITS; i++)
+		rc = ssm_deregister_external(reg, vm_chips[i].u->name, 0);
+	for (uint32_t i = 0; !rc && i < m->kirq.nlapic; i++)
+		rc = ssm_deregister_external(reg, "lapic", i);
 	return rc;
 }
 
 bool irqchip_units_complete(struct machine *m, ssm *reg, const char **missing,
 			    uint32_t *instance)
 {
-	static const char *const vm_units[] = { "kvm-pic", "ioapic", "kvm-pit" };
-
 	*instance = 0;
 	for (uint32_t i = 0; i < m->kirq.nlapic; i++)
 		if (!ssm_unit_final_loaded(reg, "lapic", i)) {
@@ -455,9 +430,9 @@ bool irqchip_units_complete(struct machine *m, ssm *reg, const char **missing,
 			*instance = i;
 			return false;
 		}
-	for (size_t i = 0; i < sizeof(vm_units) / sizeof(vm_units[0]); i++)
-		if (!ssm_unit_final_loaded(reg, vm_units[i], 0)) {
-			*missing = vm_units[i];
+	for (unsigned i = 0; i < IRQCHIP_VM_UNITS; i++)
+		if (!ssm_unit_final_loaded(reg, vm_chips[i].u->name, 0)) {
+			*missing = vm_chips[i].u->name;
 			return false;
 		}
 	return true;

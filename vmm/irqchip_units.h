@@ -33,19 +33,29 @@ struct irqchip_lapic_unit {
 	struct kirq_lapic st;           /* as last read from KVM */
 };
 
+/* kvm-pic, ioapic, kvm-pit: one context each (irqchip_units.c vm_chips). */
+#define IRQCHIP_VM_UNITS 3
+
+struct irqchip_vm_unit {
+	struct machine *m;
+	unsigned which;                 /* index in vm_chips */
+};
+
 struct irqchip_units {
 	struct kirq_pic pic;            /* as last read from KVM */
 	struct kirq_ioapic ioapic;
 	struct kirq_pit pit;
 	struct irqchip_lapic_unit lapic[IRQCHIP_MAX_VCPUS];
 	uint32_t nlapic;                /* lapic units registered */
+	struct irqchip_vm_unit vm[IRQCHIP_VM_UNITS];
 };
 
 /* Register lapic instance 0 and the VM-wide chips with reg, after the cpu
  * unit (SSM_OK or the first error). */
 int irqchip_units_register(struct machine *m, ssm *reg);
-/* Register lapic instance index (index < IRQCHIP_MAX_VCPUS) after the cpu
- * unit of that vCPU, before the VM-wide chips. */
+/* Register lapic instance index (index < IRQCHIP_MAX_VCPUS, at most one
+ * above the highest so far) after the cpu unit of that vCPU, before the
+ * VM-wide chips.  nlapic counts the vCPUs that have one. */
 int irqchip_units_register_lapic(struct machine *m, ssm *reg, uint32_t index);
 /* Register lapic instances from the next one up to IRQCHIP_MAX_VCPUS - 1:
  * a VM's vCPU count is known only once it is built, maybe while a stream
@@ -53,7 +63,8 @@ int irqchip_units_register_lapic(struct machine *m, ssm *reg, uint32_t index);
 int irqchip_units_register_all_lapics(struct machine *m, ssm *reg);
 /* Drop the lapic instances n and above (outside any save or load). */
 void irqchip_units_fit(struct machine *m, ssm *reg, uint32_t n);
-/* Drop every unit irqchip_units_register*() added (a user-irqchip VM). */
+/* Drop every unit irqchip_units_register*() added to reg (a user-irqchip
+ * VM). */
 int irqchip_units_deregister(struct machine *m, ssm *reg);
 /* Read every chip of the parked VM from KVM now (a point-in-time save,
  * before the fork).  0 or an ssm_err with err set. */

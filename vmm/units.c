@@ -644,19 +644,26 @@ void units_fit_cpus(struct machine *m)
 	irqchip_units_fit(m, m->ssm, machine_ncpus(m));
 }
 
+int units_select_irqchip_in(struct machine *m, ssm *reg)
+{
+	int rc;
+
+	if (m->cfg.irqchip == IRQCHIP_KERNEL) {
+		rc = ssm_deregister_device(reg, &m->pic, "pic", 0);
+		if (!rc)
+			rc = ssm_deregister_device(reg, &m->pit, "pit", 0);
+		return rc;
+	}
+	return irqchip_units_deregister(m, reg);
+}
+
 int units_select_irqchip(struct machine *m)
 {
 	int rc;
 
 	if (m->irqchip_settled)
 		return SSM_OK;
-	if (m->cfg.irqchip == IRQCHIP_KERNEL) {
-		rc = ssm_deregister_device(m->ssm, &m->pic, "pic", 0);
-		if (!rc)
-			rc = ssm_deregister_device(m->ssm, &m->pit, "pit", 0);
-	} else {
-		rc = irqchip_units_deregister(m, m->ssm);
-	}
+	rc = units_select_irqchip_in(m, m->ssm);
 	if (!rc)
 		m->irqchip_settled = true;
 	return rc;

@@ -122,5 +122,7 @@ int units_check_complete_reg(ssm *reg, enum irqchip_mode mode, char *msg, size_t
  * built; idempotent).  SSM_ERR_BAD_STATE while the registry is busy (an
  * incoming load builds the VM): call it again after the load. */
 int units_select_irqchip(struct machine *m);
+/* The same for another registry reg holding m's units (units_register). */
+int units_select_irqchip_in(struct machine *m, ssm *reg);
 
 #endif

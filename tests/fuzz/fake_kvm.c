@@ -188,6 +188,7 @@ static int sys_ioctl(unsigned long req, unsigned long arg)
 		case KVM_CAP_XSAVE: case KVM_CAP_GET_TSC_KHZ: case KVM_CAP_TSC_CONTROL:
 		case KVM_CAP_EXCEPTION_PAYLOAD: case KVM_CAP_EXT_CPUID:
 		case KVM_CAP_MP_STATE: case KVM_CAP_SET_TSS_ADDR:
+		case KVM_CAP_IRQCHIP: case KVM_CAP_PIT2:
 			return 1;
 		case KVM_CAP_XSAVE2:
 			return FAKE_KVM_XSAVE_SIZE;
@@ -204,6 +205,7 @@ static int sys_ioctl(unsigned long req, unsigned long arg)
 		memset(&clock_data, 0, sizeof(clock_data));
 		memset(&slot0, 0, sizeof(slot0));
 		vcpu_exists = exception_payload = manual_protect = false;
+		fake_irqchip_reset();
 		return new_fd(K_VM, "fake-kvm-vm", 0);
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return RUN_SIZE;
@@ -333,10 +335,16 @@ static int vm_ioctl(unsigned long req, unsigned long arg)
 		clock_data.clock = c->clock;
 		return 0;
 	}
-	default:
+	default: {
+		bool done;
+		int rc = fake_irqchip_vm_ioctl(req, arg, vcpu_exists, &done);
+
+		if (done)
+			return rc;
 		fprintf(stderr, "fake_kvm: VM ioctl 0x%lx is not emulated; add it to "
 			"tests/fuzz/fake_kvm.c\n", req);
 		abort();
+	}
 	}
 }
 

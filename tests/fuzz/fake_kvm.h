@@ -14,7 +14,8 @@
  * value KVM will not take, a TSC frequency it cannot scale to, CPUID
  * changed after KVM_RUN), return an error like KVM in both modes.
  *
- * One VM with one vCPU at a time, like the VMM.  Test code only.
+ * One VM with one vCPU at a time, like the VMM; its in-kernel interrupt
+ * controllers are fake_kvm_irqchip.c.  Test code only.
  */
 #ifndef TESTS_FUZZ_FAKE_KVM_H
 #define TESTS_FUZZ_FAKE_KVM_H
@@ -60,5 +61,13 @@ const uint32_t *fake_kvm_msr_list(uint32_t *n);
  * else the ioctl's result). */
 void fake_vcpu_reset(struct fake_vcpu *v);
 int fake_vcpu_ioctl(struct fake_vcpu *v, unsigned long req, void *arg);
+
+/* The in-kernel irqchip (fake_kvm_irqchip.c): reset with each new VM;
+ * whether KVM_CREATE_IRQCHIP ran; the VM and vCPU ioctls it answers (*done
+ * false: not one of them). */
+void fake_irqchip_reset(void);
+bool fake_irqchip_present(void);
+int fake_irqchip_vm_ioctl(unsigned long req, unsigned long arg, bool vcpu_exists, bool *done);
+int fake_irqchip_vcpu_ioctl(unsigned long req, void *arg, bool *done);
 
 #endif

@@ -572,8 +572,11 @@ int fake_vcpu_ioctl(struct fake_vcpu *v, unsigned long req, void *arg)
 		*(struct kvm_mp_state *)arg = v->mp;
 		return 0;
 	case KVM_SET_MP_STATE:
-		/* Without an in-kernel irqchip KVM takes RUNNABLE only. */
-		if (((const struct kvm_mp_state *)arg)->mp_state != KVM_MP_STATE_RUNNABLE)
+		/* Without an in-kernel irqchip KVM takes RUNNABLE only; with it
+		 * the x86 states 0-4. */
+		if (((const struct kvm_mp_state *)arg)->mp_state != KVM_MP_STATE_RUNNABLE &&
+		    (!fake_irqchip_present() ||
+		     ((const struct kvm_mp_state *)arg)->mp_state > KVM_MP_STATE_SIPI_RECEIVED))
 			return fake_kvm_reject("KVM_SET_MP_STATE", "MP state %u without an "
 					       "in-kernel irqchip",
 					       ((const struct kvm_mp_state *)arg)->mp_state);
@@ -592,9 +595,15 @@ int fake_vcpu_ioctl(struct fake_vcpu *v, unsigned long req, void *arg)
 			return fake_kvm_reject("KVM_INTERRUPT", "vector %u",
 					       ((const struct kvm_interrupt *)arg)->irq);
 		return 0;
-	default:
+	default: {
+		bool done;
+		int rc = fake_irqchip_vcpu_ioctl(req, arg, &done);
+
+		if (done)
+			return rc;
 		fprintf(stderr, "fake_kvm: vCPU ioctl 0x%lx is not emulated; add it to "
 			"tests/fuzz/fake_kvm_vcpu.c\n", req);
 		abort();
+	}
 	}
 }

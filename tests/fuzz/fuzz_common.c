@@ -9,11 +9,17 @@
 
 void fz_machine_up(struct machine *m, const char *kernel)
 {
+	fz_machine_up_irqchip(m, kernel, IRQCHIP_USER);
+}
+
+void fz_machine_up_irqchip(struct machine *m, const char *kernel, enum irqchip_mode mode)
+{
 	struct machine_config cfg = {
 		.kernel = kernel ? kernel : "",
 		.ram_size = FZ_RAM,
 		.cmdline = "",
 		.serial = "none",
+		.irqchip = mode,
 	};
 
 	/* Every run allocates and frees 1 MiB record buffers: keep them in

@@ -24,6 +24,8 @@ struct fz_unit {
 /* machine_create() with FZ_RAM, console "none", the vCPU thread parked
  * (the way a restore finds it).  kernel may be NULL.  Exits on failure. */
 void fz_machine_up(struct machine *m, const char *kernel);
+/* The same with the interrupt controllers of mode (--irqchip). */
+void fz_machine_up_irqchip(struct machine *m, const char *kernel, enum irqchip_mode mode);
 
 /* What follows a restore: machine_start() (clock, timer, vCPU), then
  * machine_pause() so the machine can be saved or loaded again. */

@@ -1,6 +1,7 @@
 /* fuzz_unit.c - libFuzzer harness for one unit's loader (FUZZ_UNIT, set
  * at build time: "machine", "cpu", "ram", "pic", "pit", "serial",
- * "serial-backend" or "fw-cfg").
+ * "serial-backend" or "fw-cfg"; with FUZZ_KERNEL_IRQCHIP, on a machine with
+ * --irqchip kernel: "lapic", "kvm-pic", "ioapic" or "kvm-pit").
  *
  * The input is the unit's payload: the bytes its load_exec reads.  It is
  * wrapped in a valid state file with every other unit of the VM (their
@@ -45,7 +46,11 @@ static void setup(void)
 	ssm_save_opts o = { SSM_SAVE_OPTS_INIT, .after = SSM_AFTER_CONTINUE };
 	ssm_stream st;
 
+#ifdef FUZZ_KERNEL_IRQCHIP
+	fz_machine_up_irqchip(&m, NULL, IRQCHIP_KERNEL);
+#else
 	fz_machine_up(&m, NULL);
+#endif
 	if (ssm_stream_mem_sink(&st, &file, &len) || ssm_save(m.ssm, st, &o)) {
 		fprintf(stderr, "fuzz: saving the template machine failed: %s\n",
 			ssm_last_error(m.ssm));
@@ -66,7 +71,7 @@ static void setup(void)
 		exit(1);
 	}
 	resave = ssm_create(&m);
-	if (!resave || units_register(&m, resave) ||
+	if (!resave || units_register(&m, resave) || units_select_irqchip_in(&m, resave) ||
 	    (strcmp(FUZZ_UNIT, "ram") && ssm_deregister_internal(resave, "ram", 0))) {
 		fprintf(stderr, "fuzz: cannot register the units a second time\n");
 		exit(1);

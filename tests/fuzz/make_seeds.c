@@ -156,6 +156,15 @@ int main(int argc, char **argv)
 	save_plain(&m, "boot");
 	save_live(&m, "boot-live");
 	machine_destroy(&m);
+	/* The kernel irqchip's units come from a machine of that mode. */
+	fz_machine_up_irqchip(&m, argv[1], IRQCHIP_KERNEL);
+	save_plain(&m, "kernel-reset");
+	if (machine_boot(&m)) {
+		fprintf(stderr, "make_seeds: cannot boot %s\n", argv[1]);
+		return 1;
+	}
+	save_plain(&m, "kernel-boot");
+	machine_destroy(&m);
 
 	for (int i = 3; i < argc; i++) {
 		FILE *f = fopen(argv[i], "rb");
