@@ -182,11 +182,12 @@ asan-vmm:
 
 # The vmm under ThreadSanitizer (build-tsan/), running the end-to-end tests
 # whose threads share the most: live migration, the handoff and live
-# snapshots.  A report makes vmm exit 66 (halt_on_error), which the tests
-# see as a failure, and lib.sh's crashed() also spots the report.
+# snapshots, and several vCPU threads (test-smp.sh).  A report makes vmm
+# exit 66 (halt_on_error), which the tests see as a failure, and lib.sh's
+# crashed() also spots the report.
 # The instrumented vmm copies RAM ~10x slower while its guest runs ~2x
 # slower, so the guests run TSAN_SLOW times as many steps (lib.sh E2E_SLOW).
-TSAN_E2E := test-migrate.sh test-migrate-handoff.sh test-migrate-live-save.sh
+TSAN_E2E := test-migrate.sh test-migrate-handoff.sh test-migrate-live-save.sh test-smp.sh
 # What `make test` runs under ThreadSanitizer, to stay within its time: the
 # migration thread against the main loop through every handoff step, and a
 # live snapshot that resumes the guest (--continue).
