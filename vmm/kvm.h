@@ -69,6 +69,10 @@ void kvm_ram_collapse(struct kvm_vm *vm);
 /* Give the vCPU this CPUID table (before its first KVM_RUN), keep a copy in
  * vm->cpuid and recompute vm->msrs for it.  0 or -errno; prints nothing. */
 int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t n);
+/* Replace the fresh vCPU's CPUID by the --cpu spec's table over
+ * vm->supported (cpu_model.h), before its first KVM_RUN; a +FEAT the host
+ * lacks is warned about on stderr.  0, or -1 (printed). */
+int kvm_use_cpu_model(struct kvm_vm *vm, const char *spec);
 /* Read one MSR of the vCPU: 0, or -1 if KVM refuses it. */
 int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value);
 /* The vCPU's TSC frequency in kHz, 0 if KVM cannot tell. */

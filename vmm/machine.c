@@ -501,6 +501,8 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 	m->cfg = *cfg;
 	if (kvm_vm_create(&m->kvm, cfg->ram_size))
 		return -1;
+	if (cfg->cpu && kvm_use_cpu_model(&m->kvm, cfg->cpu))
+		return -1;
 	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
 	/* Before any state is loaded: fw_cfg at reset with this RAM size. */
 	fw_cfg_init(&m->fw_cfg, cfg->ram_size, 1);

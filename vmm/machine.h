@@ -61,6 +61,7 @@ struct machine_config {
 	bool serial_append;             /* restore: continue a file: log */
 	const char *modules[MB_MODULES_MAX]; /* multiboot "FILE[,ARGS]" */
 	unsigned nmodules;
+	const char *cpu;                /* --cpu spec (cpu_model.h), NULL: host */
 };
 
 struct machine {
