@@ -43,6 +43,7 @@
 #include "vmm/chain.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
+#include "vmm/irqchip.h"
 #include "vmm/kvm.h"
 #include "vmm/migrate.h"
 #include "vmm/ram.h"
@@ -62,6 +63,7 @@ struct machine_config {
 	const char *modules[MB_MODULES_MAX]; /* multiboot "FILE[,ARGS]" */
 	unsigned nmodules;
 	const char *cpu;                /* --cpu spec (cpu_model.h), NULL: host */
+	enum irqchip_mode irqchip;      /* --irqchip (irqchip.h) */
 };
 
 struct machine {
