@@ -431,6 +431,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "cpu", required_argument, NULL, OPT_CPU },
+		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
