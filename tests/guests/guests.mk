@@ -4,6 +4,7 @@
 #
 #   mbtest.elf  ELF32 image, header without address fields
 #   mbtest.bin  flat image, header with address fields (flag bit 16)
+#   migtest.elf ELF32 image: asks to be migrated, checks CPU/APIC/timer state
 
 MBTEST_DIR    := $(BUILD)/tests/guests
 MBTEST_GUESTS := $(MBTEST_DIR)/mbtest.elf $(MBTEST_DIR)/mbtest.bin
@@ -14,7 +15,9 @@ MBTEST_CFLAGS := -m32 -std=c11 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-p
 MBTEST_LD     := ld -m elf_i386 -static -nostdlib --build-id=none --no-warn-rwx-segments \
                  -T tests/guests/mbtest.ld
 
-all: $(MBTEST_GUESTS)
+MIGTEST       := $(MBTEST_DIR)/migtest.elf
+
+all: $(MBTEST_GUESTS) $(MIGTEST)
 
 $(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c
 	@mkdir -p $(dir $@)
@@ -36,3 +39,14 @@ $(MBTEST_DIR)/mbtest-addr.elf: $(MBTEST_DIR)/mbhead-addr.o $(MBTEST_DIR)/mbtest.
 
 $(MBTEST_DIR)/mbtest.bin: $(MBTEST_DIR)/mbtest-addr.elf
 	objcopy -O binary $< $@
+
+$(MBTEST_DIR)/migtest.o: tests/guests/migtest.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
+
+$(MBTEST_DIR)/mbhead-mig.o: tests/guests/mbhead.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -DMB_MAIN=migtest_main -c $< -o $@
+
+$(MIGTEST): $(MBTEST_DIR)/mbhead-mig.o $(MBTEST_DIR)/migtest.o tests/guests/mbtest.ld
+	$(MBTEST_LD) -o $@ $(MBTEST_DIR)/mbhead-mig.o $(MBTEST_DIR)/migtest.o
