@@ -40,9 +40,7 @@ import os
 import random
 import re
 import shlex
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +48,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'bench', 'lib'))
+from benchutil import free_port  # noqa: E402  (the bench's one copy)
 TARBALL = os.path.join(ROOT, '..', 'shared', 'peers', 'kvm-unit-tests-1da1819e.tar.gz')
 # The tree built from TARBALL, kept between runs.
 CACHE = os.path.join(ROOT, 'build', 'kut', 'kvm-unit-tests')
@@ -404,14 +404,6 @@ class Runner:
         else:
             ms = '%d ms' % ms
         return res, '%s (migrated at %s)' % (det, ms), time.monotonic() - t0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def listening(port):

@@ -19,7 +19,7 @@ MIGTEST       := $(MBTEST_DIR)/migtest.elf
 
 all: $(MBTEST_GUESTS) $(MIGTEST)
 
-$(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c
+$(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c tests/guests/pio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
 
@@ -40,7 +40,7 @@ $(MBTEST_DIR)/mbtest-addr.elf: $(MBTEST_DIR)/mbhead-addr.o $(MBTEST_DIR)/mbtest.
 $(MBTEST_DIR)/mbtest.bin: $(MBTEST_DIR)/mbtest-addr.elf
 	objcopy -O binary $< $@
 
-$(MBTEST_DIR)/migtest.o: tests/guests/migtest.c
+$(MBTEST_DIR)/migtest.o: tests/guests/migtest.c tests/guests/pio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
 

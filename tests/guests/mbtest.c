@@ -20,6 +20,8 @@
  */
 #include <stdint.h>
 
+#include "pio.h"
+
 #define COM1 0x3f8
 #define DEBUG_EXIT 0xf4
 #define FW_CFG_SEL 0x510
@@ -36,24 +38,6 @@ struct mb_mod {
 };
 
 void mbtest_main(uint32_t magic, uint32_t info);
-
-static void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
 
 static void putc(char c)
 {

@@ -24,6 +24,8 @@
  */
 #include <stdint.h>
 
+#include "pio.h"
+
 #define COM1 0x3f8
 #define DEBUG_EXIT 0xf4
 #define LAPIC 0xfee00000u
@@ -111,19 +113,6 @@ __asm__(".text\n"
 	"	jmp 1b\n");
 
 void take_tick(void);
-
-static void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
 
 static void putc(char c)
 {
