@@ -236,6 +236,11 @@ bool ssm_handle_unit_loaded(const ssm_handle *h)
 	return h && h->unit && h->unit->loaded;
 }
 
+uint32_t ssm_handle_instance(const ssm_handle *h)
+{
+	return h && h->unit ? h->unit->instance : 0;
+}
+
 unsigned ssm_handle_host_bits(const ssm_handle *h)
 {
 	if (!h)

@@ -392,6 +392,9 @@ SSM_API uint32_t ssm_handle_max_downtime_ms(const ssm_handle *h);
 SSM_API uint32_t ssm_handle_max_passes(const ssm_handle *h);
 /* In load done: was the current unit present in the stream? */
 SSM_API bool ssm_handle_unit_loaded(const ssm_handle *h);
+/* In a callback: the instance number of the unit it runs for (0 outside
+ * one), so one callback table serves every instance of a unit. */
+SSM_API uint32_t ssm_handle_instance(const ssm_handle *h);
 /* Host facts of the stream being loaded (or of this host when saving). */
 SSM_API unsigned ssm_handle_host_bits(const ssm_handle *h);
 /* Decoded bytes of the current unit not yet read (load only); UINT64_MAX

@@ -4,9 +4,9 @@
  * instant of the request: guest RAM, the device models, the clock, the
  * console's queue.  The child runs the registry's normal save on it
  * (snapshot_write), so every unit's format comes along unchanged.  Only the
- * vCPU cannot be read there: KVM refuses ioctls from another mm, so the
- * parent reads it first (cpu_state_read) and the cpu unit takes that copy
- * (bgsave_frozen_cpu).  Guest RAM is mapped with transparent huge pages
+ * vCPUs cannot be read there: KVM refuses ioctls from another mm, so the
+ * parent reads every one first (cpu_state_read), all paused together, and
+ * the cpu unit takes those copies (bgsave_frozen_cpu).  Guest RAM is mapped with transparent huge pages
  * (kvm.c), so fork copies one page-table entry per 2 MiB, not per 4 KiB.
  */
 #include <errno.h>
@@ -44,9 +44,40 @@ int bgsave_poll_fd(const struct machine *m)
 	return m->bg.fd;
 }
 
-const struct cpu_snapshot *bgsave_frozen_cpu(const struct machine *m)
+const struct cpu_snapshot *bgsave_frozen_cpu(const struct machine *m, unsigned i)
 {
-	return m->bg.in_child ? &m->bg.cpu : NULL;
+	return m->bg.in_child && i < m->bg.ncpu ? &m->bg.cpu[i] : NULL;
+}
+
+static void free_cpus(struct bgsave *b)
+{
+	for (unsigned i = 0; i < b->ncpu; i++)
+		cpu_snapshot_free(&b->cpu[i]);
+	free(b->cpu);
+	b->cpu = NULL;
+	b->ncpu = 0;
+}
+
+/* Every vCPU of the paused VM, before the fork; all or none. */
+static int read_cpus(struct machine *m, char *err, size_t errlen)
+{
+	struct bgsave *b = &m->bg;
+	unsigned n = machine_ncpus(m);
+	int rc = SSM_OK;
+
+	b->cpu = calloc(n, sizeof(*b->cpu));
+	if (!b->cpu) {
+		snprintf(err, errlen, "cpu: %s", ssm_strerror(SSM_ERR_NOMEM));
+		return SSM_ERR_NOMEM;
+	}
+	while (!rc && b->ncpu < n) {
+		rc = cpu_state_read(&m->kvm, b->ncpu, &b->cpu[b->ncpu], err, errlen);
+		if (!rc)
+			b->ncpu++;
+	}
+	if (rc)
+		free_cpus(b);
+	return rc;
 }
 
 /* Test hook (docs/architecture.md): the writer waits this long before it
@@ -171,11 +202,11 @@ int bgsave_start(struct machine *m, const char *path, bool incr, char *msg, size
 	machine_lock(m);
 	serial_backend_flush(&m->backend);
 	machine_unlock(m);
-	rc = cpu_state_read(&m->kvm, &b->cpu, err, sizeof(err));
+	rc = read_cpus(m, err, sizeof(err));
 	if (!rc) {
 		rc = chain_prepare(m, path, incr, err, sizeof(err));
 		if (rc)
-			cpu_snapshot_free(&b->cpu);
+			free_cpus(b);
 	}
 	if (rc) {
 		if (running)
@@ -193,7 +224,7 @@ int bgsave_start(struct machine *m, const char *path, bool incr, char *msg, size
 		writer_main(m, p[1], parent, path);
 	}
 	t_fork = host_now_ns();
-	cpu_snapshot_free(&b->cpu);
+	free_cpus(b);
 	b->incr = incr;
 	b->child = chain_save_detach(m);
 	b->log_started = incr && !b->child;

@@ -27,7 +27,8 @@ struct bgsave {
 	char report[600];          /* what the child wrote so far */
 	size_t len;
 	bool in_child;             /* this process is the writer */
-	struct cpu_snapshot cpu;   /* in the writer: the vCPU at the request */
+	struct cpu_snapshot *cpu;  /* in the writer: each vCPU at the request */
+	unsigned ncpu;             /* entries of cpu read so far */
 	pthread_t collapse;        /* rebuilds RAM's huge pages after a write */
 	bool collapsing;
 	bool incr;                 /* a link of an incremental chain (chain.h) */
@@ -38,7 +39,7 @@ struct bgsave {
 /* Nothing running (what every other function expects first). */
 void bgsave_init(struct bgsave *b);
 /* Take a point-in-time snapshot of the running VM into path: pause, read
- * the vCPU, fork the writer, resume.  0 once the writer runs (its outcome
+ * every vCPU, fork the writer, resume.  0 once the writer runs (its outcome
  * is reported later, by bgsave_collect); otherwise an ssm_err with msg
  * set, the VM resumed and path untouched. */
 int bgsave_start(struct machine *m, const char *path, bool incr, char *msg, size_t msglen);
@@ -56,8 +57,8 @@ void bgsave_abandon(struct machine *m);
 /* The VM has ended: wait for a running writer to finish (its file was
  * asked for); SIGINT, SIGTERM, SIGQUIT or SIGHUP meanwhile abandons it. */
 void bgsave_wait(struct machine *m);
-/* In the writer: the vCPU state at the request, for the cpu unit (KVM
+/* In the writer: vCPU i's state at the request, for the cpu unit (KVM
  * refuses ioctls from another process); NULL in the VMM itself. */
-const struct cpu_snapshot *bgsave_frozen_cpu(const struct machine *m);
+const struct cpu_snapshot *bgsave_frozen_cpu(const struct machine *m, unsigned i);
 
 #endif

@@ -12,6 +12,7 @@
 #include "vmm/cpu_model.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
+#include "vmm/smp.h"
 #include "vmm/stream_stdio.h"
 #include "ssm/ssm.h"
 
@@ -36,6 +37,11 @@ static void usage(FILE *f)
 		"  --mem SIZE           guest RAM, e.g. 256M or 16G (default 256M;\n"
 		"                       a multiple of 1M from 4M to 64G; above 3G\n"
 		"                       the rest sits from 4 GiB up, as on a PC)\n"
+		"  --cpus N             vCPUs, 1 (default) to 64 (and at most what the\n"
+		"                       host's KVM takes); vCPU 0 boots, the others\n"
+		"                       wait for the guest's INIT/SIPI, so N > 1 needs\n"
+		"                       the in-kernel irqchip; on --restore it may only\n"
+		"                       repeat the file's count\n"
 		"  --cmdline STR        kernel command line, at most 4095 bytes; the test\n"
 		"                       kernel takes steps=N mem=SIZE at=ADDR pages=N\n"
 		"                       rate=MBPS rounds=N check=1\n"
@@ -284,9 +290,9 @@ static int check_stdio(const struct cli *c)
 	if (restore && isatty(STDIN_FILENO))
 		return usage_error("--restore %s: stdin is a terminal; pipe or redirect a "
 				   "state into it", "-");
-	if (restore && (c->kernel_set || c->mem_arg || c->cmdline_set))
+	if (restore && (c->kernel_set || c->mem_arg || c->cmdline_set || c->cpus_arg))
 		return usage_error("--restore %s: the machine comes from the stream; --kernel, "
-				   "--mem and --cmdline do not apply", "-");
+				   "--mem, --cmdline and --cpus do not apply", "-");
 	return -1;
 }
 
@@ -334,10 +340,10 @@ static int check(struct cli *c)
 		return usage_error("--cpu %s: a restored or incoming guest keeps the CPUID it "
 				   "was saved with", c->cfg.cpu);
 	if (c->incoming && (c->restore_path || c->kernel_set || c->mem_arg || c->cmdline_set ||
-			    c->cfg.nmodules))
+			    c->cfg.nmodules || c->cpus_arg))
 		return usage_error("%s: the machine comes from the migration stream; "
-				   "--restore, --kernel, --mem, --cmdline and --module do not "
-				   "apply", "--incoming");
+				   "--restore, --kernel, --mem, --cmdline, --module and --cpus "
+				   "do not apply", "--incoming");
 	if (c->incoming && migrate_parse_addr(c->incoming, &buf, &h, &p))
 		return usage_error("--incoming %s: expected tcp:HOST:PORT or tls:HOST:PORT",
 				   c->incoming);
@@ -363,6 +369,11 @@ static int check(struct cli *c)
 				stream_stdio_is(c->save_path)))
 		return usage_error("%s needs --save FILE and --continue, and excludes --live "
 				   "and --save -", "--incremental");
+	/* On --restore the file decides (machine_build checks it). */
+	if (c->cfg.ncpus > 1 && c->cfg.irqchip != IRQCHIP_KERNEL && !c->restore_path)
+		return usage_error("--cpus %s: more than one vCPU needs --irqchip kernel (the "
+				   "APs start by INIT/SIPI through the in-kernel LAPIC)",
+				   c->cpus_arg);
 	if (c->verify && !c->restore_path)
 		return usage_error("%s needs --restore FILE", "--verify");
 	if ((c->live || c->cont) && !c->save_path)
@@ -395,7 +406,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
 	       OPT_MONITOR, OPT_COMPRESS, OPT_MODULE, OPT_INITRD, OPT_VERIFY,
-	       OPT_CPU, OPT_IRQCHIP };
+OPT_CPU, OPT_IRQCHIP, OPT_CPUS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -432,6 +443,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -442,6 +454,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	c->cfg.ram_size = DEFAULT_MEM;
 	c->cfg.cmdline = "";
 	c->cfg.serial = "stdio";
+	c->cfg.ncpus = 1;
 	c->mig.max_downtime_ms = 30;
 	c->mig.max_passes = 30;
 	c->mig.incoming_timeout_ns = MIGRATE_DEFAULT_INCOMING_TIMEOUT_NS;
@@ -592,6 +605,12 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			c->cfg.cpu = optarg;
 			break;
 		}
+		case OPT_CPUS:
+			if (smp_parse_count(optarg, &c->cfg.ncpus))
+				return usage_error("--cpus %s: expected a vCPU count from 1 to 64",
+						   optarg);
+			c->cpus_arg = optarg;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 0;

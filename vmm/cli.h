@@ -30,6 +30,8 @@ struct cli {
 	const char *monitor;            /* --monitor unix:PATH */
 	const char *compress_arg;       /* --compress, as typed (the choice is
 					   in mig.codec and mig.level) */
+	const char *cpus_arg;           /* --cpus, as typed (the count is in
+					   cfg.ncpus) */
 };
 
 /* Parse argv into c.  Returns -1 to go on, or the exit status to end with

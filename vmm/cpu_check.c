@@ -552,9 +552,12 @@ int cpu_check_events(const struct kvm_vcpu_events *e, const struct kvm_sregs *s,
 	return 0;
 }
 
-int cpu_check_mp_state(uint32_t mp, char *why, size_t len)
+int cpu_check_mp_state(uint32_t mp, bool lapic, char *why, size_t len)
 {
-	if (mp != KVM_MP_STATE_RUNNABLE)
+	if (lapic && mp > KVM_MP_STATE_SIPI_RECEIVED)
+		return cpu_why(why, len, "mp_state %u: an x86 vCPU with an in-kernel LAPIC "
+			       "is RUNNABLE (0) to SIPI_RECEIVED (4)", mp);
+	if (!lapic && mp != KVM_MP_STATE_RUNNABLE)
 		return cpu_why(why, len, "mp_state %u: without an in-kernel LAPIC only "
 			       "RUNNABLE (0) exists", mp);
 	return 0;
@@ -634,7 +637,7 @@ int cpu_check_snapshot(const struct cpu_snapshot *s, const struct cpu_host *host
 		return at(sec, CPU_SEC_DEBUGREGS);
 	if (cpu_check_events(&s->ev, &s->sregs, why, len))
 		return at(sec, CPU_SEC_EVENTS);
-	if (cpu_check_mp_state(s->mp_state, why, len))
+	if (cpu_check_mp_state(s->mp_state, host->lapic, why, len))
 		return at(sec, CPU_SEC_MP);
 	if (cpu_check_clock(&s->clk, why, len))
 		return at(sec, CPU_SEC_CLOCK);

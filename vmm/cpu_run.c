@@ -33,6 +33,8 @@ static void set_immediate_exit(struct vcpu *v, uint8_t on)
 	__atomic_store_n(&v->run->immediate_exit, on, __ATOMIC_SEQ_CST);
 }
 
+/* Another vCPU's thread may kick this one: started is read under mu, so
+ * a thread is never signalled after vcpu_stop() joined it. */
 static void kick(struct vcpu *v)
 {
 	/* Devices come up before the vCPU exists; its first KVM_RUN sees the
@@ -40,9 +42,9 @@ static void kick(struct vcpu *v)
 	if (!v->inited)
 		return;
 	set_immediate_exit(v, 1);
+	pthread_mutex_lock(&v->mu);
 	if (v->started && !pthread_equal(pthread_self(), v->thread))
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
-	pthread_mutex_lock(&v->mu);
 	pthread_cond_broadcast(&v->cond);       /* wakes a halted vCPU */
 	pthread_mutex_unlock(&v->mu);
 }
@@ -169,7 +171,7 @@ static int handle_exit(struct vcpu *v)
 			wait_while_halted(v);
 		return -1;
 	case KVM_EXIT_SHUTDOWN:
-		report_exit(v, "guest reset the CPU");
+		report_exit(v, "guest reset the CPU (triple fault or shutdown)");
 		return MACHINE_EXIT_ERROR;
 	default:
 		report_exit(v, "guest stopped");
@@ -191,6 +193,9 @@ static void *vcpu_thread(void *arg)
 
 	while (status < 0) {
 		set_immediate_exit(v, 0);
+		/* Another vCPU or the main thread ended the VM. */
+		if (atomic_load(&v->m->exit_status) >= 0)
+			break;
 		if (atomic_load(&v->req) != VCPU_REQ_RUN) {
 			if (!handle_request(v))
 				break;
@@ -217,9 +222,10 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-void vcpu_init(struct vcpu *v, struct machine *m, int fd, struct kvm_run *run)
+void vcpu_init(struct vcpu *v, struct machine *m, unsigned index, int fd, struct kvm_run *run)
 {
 	v->m = m;
+	v->index = index;
 	v->fd = fd;
 	v->run = run;
 	v->started = v->parked = v->exited = false;
@@ -239,25 +245,54 @@ int vcpu_start(struct vcpu *v)
 {
 	int err;
 
+	pthread_mutex_lock(&v->mu);
 	err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	v->started = !err;
+	pthread_mutex_unlock(&v->mu);
 	if (err) {
-		fprintf(stderr, "vmm: cannot create the vCPU thread: %s\n", strerror(err));
+		fprintf(stderr, "vmm: cannot create vCPU %u's thread: %s\n", v->index,
+			strerror(err));
 		return -1;
 	}
-	v->started = true;
 	return 0;
 }
 
-void vcpu_pause(struct vcpu *v)
+void vcpu_request_pause(struct vcpu *v)
+{
+	int run = VCPU_REQ_RUN;
+
+	if (!v->started)
+		return;
+	/* An exit request stays. */
+	atomic_compare_exchange_strong(&v->req, &run, VCPU_REQ_PAUSE);
+	kick(v);
+}
+
+void vcpu_wait_parked(struct vcpu *v)
 {
 	if (!v->started)
 		return;
-	atomic_store(&v->req, VCPU_REQ_PAUSE);
-	kick(v);
 	pthread_mutex_lock(&v->mu);
 	while (!v->parked && !v->exited)
 		pthread_cond_wait(&v->cond, &v->mu);
 	pthread_mutex_unlock(&v->mu);
+}
+
+void vcpu_pause(struct vcpu *v)
+{
+	vcpu_request_pause(v);
+	vcpu_wait_parked(v);
+}
+
+void vcpu_request_exit(struct vcpu *v)
+{
+	if (!v->started)
+		return;
+	pthread_mutex_lock(&v->mu);
+	atomic_store(&v->req, VCPU_REQ_EXIT);
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->mu);
+	kick(v);
 }
 
 bool vcpu_is_parked(struct vcpu *v)
@@ -274,27 +309,32 @@ bool vcpu_is_parked(struct vcpu *v)
 
 void vcpu_resume(struct vcpu *v)
 {
+	int pause = VCPU_REQ_PAUSE;
+
 	if (!v->started)
 		return;
 	pthread_mutex_lock(&v->mu);
-	atomic_store(&v->req, VCPU_REQ_RUN);
+	atomic_compare_exchange_strong(&v->req, &pause, VCPU_REQ_RUN);
 	pthread_cond_broadcast(&v->cond);
 	pthread_mutex_unlock(&v->mu);
 }
 
 void vcpu_stop(struct vcpu *v)
 {
+	if (!v->inited || !v->started)
+		return;
+	vcpu_request_exit(v);
+	pthread_join(v->thread, NULL);
+	pthread_mutex_lock(&v->mu);
+	v->started = false;
+	pthread_mutex_unlock(&v->mu);
+}
+
+void vcpu_release(struct vcpu *v)
+{
 	if (!v->inited)
 		return;
-	if (v->started) {
-		pthread_mutex_lock(&v->mu);
-		atomic_store(&v->req, VCPU_REQ_EXIT);
-		pthread_cond_broadcast(&v->cond);
-		pthread_mutex_unlock(&v->mu);
-		kick(v);
-		pthread_join(v->thread, NULL);
-		v->started = false;
-	}
+	vcpu_stop(v);
 	pthread_mutex_destroy(&v->mu);
 	pthread_cond_destroy(&v->cond);
 	v->inited = false;

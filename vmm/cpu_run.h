@@ -1,5 +1,10 @@
-/* cpu_run.h - the vCPU thread: KVM_RUN loop, port I/O dispatch, interrupt
- * injection, pause/resume for save and restore.
+/* cpu_run.h - the vCPU threads, one per vCPU: KVM_RUN loop, port I/O
+ * dispatch, interrupt injection, pause/resume for save and restore.
+ *
+ * A thread leaves its loop once the VM has ended (machine_end, from any
+ * thread: it re-checks before every KVM_RUN, and machine_run kicks every
+ * thread when its loop ends), so a power-off or error on one vCPU ends
+ * all of them.  VCPU_REQ_EXIT is final: no pause or resume undoes it.
  *
  * Interrupts (user irqchip): the PIC's INT output is mirrored in
  * irq_line.  Before each KVM_RUN the thread injects the PIC's vector with
@@ -36,12 +41,13 @@ enum vcpu_request {
 
 struct vcpu {
 	struct machine *m;
+	unsigned index;                 /* KVM vcpu id, APIC ID; 0 = BSP */
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
 	bool inited;                    /* vcpu_init() ran */
 	bool started;                   /* thread exists (needs a join) */
-	atomic_bool irq_line;           /* PIC INT output level */
+	atomic_bool irq_line;           /* PIC INT output level (BSP only) */
 	bool kernel_irqchip;            /* KVM delivers interrupts and HLT */
 	atomic_int req;                 /* enum vcpu_request */
 	pthread_mutex_t mu;             /* guards parked/exited, HLT sleep */
@@ -54,9 +60,9 @@ struct vcpu {
  * thread is created, with the signal blocked in the caller so only the
  * vCPU thread ever takes it. */
 int vcpu_setup_signals(void);
-/* Set up v for vCPU fd with its run area; no thread yet, but
+/* Set up v for vCPU index with fd and its run area; no thread yet, but
  * vcpu_set_irq_line() may already be called. */
-void vcpu_init(struct vcpu *v, struct machine *m, int fd, struct kvm_run *run);
+void vcpu_init(struct vcpu *v, struct machine *m, unsigned index, int fd, struct kvm_run *run);
 /* Before vcpu_start: the VM has KVM's interrupt controllers (irqchip.h),
  * so the thread injects nothing and never waits out a HLT itself. */
 void vcpu_use_kernel_irqchip(struct vcpu *v);
@@ -68,13 +74,20 @@ int vcpu_start(struct vcpu *v);
 void vcpu_set_irq_line(struct vcpu *v, bool level);
 /* Park the thread outside KVM_RUN with every I/O exit completed, so the
  * vCPU state read with KVM_GET_* is consistent.  Returns once parked (or
- * if the thread already exited). */
+ * if the thread already exited).  In two steps, so that all vCPUs are
+ * asked before any is waited for: request (kicks it), then wait. */
 void vcpu_pause(struct vcpu *v);
+void vcpu_request_pause(struct vcpu *v);
+void vcpu_wait_parked(struct vcpu *v);
+/* Make the thread leave its loop soon (the VM has ended); no join. */
+void vcpu_request_exit(struct vcpu *v);
 /* The thread is parked (vcpu_pause() returned and no resume since). */
 bool vcpu_is_parked(struct vcpu *v);
 /* Let a parked thread run again. */
 void vcpu_resume(struct vcpu *v);
-/* Ask the thread to exit, join it, release v; safe on a zeroed v. */
+/* Ask the thread to exit and join it; safe on a zeroed v.  Then release v
+ * (its mutex: after every thread that might kick it is joined). */
 void vcpu_stop(struct vcpu *v);
+void vcpu_release(struct vcpu *v);
 
 #endif

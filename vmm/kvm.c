@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vmm/irqchip.h"
+#include "vmm/smp.h"
 
 /* Where KVM may put the 3-page TSS it needs for real mode on Intel hosts:
  * just below 4 GiB, in the hole of the memory map, so it never overlaps RAM. */
@@ -59,7 +60,7 @@ static int get_supported_cpuid(struct kvm_vm *vm)
 	return 0;
 }
 
-int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value)
+int kvm_get_msr(struct kvm_vm *vm, unsigned cpu, uint32_t index, uint64_t *value)
 {
 	/* A one-entry kvm_msrs; its entry array is flexible. */
 	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
@@ -68,7 +69,7 @@ int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value)
 	memset(buf, 0, sizeof(buf));
 	one->nmsrs = 1;
 	one->entries[0].index = index;
-	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) != 1)
+	if (ioctl(vm->vcpu[cpu].fd, KVM_GET_MSRS, one) != 1)
 		return -1;
 	*value = one->entries[0].data;
 	return 0;
@@ -76,8 +77,9 @@ int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value)
 
 /* The MSRs the cpu unit saves: every MSR of KVM_GET_MSR_INDEX_LIST this
  * vCPU (with its CPUID) reads, so a save reads all of them or fails. */
-static int probe_msrs(struct kvm_vm *vm)
+static int probe_msrs(struct kvm_vm *vm, unsigned cpu)
 {
+	struct kvm_vcpu_res *vc = &vm->vcpu[cpu];
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
 	uint32_t *keep;
 	uint64_t v;
@@ -97,12 +99,12 @@ static int probe_msrs(struct kvm_vm *vm)
 		rc = -errno;
 		goto out;
 	}
-	free(vm->msrs);
-	vm->msrs = keep;
-	vm->nmsrs = 0;
+	free(vc->msrs);
+	vc->msrs = keep;
+	vc->nmsrs = 0;
 	for (uint32_t i = 0; i < list->nmsrs && i < probe.nmsrs; i++)
-		if (kvm_get_msr(vm, list->indices[i], &v) == 0)
-			keep[vm->nmsrs++] = list->indices[i];
+		if (kvm_get_msr(vm, cpu, list->indices[i], &v) == 0)
+			keep[vc->nmsrs++] = list->indices[i];
 	keep = NULL;
 out:
 	free(list);
@@ -110,7 +112,8 @@ out:
 	return rc;
 }
 
-int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t n)
+int kvm_set_cpuid(struct kvm_vm *vm, unsigned cpu, const struct kvm_cpuid_entry2 *e,
+		  uint32_t n)
 {
 	size_t size = sizeof(struct kvm_cpuid2) + n * sizeof(*e);
 	struct kvm_cpuid2 *c = calloc(1, size);
@@ -119,15 +122,15 @@ int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t 
 		return -ENOMEM;
 	c->nent = n;
 	memcpy(c->entries, e, n * sizeof(*e));
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0) {
+	if (ioctl(vm->vcpu[cpu].fd, KVM_SET_CPUID2, c) < 0) {
 		int err = -errno;
 
 		free(c);
 		return err;
 	}
-	free(vm->cpuid);
-	vm->cpuid = c;
-	return probe_msrs(vm);
+	free(vm->vcpu[cpu].cpuid);
+	vm->vcpu[cpu].cpuid = c;
+	return probe_msrs(vm, cpu);
 }
 
 #ifndef MADV_COLLAPSE
@@ -141,37 +144,102 @@ void kvm_ram_collapse(struct kvm_vm *vm)
 		(void)madvise(vm->ram, vm->ram_size, MADV_COLLAPSE);
 }
 
-uint32_t kvm_tsc_khz(struct kvm_vm *vm)
+uint32_t kvm_tsc_khz(struct kvm_vm *vm, unsigned cpu)
 {
-	int khz = vm->tsc_khz_known ? ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0) : -1;
+	int khz = vm->tsc_khz_known ? ioctl(vm->vcpu[cpu].fd, KVM_GET_TSC_KHZ, 0) : -1;
 
 	return khz > 0 ? (uint32_t)khz : 0;
 }
 
-int kvm_set_tsc_khz(struct kvm_vm *vm, uint32_t khz)
+int kvm_set_tsc_khz(struct kvm_vm *vm, unsigned cpu, uint32_t khz)
 {
 	if (!vm->tsc_scale)
 		return -ENOTSUP;
-	return ioctl(vm->vcpu_fd, KVM_SET_TSC_KHZ, (unsigned long)khz) < 0 ? -errno : 0;
+	return ioctl(vm->vcpu[cpu].fd, KVM_SET_TSC_KHZ, (unsigned long)khz) < 0 ? -errno : 0;
 }
 
-/* The vCPU starts with everything the host supports; a restore replaces it
- * with the saved table (cpu unit). */
-static int set_cpuid(struct kvm_vm *vm)
+int kvm_vcpu_wait_for_sipi(struct kvm_vm *vm, unsigned cpu)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_UNINITIALIZED };
+
+	if (ioctl(vm->vcpu[cpu].fd, KVM_SET_MP_STATE, &mp) < 0) {
+		fprintf(stderr, "vmm: KVM_SET_MP_STATE (vCPU %u waits for INIT/SIPI): %s\n",
+			cpu, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* What the VM's vCPUs share: the XSAVE size, TSC facts, supported CPUID. */
+static int probe_vcpu_caps(struct kvm_vm *vm)
 {
 	int xs2 = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
-	int rc;
 
 	vm->xsave_len = xs2 > (int)sizeof(struct kvm_xsave) ? (uint32_t)xs2 :
 			(uint32_t)sizeof(struct kvm_xsave);
 	vm->xsave2 = xs2 > 0;
 	vm->tsc_scale = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) > 0;
 	vm->tsc_khz_known = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) > 0;
-	if (get_supported_cpuid(vm))
+	return get_supported_cpuid(vm);
+}
+
+/* A vCPU starts with everything the host supports and its own APIC ID; a
+ * restore replaces it with the saved table (cpu unit). */
+static int set_cpuid(struct kvm_vm *vm, unsigned cpu)
+{
+	struct kvm_cpuid2 *sup = vm->supported;
+	size_t size = sup->nent * sizeof(sup->entries[0]);
+	struct kvm_cpuid_entry2 *e = malloc(size ? size : 1);
+	int rc;
+
+	if (!e) {
+		fprintf(stderr, "vmm: out of memory for CPUID\n");
 		return -1;
-	rc = kvm_set_cpuid(vm, vm->supported->entries, vm->supported->nent);
+	}
+	memcpy(e, sup->entries, size);
+	smp_cpuid_set_apic_id(e, sup->nent, cpu);
+	rc = kvm_set_cpuid(vm, cpu, e, sup->nent);
+	free(e);
 	if (rc) {
-		fprintf(stderr, "vmm: KVM_SET_CPUID2: %s\n", strerror(-rc));
+		fprintf(stderr, "vmm: KVM_SET_CPUID2 (vCPU %u): %s\n", cpu, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* vCPU i: KVM vcpu id i (its APIC ID), its run area, its CPUID. */
+static int create_vcpu(struct kvm_vm *vm, unsigned i)
+{
+	struct kvm_vcpu_res *vc = &vm->vcpu[i];
+
+	vc->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+	if (vc->fd < 0) {
+		fprintf(stderr, "vmm: KVM_CREATE_VCPU %u: %s\n", i, strerror(errno));
+		return -1;
+	}
+	vm->nvcpus = i + 1;
+	vc->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vc->fd, 0);
+	if (vc->run == MAP_FAILED) {
+		vc->run = NULL;
+		fprintf(stderr, "vmm: cannot map vCPU %u's run area: %s\n", i, strerror(errno));
+		return -1;
+	}
+	return set_cpuid(vm, i);
+}
+
+/* 1..KVM_VCPUS_MAX, and what this host's KVM allows (KVM_CAP_MAX_VCPUS,
+ * else the recommended KVM_CAP_NR_VCPUS, else 4 as the API says). */
+static int check_vcpu_count(struct kvm_vm *vm, unsigned ncpus)
+{
+	int max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+
+	if (max <= 0)
+		max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4;
+	if (ncpus < 1 || ncpus > KVM_VCPUS_MAX || ncpus > (unsigned)max) {
+		fprintf(stderr, "vmm: %u vCPUs: this host's KVM takes 1 to %u\n", ncpus,
+			(unsigned)max < KVM_VCPUS_MAX ? (unsigned)max : KVM_VCPUS_MAX);
 		return -1;
 	}
 	return 0;
@@ -272,10 +340,10 @@ int kvm_dirty_log_clear(struct kvm_vm *vm, uint64_t *bitmap)
 void kvm_vm_init(struct kvm_vm *vm)
 {
 	memset(vm, 0, sizeof(*vm));
-	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->sys_fd = vm->vm_fd = -1;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, bool kernel_irqchip)
+int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, unsigned ncpus, bool kernel_irqchip)
 {
 	int version, mmap_size;
 
@@ -334,26 +402,17 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, bool kernel_irqchip)
 	if (kernel_irqchip && irqchip_create(vm->vm_fd))
 		goto fail;
 	vm->kernel_irqchip = kernel_irqchip;
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0) {
-		fprintf(stderr, "vmm: KVM_CREATE_VCPU: %s\n", strerror(errno));
-		goto fail;
-	}
 	mmap_size = ioctl(vm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run)) {
 		fprintf(stderr, "vmm: KVM_GET_VCPU_MMAP_SIZE: bad size %d\n", mmap_size);
 		goto fail;
 	}
-	vm->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		vm->run = NULL;
-		fprintf(stderr, "vmm: cannot map the vCPU run area: %s\n", strerror(errno));
-		goto fail;
-	}
 	vm->run_size = (size_t)mmap_size;
-	if (set_cpuid(vm))
+	if (check_vcpu_count(vm, ncpus) || probe_vcpu_caps(vm))
 		goto fail;
+	for (unsigned i = 0; i < ncpus; i++)
+		if (create_vcpu(vm, i))
+			goto fail;
 	return 0;
 
 fail:
@@ -363,10 +422,16 @@ fail:
 
 void kvm_vm_destroy(struct kvm_vm *vm)
 {
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct kvm_vcpu_res *vc = &vm->vcpu[i];
+
+		if (vc->run)
+			munmap(vc->run, vm->run_size);
+		if (vc->fd >= 0)
+			close(vc->fd);
+		free(vc->cpuid);
+		free(vc->msrs);
+	}
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->ram)
@@ -374,15 +439,14 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 	if (vm->sys_fd >= 0)
 		close(vm->sys_fd);
 	free(vm->supported);
-	free(vm->cpuid);
-	free(vm->msrs);
 	memset(vm, 0, sizeof(*vm));
-	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->sys_fd = vm->vm_fd = -1;
 }
 
+/* The BSP's ioctls, for boot. */
 static int vcpu_ioctl(struct kvm_vm *vm, unsigned long req, void *arg, const char *name)
 {
-	if (ioctl(vm->vcpu_fd, req, arg) < 0) {
+	if (ioctl(vm->vcpu[0].fd, req, arg) < 0) {
 		fprintf(stderr, "vmm: %s: %s\n", name, strerror(errno));
 		return -1;
 	}
@@ -453,7 +517,10 @@ int kvm_use_cpu_model(struct kvm_vm *vm, const char *spec)
 	}
 	if (*warn)
 		fprintf(stderr, "vmm: warning: --cpu %s: %s\n", spec, warn);
-	rc = kvm_set_cpuid(vm, t, n);
+	for (unsigned i = 0; !rc && i < vm->nvcpus; i++) {
+		smp_cpuid_set_apic_id(t, n, i);
+		rc = kvm_set_cpuid(vm, i, t, n);
+	}
 	free(t);
 	if (rc) {
 		fprintf(stderr, "vmm: --cpu %s: KVM_SET_CPUID2: %s\n", spec, strerror(-rc));

@@ -1,6 +1,7 @@
-/* kvm.h - one KVM VM with one vCPU; guest RAM is one host buffer shown
- * to the guest as one or two memory slots (memmap.h: below 3 GiB, and the
- * rest from 4 GiB).
+/* kvm.h - one KVM VM with 1..KVM_VCPUS_MAX vCPUs (vCPU i has KVM vcpu id
+ * and initial APIC ID i; vCPU 0 is the BSP); guest RAM is one host buffer
+ * shown to the guest as one or two memory slots (memmap.h: below 3 GiB,
+ * and the rest from 4 GiB).
  *
  * Interrupt controllers: by default none in the kernel (every device is
  * emulated in user space and interrupts are injected with KVM_INTERRUPT,
@@ -19,11 +20,24 @@
 
 #include "vmm/memmap.h"
 
+/* The most vCPUs a VM may have (the CLI's bound, and a state file's);
+ * the host's KVM_CAP_MAX_VCPUS may allow fewer. */
+#define KVM_VCPUS_MAX 64u
+
+/* One vCPU's KVM resources. */
+struct kvm_vcpu_res {
+	int fd;
+	struct kvm_run *run;            /* its shared run page(s) */
+	struct kvm_cpuid2 *cpuid;       /* the table given to KVM_SET_CPUID2 */
+	uint32_t *msrs;                 /* the host's MSR list, those it reads */
+	uint32_t nmsrs;
+};
+
 struct kvm_vm {
 	int sys_fd;                     /* /dev/kvm */
 	int vm_fd;
-	int vcpu_fd;
-	struct kvm_run *run;            /* the vCPU's shared run page(s) */
+	unsigned nvcpus;                /* vcpu[0 .. nvcpus-1] exist */
+	struct kvm_vcpu_res vcpu[KVM_VCPUS_MAX];
 	size_t run_size;
 	uint8_t *ram;                   /* host mapping of guest RAM */
 	uint64_t ram_size;
@@ -32,9 +46,6 @@ struct kvm_vm {
 	bool manual_protect;            /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
 	/* What the cpu unit saves and checks against (see kvm_set_cpuid). */
 	struct kvm_cpuid2 *supported;   /* KVM_GET_SUPPORTED_CPUID */
-	struct kvm_cpuid2 *cpuid;       /* the table given to KVM_SET_CPUID2 */
-	uint32_t *msrs;                 /* the host's MSR list, those this vCPU reads */
-	uint32_t nmsrs;
 	uint32_t xsave_len;             /* KVM_CAP_XSAVE2's size, else 4096 */
 	bool xsave2;                    /* KVM_GET_XSAVE2 exists */
 	bool tsc_scale;                 /* KVM_CAP_TSC_CONTROL */
@@ -52,16 +63,18 @@ struct kvm_vm {
 /* A VM with nothing acquired (kvm_vm_destroy does nothing). */
 void kvm_vm_init(struct kvm_vm *vm);
 /* Create the VM, its RAM (zeroed anonymous memory, not reserved: untouched
- * RAM costs the host nothing; one slot per memmap region) and vCPU 0 with
- * the host's supported CPUID; with kernel_irqchip, KVM's interrupt
- * controllers and PIT first (irqchip_create).  vm is fully set up or, on
- * failure, left with nothing to release. */
-int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, bool kernel_irqchip);
+ * RAM costs the host nothing; one slot per memmap region), with
+ * kernel_irqchip KVM's interrupt controllers and PIT (irqchip_create), and
+ * then vCPUs 0..ncpus-1 (1..KVM_VCPUS_MAX, and at most the host's
+ * KVM_CAP_MAX_VCPUS), each with the host's supported CPUID carrying its
+ * own APIC ID (smp.h).  vm is fully set up or, on failure, left with
+ * nothing to release. */
+int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, unsigned ncpus, bool kernel_irqchip);
 /* Release everything kvm_vm_create acquired; safe on a zeroed struct. */
 void kvm_vm_destroy(struct kvm_vm *vm);
 
-/* Thin checked wrappers around the vCPU state ioctls: they print what
- * failed.  The SSM cpu unit is built on these. */
+/* Thin checked wrappers around the BSP's (vCPU 0's) state ioctls, for
+ * boot: they print what failed. */
 int kvm_get_regs(struct kvm_vm *vm, struct kvm_regs *r);
 int kvm_set_regs(struct kvm_vm *vm, const struct kvm_regs *r);
 int kvm_get_sregs(struct kvm_vm *vm, struct kvm_sregs *s);
@@ -70,19 +83,24 @@ int kvm_set_sregs(struct kvm_vm *vm, const struct kvm_sregs *s);
 /* Rebuild huge pages where guest RAM is mapped by 4 KiB pages (a fork's
  * copy-on-write splits them; bgsave.c); slow (copies), best effort. */
 void kvm_ram_collapse(struct kvm_vm *vm);
-/* Give the vCPU this CPUID table (before its first KVM_RUN), keep a copy in
- * vm->cpuid and recompute vm->msrs for it.  0 or -errno; prints nothing. */
-int kvm_set_cpuid(struct kvm_vm *vm, const struct kvm_cpuid_entry2 *e, uint32_t n);
-/* Replace the fresh vCPU's CPUID by the --cpu spec's table over
- * vm->supported (cpu_model.h), before its first KVM_RUN; a +FEAT the host
- * lacks is warned about on stderr.  0, or -1 (printed). */
+/* Give vCPU cpu this CPUID table (before its first KVM_RUN), keep a copy in
+ * vm->vcpu[cpu].cpuid and recompute its msrs.  0 or -errno; prints nothing. */
+int kvm_set_cpuid(struct kvm_vm *vm, unsigned cpu, const struct kvm_cpuid_entry2 *e,
+		  uint32_t n);
+/* Read one MSR of vCPU cpu: 0, or -1 if KVM refuses it. */
+int kvm_get_msr(struct kvm_vm *vm, unsigned cpu, uint32_t index, uint64_t *value);
+/* vCPU cpu's TSC frequency in kHz, 0 if KVM cannot tell. */
+uint32_t kvm_tsc_khz(struct kvm_vm *vm, unsigned cpu);
+/* Have KVM scale vCPU cpu's TSC to khz (needs vm->tsc_scale).  0 or -errno. */
+int kvm_set_tsc_khz(struct kvm_vm *vm, unsigned cpu, uint32_t khz);
+/* Put vCPU cpu in KVM_MP_STATE_UNINITIALIZED: an AP waiting for INIT/SIPI
+ * from the in-kernel LAPIC.  -1 on failure (printed). */
+int kvm_vcpu_wait_for_sipi(struct kvm_vm *vm, unsigned cpu);
+/* Replace every fresh vCPU's CPUID by the --cpu spec's table over
+ * vm->supported (cpu_model.h), each with its own APIC ID, before the first
+ * KVM_RUN; a +FEAT the host lacks is warned about on stderr.  0, or -1
+ * (printed). */
 int kvm_use_cpu_model(struct kvm_vm *vm, const char *spec);
-/* Read one MSR of the vCPU: 0, or -1 if KVM refuses it. */
-int kvm_get_msr(struct kvm_vm *vm, uint32_t index, uint64_t *value);
-/* The vCPU's TSC frequency in kHz, 0 if KVM cannot tell. */
-uint32_t kvm_tsc_khz(struct kvm_vm *vm);
-/* Have KVM scale the vCPU's TSC to khz (needs vm->tsc_scale).  0 or -errno. */
-int kvm_set_tsc_khz(struct kvm_vm *vm, uint32_t khz);
 
 /* Dirty-page logging of guest RAM (live migration).  enable turns logging
  * on or off for every RAM slot.  fetch fills bitmap (one bit per 4 KiB page

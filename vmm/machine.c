@@ -66,7 +66,9 @@ static void pic_output(void *opaque, int level)
 	struct machine *m = opaque;
 
 	machine_assert_devices(m);
-	vcpu_set_irq_line(&m->vcpu, level != 0);
+	/* The PIC's INT pin goes to the BSP (with --cpus > 1 the in-kernel
+	 * irqchip routes interrupts instead). */
+	vcpu_set_irq_line(&m->vcpu[0], level != 0);
 }
 
 static void pit_irq(void *opaque, int level)
@@ -341,7 +343,7 @@ int machine_irq_ack(struct machine *m)
 	int vec = -1;
 
 	machine_lock(m);
-	if (atomic_load(&m->vcpu.irq_line))
+	if (atomic_load(&m->vcpu[0].irq_line))
 		vec = pic_ack(&m->pic);
 	if (m->tick_deferred && m->clock.running && !tick_unacked(m))
 		timer_tick(m);
@@ -384,7 +386,7 @@ void machine_get_irq_state(struct machine *m, bool *line, bool *tick_deferred)
 {
 	bool take = lock_unless_held(m);
 
-	*line = atomic_load(&m->vcpu.irq_line);
+	*line = atomic_load(&m->vcpu[0].irq_line);
 	*tick_deferred = m->tick_deferred;
 	unlock_if(m, take);
 }
@@ -393,7 +395,7 @@ void machine_set_irq_state(struct machine *m, bool line, bool tick_deferred)
 {
 	bool take = lock_unless_held(m);
 
-	vcpu_set_irq_line(&m->vcpu, line);
+	vcpu_set_irq_line(&m->vcpu[0], line);
 	m->tick_deferred = tick_deferred;
 	unlock_if(m, take);
 }
@@ -476,35 +478,58 @@ int machine_init(struct machine *m)
 	return 0;
 }
 
+unsigned machine_ncpus(const struct machine *m)
+{
+	return m->cfg.ncpus ? m->cfg.ncpus : 1;
+}
+
+/* APs start only by INIT/SIPI, which only the in-kernel LAPIC delivers. */
+static int check_ncpus(const struct machine_config *cfg)
+{
+	if (cfg->ncpus > 1 && cfg->irqchip != IRQCHIP_KERNEL) {
+		fprintf(stderr, "vmm: %u vCPUs need the in-kernel irqchip (--irqchip kernel): "
+			"the APs start by INIT/SIPI through its LAPIC\n", cfg->ncpus);
+		return -1;
+	}
+	return 0;
+}
+
 int machine_build(struct machine *m, const struct machine_config *cfg)
 {
 	m->cfg = *cfg;
-	if (kvm_vm_create(&m->kvm, cfg->ram_size, cfg->irqchip == IRQCHIP_KERNEL))
+	m->cfg.ncpus = machine_ncpus(m);
+	if (check_ncpus(&m->cfg) || kvm_vm_create(&m->kvm, cfg->ram_size, m->cfg.ncpus,
+						  cfg->irqchip == IRQCHIP_KERNEL))
 		return -1;
 	if (cfg->cpu && kvm_use_cpu_model(&m->kvm, cfg->cpu))
 		return -1;
-	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
-	if (cfg->irqchip == IRQCHIP_KERNEL)
-		vcpu_use_kernel_irqchip(&m->vcpu);
-	/* Before any state is loaded: fw_cfg at reset with this RAM size. */
-	fw_cfg_init(&m->fw_cfg, cfg->ram_size, 1);
+	for (unsigned i = 0; i < m->cfg.ncpus; i++) {
+		vcpu_init(&m->vcpu[i], m, i, m->kvm.vcpu[i].fd, m->kvm.vcpu[i].run);
+		if (cfg->irqchip == IRQCHIP_KERNEL)
+			vcpu_use_kernel_irqchip(&m->vcpu[i]);
+	}
+	/* Before any state is loaded: fw_cfg at reset with this RAM size and
+	 * vCPU count. */
+	fw_cfg_init(&m->fw_cfg, cfg->ram_size, m->cfg.ncpus);
 	if (wire_bus(m))
 		return -1;
 	/* The console opens last: raw mode is in force only once nothing
 	 * else can fail before the loop runs. */
 	if (serial_backend_open(&m->backend, cfg->serial, cfg->serial_append))
 		return -1;
-	if (vcpu_start(&m->vcpu))
-		return -1;
+	for (unsigned i = 0; i < m->cfg.ncpus; i++)
+		if (vcpu_start(&m->vcpu[i]))
+			return -1;
 	m->built = true;
 	return 0;
 }
 
 int machine_create(struct machine *m, const struct machine_config *cfg)
 {
-	if (machine_init(m))
+	if (machine_init(m) || machine_build(m, cfg))
 		return -1;
-	return machine_build(m, cfg);
+	units_fit_cpus(m);
+	return 0;
 }
 
 int machine_boot(struct machine *m)
@@ -516,6 +541,11 @@ int machine_boot(struct machine *m)
 		return -1;
 	machine_set_kernel_facts(m, f.kernel.size, f.kernel.crc);
 	machine_set_boot_facts(m, &f);
+	/* Only the BSP got the entry state; the APs wait for the guest's
+	 * INIT/SIPI. */
+	for (unsigned i = 1; i < m->cfg.ncpus; i++)
+		if (kvm_vcpu_wait_for_sipi(&m->kvm, i))
+			return -1;
 	return 0;
 }
 
@@ -527,12 +557,18 @@ void machine_start(struct machine *m)
 	atomic_store(&m->started_once, true);
 	atomic_store(&m->vcpu_may_run, true);
 	machine_unlock(m);
-	vcpu_resume(&m->vcpu);
+	for (unsigned i = 0; i < m->cfg.ncpus; i++)
+		vcpu_resume(&m->vcpu[i]);
 }
 
 void machine_pause(struct machine *m)
 {
-	vcpu_pause(&m->vcpu);
+	/* Every vCPU is asked before any is waited for: they stop together,
+	 * and no state is read before the last one has. */
+	for (unsigned i = 0; i < m->cfg.ncpus; i++)
+		vcpu_request_pause(&m->vcpu[i]);
+	for (unsigned i = 0; i < m->cfg.ncpus; i++)
+		vcpu_wait_parked(&m->vcpu[i]);
 	atomic_store(&m->vcpu_may_run, false);
 	machine_lock(m);
 	vclock_stop(&m->clock);
@@ -749,6 +785,10 @@ int machine_run(struct machine *m)
 		}
 		monitor_service(m->monitor, &pfd[7], nmon);
 	}
+	/* The VM has ended: no vCPU runs guest code any more, whichever of
+	 * them (or which signal) ended it. */
+	for (unsigned i = 0; i < m->cfg.ncpus; i++)
+		vcpu_request_exit(&m->vcpu[i]);
 	/* The guest may power off while a migration copies it. */
 	migrate_abort(m);
 	/* ... or while a snapshot of it is written: that file was asked for. */
@@ -759,7 +799,12 @@ int machine_run(struct machine *m)
 void machine_destroy(struct machine *m)
 {
 	bgsave_abandon(m);
-	vcpu_stop(&m->vcpu);
+	/* All threads are joined before any vCPU's mutex goes: one may kick
+	 * another until it has left. */
+	for (unsigned i = 0; i < KVM_VCPUS_MAX; i++)
+		vcpu_stop(&m->vcpu[i]);
+	for (unsigned i = 0; i < KVM_VCPUS_MAX; i++)
+		vcpu_release(&m->vcpu[i]);
 	if (m->vm_lock.ready) {
 		machine_lock(m);
 		serial_backend_close(&m->backend);

@@ -1,19 +1,20 @@
-/* machine.h - the whole VM: KVM, RAM, devices, bus, clock, vCPU thread and
+/* machine.h - the whole VM: KVM, RAM, devices, bus, clock, vCPU threads and
  * the main thread's event loop.
  *
  * Lifecycle:
  *   machine_create()  build a powered-off machine from a config: KVM VM
  *                     with RAM, devices at reset, bus wired, host fds; the
- *                     vCPU thread exists but is parked, the clock stopped
- *   machine_boot()    fresh start: load the kernel, set entry registers
- *                     (a restore loads saved state here instead)
- *   machine_start()   start the virtual clock and let the vCPU run
+ *                     vCPU threads exist but are parked, the clock stopped
+ *   machine_boot()    fresh start: load the kernel, set the BSP's entry
+ *                     registers, APs wait for INIT/SIPI (a restore loads
+ *                     saved state here instead)
+ *   machine_start()   start the virtual clock and let every vCPU run
  *   machine_run()     main-thread loop until power-off, a stop signal or an
  *                     error; returns the VMM's exit status
  *   machine_destroy() release everything (safe after a failed create)
  *
- * Threads: the main thread runs machine_run(); the vCPU thread (cpu_run.c)
- * calls machine_pio() and machine_irq_ack().  The VM lock guards everything
+ * Threads: the main thread runs machine_run(); each vCPU thread (cpu_run.c)
+ * calls machine_pio() and machine_irq_ack() (the PIC drives vCPU 0 only).  The VM lock guards everything
  * under "guarded by the VM lock" below; it is taken only through
  * machine_lock() / machine_unlock(), which record the holder, and the
  * functions that need it check that their caller holds it (they abort
@@ -48,6 +49,7 @@
 #include "vmm/migrate.h"
 #include "vmm/ram.h"
 #include "vmm/serial_backend.h"
+#include "vmm/smp.h"
 #include "vmm/vmlock.h"
 
 #define MACHINE_EXIT_ERROR 1            /* exit status after a VM failure */
@@ -64,6 +66,7 @@ struct machine_config {
 	unsigned nmodules;
 	const char *cpu;                /* --cpu spec (cpu_model.h), NULL: host */
 	enum irqchip_mode irqchip;      /* --irqchip (irqchip.h) */
+	unsigned ncpus;                 /* vCPUs, 1..KVM_VCPUS_MAX (0 means 1) */
 };
 
 struct machine {
@@ -71,11 +74,11 @@ struct machine {
 
 	/* Host resources (never saved). */
 	struct kvm_vm kvm;
-	struct vcpu vcpu;
+	struct vcpu vcpu[KVM_VCPUS_MAX]; /* 0 .. cfg.ncpus-1; 0 is the BSP */
 	struct serial_backend backend;
 	int signal_fd;                  /* SIGINT/SIGTERM/SIGHUP/SIGQUIT */
 	int timer_fd;                   /* next PIT event, CLOCK_MONOTONIC */
-	int event_fd;                   /* vCPU thread -> main loop wake-ups */
+	int event_fd;                   /* vCPU threads -> main loop wake-ups */
 
 	/* Guarded by the VM lock. */
 	struct vm_lock vm_lock;         /* machine_lock(), never directly */
@@ -94,7 +97,7 @@ struct machine {
 
 	/* Set once by whoever ends the VM (machine_end); -1 while it runs. */
 	atomic_int exit_status;
-	/* machine_start() ran since the last machine_pause(): the vCPU may be
+	/* machine_start() ran since the last machine_pause(): vCPUs may be
 	 * executing.  started_once: machine_start() ever ran. */
 	atomic_bool vcpu_may_run;
 	atomic_bool started_once;
@@ -105,6 +108,7 @@ struct machine {
 	struct saved_config *loaded_cfg; /* config a load built the VM from */
 	const char *serial_override;    /* --serial given with restore/incoming */
 	struct ram_live ram_live;       /* ram unit's live-save state (ram.c) */
+	struct smp_seen cpus_seen;      /* cpu instances a load met (units.c) */
 	struct migration mig;           /* --migrate / --live (migrate.c) */
 	uint64_t kernel_size;           /* facts of the booted kernel file */
 	uint32_t kernel_crc;
@@ -136,9 +140,10 @@ int machine_init(struct machine *m);
 int machine_build(struct machine *m, const struct machine_config *cfg);
 /* Load cfg->kernel and set the boot entry state.  -1 on failure (printed). */
 int machine_boot(struct machine *m);
-/* Start the clock and the vCPU. */
+/* Start the clock and every vCPU. */
 void machine_start(struct machine *m);
-/* Stop the vCPU (parked, I/O completed) and the clock; for save. */
+/* Stop every vCPU (all asked first, then each waited for: parked, I/O
+ * completed) and the clock; for save. */
 void machine_pause(struct machine *m);
 /* Undo machine_pause(). */
 void machine_resume(struct machine *m);
@@ -156,8 +161,10 @@ void machine_clock_restore(struct machine *m, uint64_t ns);
  * save_path set, SIGINT/SIGTERM and the --save-after timer suspend the VM
  * to that file (exit 0); if the save fails the VM keeps running. */
 int machine_run(struct machine *m);
-/* Stop the vCPU and release everything. */
+/* Stop the vCPUs and release everything. */
 void machine_destroy(struct machine *m);
+/* The machine's vCPU count (1 before it is built). */
+unsigned machine_ncpus(const struct machine *m);
 
 /* ---- The VM lock and the machine's state, for the other modules ---- */
 
@@ -181,9 +188,10 @@ bool machine_has_started(struct machine *m);
 void machine_set_kernel_facts(struct machine *m, uint64_t size, uint32_t crc);
 /* The boot protocol and module facts the machine unit records. */
 void machine_set_boot_facts(struct machine *m, const struct boot_facts *f);
-/* The VMM's own interrupt state that the cpu unit saves: the PIC output
- * level the vCPU thread mirrors and the PIT edge held until IRQ 0 is
- * acknowledged.  Take the VM lock unless the caller holds it. */
+/* The VMM's own interrupt state that the cpu unit saves (vCPU 0's
+ * record): the PIC output level the BSP's thread mirrors and the PIT edge
+ * held until IRQ 0 is acknowledged.  Take the VM lock unless the caller
+ * holds it. */
 void machine_get_irq_state(struct machine *m, bool *line, bool *tick_deferred);
 void machine_set_irq_state(struct machine *m, bool line, bool tick_deferred);
 /* What a stop request does (main.c): suspend to save_path (NULL: none),
@@ -229,7 +237,7 @@ void machine_note_save_result(struct machine *m, bool ok);
 void machine_init_guest_devices(struct machine *m);
 int machine_wire_guest_devices(struct machine *m);
 
-/* ---- Called from the vCPU thread (cpu_run.c) ---- */
+/* ---- Called from the vCPU threads (cpu_run.c) ---- */
 
 /* Port I/O exit: count accesses of size bytes at data (in: filled in).
  * Returns -1 to keep running or the exit status when the guest powered
@@ -238,7 +246,8 @@ int machine_pio(struct machine *m, uint16_t port, bool out, unsigned size,
 		unsigned count, uint8_t *data);
 /* Interrupt acknowledge: the vector to inject, or -1 if none is pending. */
 int machine_irq_ack(struct machine *m);
-/* The vCPU thread ended on its own (power-off or error) with status. */
+/* A vCPU thread ended on its own (power-off or error) with status: the
+ * VM ends, every other vCPU with it. */
 void machine_vcpu_exited(struct machine *m, int status);
 
 #endif

@@ -54,7 +54,8 @@ static bool same_modules(const struct machine_config *cfg, const struct saved_co
 /* On restore the machine comes from the file; a flag may repeat it but not
  * contradict it.  Returns 0 or the exit status for a refusal. */
 static int check_restore_flags(const struct saved_config *sc, const struct machine_config *cfg,
-			       const char *mem_arg, bool kernel_set, bool cmdline_set)
+			       const char *mem_arg, bool kernel_set, bool cmdline_set,
+			       const char *cpus_arg)
 {
 	struct stat st;
 	uint64_t size;
@@ -63,6 +64,11 @@ static int check_restore_flags(const struct saved_config *sc, const struct machi
 	if (mem_arg && cfg->ram_size != sc->ram_size) {
 		fprintf(stderr, "vmm: --mem %s contradicts the saved machine (%lluM)\n",
 			mem_arg, (unsigned long long)(sc->ram_size >> 20));
+		return EXIT_USAGE;
+	}
+	if (cpus_arg && cfg->ncpus != sc->ncpus) {
+		fprintf(stderr, "vmm: --cpus %s contradicts the saved machine (%u vCPU%s)\n",
+			cpus_arg, sc->ncpus, sc->ncpus == 1 ? "" : "s");
 		return EXIT_USAGE;
 	}
 	if (cmdline_set && strcmp(cfg->cmdline, sc->cmdline)) {
@@ -247,7 +253,8 @@ int main(int argc, char **argv)
 			monitor_close(mon, 1);
 			return 1;
 		}
-		status = check_restore_flags(sc, &cfg, c.mem_arg, c.kernel_set, c.cmdline_set);
+		status = check_restore_flags(sc, &cfg, c.mem_arg, c.kernel_set, c.cmdline_set,
+					     c.cpus_arg);
 		if (status) {
 			free(sc);
 			monitor_close(mon, status);
@@ -259,6 +266,7 @@ int main(int argc, char **argv)
 		cfg.nmodules = sc->nmodules;
 		for (unsigned i = 0; i < sc->nmodules; i++)
 			cfg.modules[i] = sc->module[i].spec;
+		cfg.ncpus = sc->ncpus;
 		/* The console is this host's choice (--serial, default stdio):
 		 * the spec stored in the file is never opened.  A file named
 		 * again continues its log. */

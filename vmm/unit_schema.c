@@ -34,7 +34,7 @@ const struct unit_schema unit_schemas[] = {
 	{ "machine", SSM_FLAVOUR_EXTERNAL, MACHINE_VERSION, MACHINE_VERSION_MIN, NULL, 0,
 	  "u64 ram_size, str cmdline, str kernel, u64 kernel_size, u32 kernel_crc, "
 	  "str serial, [v2: u8 multiboot, u32 nmodules, nmodules x (str spec, u64 size, "
-	  "u32 crc)], u64 clock_ns" },
+	  "u32 crc)], [v3: u32 ncpus], u64 clock_ns" },
 	{ "pic", SSM_FLAVOUR_DEVICE, PIC_SSM_VERSION, PIC_SSM_VERSION_MIN, pic_tables,
 	  N(pic_tables), "live pass 0: str model, u32 version, chips, cascade_ir; "
 	  "final: state" },
@@ -52,7 +52,8 @@ const struct unit_schema unit_schemas[] = {
 	  "regs, cs, ds, es, fs, gs, ss, tr, ldt, gdt, idt, control, u32 n + n x "
 	  "(u32 xcr, u64 value), u32 len + len bytes xsave, u32 n + n x (u32 index, "
 	  "u64 value) msrs, debugregs, events, u32 mp_state, kvmclock, [v2: u32 n + "
-	  "n x cpuid, u32 tsc_khz], bool irq_line, bool tick_deferred" },
+	  "n x cpuid, u32 tsc_khz], bool irq_line, bool tick_deferred; one instance "
+	  "per vCPU (instance = vCPU index; APs: both bools 0)" },
 	{ "serial-backend", SSM_FLAVOUR_DRIVER, BACKEND_VERSION, BACKEND_VERSION_MIN, NULL, 0,
 	  "u8 kind, str spec, u32 n, n bytes pending" },
 	{ "parent", SSM_FLAVOUR_EXTERNAL, PARENT_VERSION, PARENT_VERSION, NULL, 0,

@@ -28,8 +28,9 @@
  * u64 ram_size, str cmdline, str kernel path, u64 kernel size, u32 kernel
  * CRC32, str serial spec, then (version 2) u8 multiboot (0 ELF64, 1
  * multiboot), u32 nmodules (<= MB_MODULES_MAX, 0 unless multiboot) and per
- * module str spec, u64 size, u32 CRC32; last u64 virtual clock ns (last in
- * every version).  Version 1 files are ELF64 boots without modules.  The
+ * module str spec, u64 size, u32 CRC32; (version 3) u32 ncpus, the vCPU
+ * count; last u64 virtual clock ns (last in every version).  Version 1
+ * files are ELF64 boots without modules; versions 1-2 have one vCPU.  The
  * kernel and module files are not needed to restore: their loaded images
  * are part of guest RAM.  Paths and the serial spec are information only:
  * nothing stored in a file ever opens a host path (the console is the
@@ -60,6 +61,8 @@ static int put_config(ssm_handle *h, const struct saved_config *c)
 		if (!rc)
 			rc = ssm_put_u32(h, c->module[i].crc);
 	}
+	if (!rc)
+		rc = ssm_put_u32(h, c->ncpus);
 	if (!rc)
 		rc = ssm_put_u64(h, c->clock_ns);
 	return rc;
@@ -143,6 +146,15 @@ int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 	}
 	if (!rc && version >= 2)
 		rc = get_modules(h, c);
+	c->ncpus = 1;
+	if (!rc && version >= MACHINE_VERSION_NCPUS) {
+		ssm_handle_set_field(h, "ncpus");
+		rc = ssm_get_u32(h, &c->ncpus);
+		if (!rc && (c->ncpus < 1 || c->ncpus > KVM_VCPUS_MAX))
+			rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field ncpus %u "
+						"is not a vCPU count from 1 to %u", c->ncpus,
+						KVM_VCPUS_MAX);
+	}
 	if (!rc) {
 		ssm_handle_set_field(h, "clock_ns");
 		rc = ssm_get_u64(h, &c->clock_ns);
@@ -182,6 +194,7 @@ static void current_config(struct machine *m, struct saved_config *c)
 		c->module[i].size = m->boot.module[i].size;
 		c->module[i].crc = m->boot.module[i].crc;
 	}
+	c->ncpus = machine_ncpus(m);
 	c->clock_ns = machine_clock_ns(m);
 }
 
@@ -219,6 +232,7 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 	cfg.nmodules = c->nmodules;
 	for (unsigned i = 0; i < c->nmodules; i++)
 		cfg.modules[i] = m->loaded_cfg->module[i].spec;
+	cfg.ncpus = c->ncpus;
 	/* The console is this host's choice; the stream's spec is never
 	 * opened. */
 	cfg.serial = m->serial_override ? m->serial_override : "stdio";
@@ -252,6 +266,12 @@ static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 					  "differs from this VM's %lluM",
 					  (unsigned long long)(c.ram_size >> 20),
 					  (unsigned long long)(m->cfg.ram_size >> 20));
+	if (c.ncpus != machine_ncpus(m))
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: saved vCPU count "
+					  "%u differs from this VM's %u", c.ncpus,
+					  machine_ncpus(m));
+	/* Such a file gave each vCPU its APIC ID in CPUID (cpu unit). */
+	m->cpus_seen.apic_ids = version >= MACHINE_VERSION_NCPUS;
 	machine_set_kernel_facts(m, c.kernel_size, c.kernel_crc);
 	set_boot_facts(m, &c);
 	if (pass == SSM_PASS_FINAL)
@@ -265,6 +285,16 @@ static int machine_live_exec(void *ctx, ssm_handle *h, uint32_t pass)
 {
 	(void)pass;
 	return machine_save_exec(ctx, h);
+}
+
+/* A load starts with no cpu record met. */
+static int machine_load_prep(void *ctx, ssm_handle *h)
+{
+	struct machine *m = ctx;
+
+	(void)h;
+	smp_seen_reset(&m->cpus_seen);
+	return SSM_OK;
 }
 
 static int vote_once(void *ctx, ssm_handle *h, uint32_t pass)
@@ -283,11 +313,24 @@ static int machine_load_done(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
 
-	return units_machine_done(h, &m->pit, machine_clock_ns(m));
+	return units_machine_done(h, &m->pit, machine_clock_ns(m), &m->cpus_seen,
+				  machine_ncpus(m));
 }
 
-int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now)
+int units_cpu_arrives(ssm_handle *h, struct smp_seen *seen, unsigned ncpus, uint32_t i)
 {
+	char why[160];
+
+	if (smp_seen_note(seen, ncpus, i, why, sizeof(why)))
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s", why);
+	return SSM_OK;
+}
+
+int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now,
+		       const struct smp_seen *seen, unsigned ncpus)
+{
+	char why[160];
+
 	if (ssm_handle_status(h) != SSM_OK)
 		return SSM_OK;
 	if (!ssm_handle_unit_loaded(h))
@@ -302,34 +345,40 @@ int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now)
 						  "%llu", (unsigned long long)now, i,
 						  (unsigned long long)c->count_load_time);
 	}
+	if (smp_seen_complete(seen, ncpus, why, sizeof(why)))
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s", why);
 	return SSM_OK;
 }
 
 /* ---- cpu (internal) ------------------------------------------------------
- * cpu_state.c's data, then the VMM's own interrupt state: u8 PIC output
- * level as the vCPU thread last saw it, u8 "PIT edge held until IRQ 0 is
- * acknowledged". */
+ * One instance per vCPU, the instance number its index.  cpu_state.c's
+ * data, then the VMM's own interrupt state: u8 PIC output level as the
+ * BSP's thread last saw it, u8 "PIT edge held until IRQ 0 is
+ * acknowledged"; both 0 in an AP's record (the PIC drives the BSP only). */
 
 static int cpu_save_prep(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
+	uint32_t i = ssm_handle_instance(h);
 
 	/* Reading registers of a running vCPU would save a torn state. */
-	if (!vcpu_is_parked(&m->vcpu))
-		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "cpu: vCPU is not paused");
+	if (i >= machine_ncpus(m) || !vcpu_is_parked(&m->vcpu[i]))
+		return ssm_set_load_error(h, SSM_ERR_BAD_STATE, "cpu: vCPU %u is not paused", i);
 	return SSM_OK;
 }
 
 static int cpu_save_exec(void *ctx, ssm_handle *h)
 {
 	struct machine *m = ctx;
-	/* A point-in-time writer cannot ask KVM: it has the vCPU as read at
+	uint32_t i = ssm_handle_instance(h);
+	/* A point-in-time writer cannot ask KVM: it has the vCPUs as read at
 	 * the request. */
-	const struct cpu_snapshot *frozen = bgsave_frozen_cpu(m);
-	int rc = frozen ? cpu_state_put(h, frozen) : cpu_state_save(&m->kvm, h);
-	bool line, deferred;
+	const struct cpu_snapshot *frozen = bgsave_frozen_cpu(m, i);
+	int rc = frozen ? cpu_state_put(h, frozen) : cpu_state_save(&m->kvm, i, h);
+	bool line = false, deferred = false;
 
-	machine_get_irq_state(m, &line, &deferred);
+	if (i == 0)
+		machine_get_irq_state(m, &line, &deferred);
 	if (!rc)
 		rc = ssm_put_bool(h, line);
 	if (!rc)
@@ -343,29 +392,40 @@ static int cpu_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_t pa
 	bool line, deferred;
 	int rc;
 
+	uint32_t i = ssm_handle_instance(h);
+
 	(void)pass;
 	if (!m->built)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: arrived before the "
 					  "machine configuration");
-	rc = cpu_state_load(&m->kvm, h, version);
+	rc = units_cpu_arrives(h, &m->cpus_seen, machine_ncpus(m), i);
 	if (!rc)
-		rc = ssm_get_bool(h, &line);
+		rc = cpu_state_load(&m->kvm, i, h, version, m->cpus_seen.apic_ids);
 	if (!rc)
-		rc = ssm_get_bool(h, &deferred);
+		rc = units_cpu_irq_state(h, i, &line, &deferred);
 	if (rc)
 		return rc;
-	machine_set_irq_state(m, line, deferred);
+	if (i == 0)
+		machine_set_irq_state(m, line, deferred);
 	return SSM_OK;
 }
 
-/* The PIC re-drives its output in its own load_done; what the vCPU thread
- * mirrors must agree with it before the vCPU runs. */
-static int cpu_load_done(void *ctx, ssm_handle *h)
+int units_cpu_irq_state(ssm_handle *h, uint32_t i, bool *line, bool *deferred)
 {
-	(void)ctx;
-	if (ssm_handle_status(h) == SSM_OK && !ssm_handle_unit_loaded(h))
-		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: the state holds no vCPU");
-	return SSM_OK;
+	int rc;
+
+	ssm_handle_set_field(h, "irq_line");
+	rc = ssm_get_bool(h, line);
+	if (!rc) {
+		ssm_handle_set_field(h, "tick_deferred");
+		rc = ssm_get_bool(h, deferred);
+	}
+	ssm_handle_set_field(h, NULL);
+	if (!rc && i > 0 && (*line || *deferred))
+		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: instance %u: field %s is 1; "
+					"only vCPU 0 takes the PIC's interrupt", i,
+					*line ? "irq_line" : "tick_deferred");
+	return rc;
 }
 
 /* ---- serial-backend (driver) ---------------------------------------------
@@ -501,6 +561,7 @@ int units_register(struct machine *m, ssm *reg)
 		.live_exec = machine_live_exec,
 		.live_vote = vote_once,
 		.save_exec = machine_save_exec,
+		.load_prep = machine_load_prep,
 		.load_exec = machine_load_exec,
 		.load_done = machine_load_done,
 	};
@@ -508,7 +569,6 @@ int units_register(struct machine *m, ssm *reg)
 		.save_prep = cpu_save_prep,
 		.save_exec = cpu_save_exec,
 		.load_exec = cpu_load_exec,
-		.load_done = cpu_load_done,
 	};
 	int rc;
 
@@ -530,12 +590,21 @@ int units_register(struct machine *m, ssm *reg)
 		rc = fw_cfg_ssm_register(&m->fw_cfg, reg, 0);
 	if (!rc)
 		rc = ram_ssm_register(m, reg);
-	if (!rc)
-		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 16384, NULL, 0,
+	/* Every instance a machine may have: the count is known only once the
+	 * machine is built, maybe from a stream being loaded (units_fit_cpus
+	 * drops the rest). */
+	for (uint32_t i = 0; !rc && i < KVM_VCPUS_MAX; i++)
+		rc = ssm_register_internal(reg, "cpu", i, CPU_STATE_VERSION, 16384, NULL, 0,
 					   &cpu_cb);
 	if (!rc)
 		rc = units_register_backend(reg, &m->backend);
 	return rc;
+}
+
+void units_fit_cpus(struct machine *m)
+{
+	for (uint32_t i = machine_ncpus(m); i < KVM_VCPUS_MAX; i++)
+		(void)ssm_deregister_internal(m->ssm, "cpu", i);
 }
 
 /* ---- reading the configuration before the machine exists ----------------- */
@@ -585,7 +654,17 @@ static const char *const mandatory_units[] = {
 
 int units_check_complete(struct machine *m, char *msg, size_t msglen)
 {
-	return units_check_complete_reg(m->ssm, msg, msglen);
+	int rc = units_check_complete_reg(m->ssm, msg, msglen);
+
+	for (uint32_t i = 1; !rc && i < machine_ncpus(m); i++)
+		if (!ssm_unit_final_loaded(m->ssm, "cpu", i)) {
+			snprintf(msg, msglen, "the state holds no 'cpu' unit instance %u (final "
+				 "pass); the machine has %u vCPUs", i, machine_ncpus(m));
+			rc = SSM_ERR_FORMAT;
+		}
+	/* The load is over: the registry may change again. */
+	units_fit_cpus(m);
+	return rc;
 }
 
 int units_check_complete_reg(ssm *reg, char *msg, size_t msglen)

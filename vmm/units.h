@@ -9,12 +9,14 @@
  *                            is optional (files from before it load with
  *                            the device at reset)
  *   ram            internal  guest RAM, zero pages elided (ram.c)
- *   cpu            internal  the vCPU (cpu_state.c) + the VMM's IRQ state
+ *   cpu            internal  one instance per vCPU, the instance being its
+ *                            index (cpu_state.c) + the VMM's IRQ state
  *   serial-backend driver    host side of COM1: settings, unwritten output
  */
 #ifndef VMM_UNITS_H
 #define VMM_UNITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +27,10 @@ struct machine;
 struct pit;
 
 /* Each unit loads saved versions _MIN.._VERSION (docs/compat.md). */
-#define MACHINE_VERSION 2
+#define MACHINE_VERSION 3
 #define MACHINE_VERSION_MIN 1
+/* The first machine unit version that records the vCPU count. */
+#define MACHINE_VERSION_NCPUS 3
 #define BACKEND_VERSION 1
 #define BACKEND_VERSION_MIN 1
 
@@ -52,6 +56,8 @@ struct saved_config {
 		uint64_t size;
 		uint32_t crc;
 	} module[MB_MODULES_MAX];
+	uint32_t ncpus;                   /* vCPUs, 1..KVM_VCPUS_MAX (version 3;
+					     1 before) */
 	uint64_t clock_ns;                /* virtual clock at save, checked
 					     <= VCLOCK_MAX_NS */
 };
@@ -68,10 +74,23 @@ int units_register_backend(ssm *reg, struct serial_backend *sb);
 int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *cfg);
 
 /* The machine unit's load_done checks, once every unit has loaded (and
- * only if the load has not failed): a machine record was loaded, and no
+ * only if the load has not failed): a machine record was loaded, no
  * running PIT channel of pit started after the restored virtual clock now
- * (ns); else records and returns SSM_ERR_LOAD_VALUE. */
-int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now);
+ * (ns), and seen holds a cpu record for each of the ncpus vCPUs; else
+ * records and returns SSM_ERR_LOAD_VALUE. */
+struct smp_seen;
+int units_machine_done(ssm_handle *h, const struct pit *pit, uint64_t now,
+		       const struct smp_seen *seen, unsigned ncpus);
+/* A cpu record of instance i arrives: refuse an instance beyond ncpus or
+ * one met twice (SSM_ERR_LOAD_VALUE, recorded in h), else note it. */
+int units_cpu_arrives(ssm_handle *h, struct smp_seen *seen, unsigned ncpus, uint32_t i);
+/* The two interrupt-state bools that end a cpu record of instance i:
+ * read (naming each field) and, for an AP, refused unless both are 0. */
+int units_cpu_irq_state(ssm_handle *h, uint32_t i, bool *line, bool *deferred);
+/* Drop the cpu unit instances beyond the machine's vCPU count (all
+ * KVM_VCPUS_MAX are registered until the count is known); outside any
+ * save or load. */
+void units_fit_cpus(struct machine *m);
 
 /* Open the state file at path for reading (a regular file only); on
  * failure an ssm_err and one line in msg (errno's text where it has one). */

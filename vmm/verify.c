@@ -30,6 +30,7 @@
 #include "vmm/kvm.h"
 #include "vmm/ram.h"
 #include "vmm/serial_backend.h"
+#include "vmm/smp.h"
 #include "vmm/units.h"
 #include "vmm/verify.h"
 
@@ -44,6 +45,7 @@ struct verify {
 	struct serial serial;
 	struct fw_cfg fw_cfg;
 	struct serial_backend backend;
+	struct smp_seen seen;      /* cpu instances met */
 };
 
 static void no_level(void *opaque, int level)
@@ -80,9 +82,14 @@ static int machine_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pas
 					"differs from the first machine record's %lluM",
 					(unsigned long long)(c->ram_size >> 20),
 					(unsigned long long)(v->cfg.ram_size >> 20));
+	if (!rc && v->have_cfg && c->ncpus != v->cfg.ncpus)
+		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: saved vCPU count %u "
+					"differs from the first machine record's %u", c->ncpus,
+					v->cfg.ncpus);
 	if (!rc && !v->have_cfg) {
 		v->cfg = *c;
 		v->have_cfg = true;
+		v->seen.apic_ids = version >= MACHINE_VERSION_NCPUS;
 	}
 	if (!rc && pass == SSM_PASS_FINAL)
 		v->clock_ns = c->clock_ns;
@@ -94,7 +101,8 @@ static int machine_done(void *ctx, ssm_handle *h)
 {
 	struct verify *v = ctx;
 
-	return units_machine_done(h, &v->pit, v->clock_ns);
+	return units_machine_done(h, &v->pit, v->clock_ns, &v->seen,
+				  v->have_cfg ? v->cfg.ncpus : 1);
 }
 
 /* ---- ram ------------------------------------------------------------------ */
@@ -135,8 +143,8 @@ static const struct cpu_caps any_host_caps = {
  * the host's, the file's MSR list as the allowed one and its XSAVE size as
  * the host's; version 1 with any_host_caps (and no XSAVE layout check,
  * which needs a CPUID). */
-static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_section *sec,
-		      char *why, size_t len)
+static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, bool lapic,
+		      enum cpu_section *sec, char *why, size_t len)
 {
 	const struct cpu_caps *c = &any_host_caps;
 	uint32_t *idx;
@@ -171,14 +179,14 @@ static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_s
 		if (cpu_check_events(&s->ev, &s->sregs, why, len))
 			goto out;
 		*sec = CPU_SEC_MP;
-		if (cpu_check_mp_state(s->mp_state, why, len))
+		if (cpu_check_mp_state(s->mp_state, lapic, why, len))
 			goto out;
 		*sec = CPU_SEC_CLOCK;
 		rc = cpu_check_clock(&s->clk, why, len);
 	} else {
 		struct cpu_host host = {
 			.cpuid = s->cpuid, .ncpuid = s->ncpuid, .msrs = idx, .nmsrs = s->nmsrs,
-			.xsave_len = s->xsave_len,
+			.xsave_len = s->xsave_len, .lapic = lapic,
 		};
 
 		rc = cpu_check_snapshot(s, &host, sec, why, len);
@@ -194,28 +202,33 @@ static int cpu_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 	struct cpu_snapshot s;
 	enum cpu_section sec = CPU_SEC_REGS;
 	char why[256], where[48];
-	bool b;
+	uint32_t i = ssm_handle_instance(h);
+	bool b, b2;
 	int rc;
 
 	(void)pass;
 	if (!v->have_cfg)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: arrived before the "
 					  "machine configuration");
+	rc = units_cpu_arrives(h, &v->seen, v->cfg.ncpus, i);
+	if (rc)
+		return rc;
 	rc = cpu_codec_get(h, version, &s);
-	if (!rc && cpu_checks(&s, version, &sec, why, sizeof(why))) {
+	/* A machine of several vCPUs has KVM's LAPICs (machine_build). */
+	if (!rc && cpu_checks(&s, version, v->cfg.ncpus > 1, &sec, why, sizeof(why))) {
 		cpu_codec_where(&s, sec, where, sizeof(where));
 		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s (%s at %s)", why,
 					cpu_section_name(sec), where);
 	}
-	if (!rc) {
-		ssm_handle_set_field(h, "irq_line");
-		rc = ssm_get_bool(h, &b);
+	/* As the restore checks it (cpu_state_load). */
+	if (!rc && version >= 2 && v->seen.apic_ids &&
+	    !smp_cpuid_apic_id_is(s.cpuid, s.ncpuid, i, why, sizeof(why))) {
+		cpu_codec_where(&s, CPU_SEC_CPUID, where, sizeof(where));
+		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s (%s at %s)", why,
+					cpu_section_name(CPU_SEC_CPUID), where);
 	}
-	if (!rc) {
-		ssm_handle_set_field(h, "tick_deferred");
-		rc = ssm_get_bool(h, &b);
-	}
-	ssm_handle_set_field(h, NULL);
+	if (!rc)
+		rc = units_cpu_irq_state(h, i, &b, &b2);
 	cpu_snapshot_free(&s);
 	return rc;
 }
@@ -264,8 +277,10 @@ static int register_all(ssm *reg, struct verify *v)
 		rc = fw_cfg_ssm_register(&v->fw_cfg, reg, 0);
 	if (!rc)
 		rc = ssm_register_internal(reg, "ram", 0, RAM_VERSION, 0, NULL, 0, &ram_cb);
-	if (!rc)
-		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 0, NULL, 0, &cpu_cb);
+	/* Every instance a file may hold; the count checks are the machine
+	 * unit's (units_cpu_arrives, units_machine_done). */
+	for (uint32_t i = 0; !rc && i < KVM_VCPUS_MAX; i++)
+		rc = ssm_register_internal(reg, "cpu", i, CPU_STATE_VERSION, 0, NULL, 0, &cpu_cb);
 	if (!rc)
 		rc = units_register_backend(reg, &v->backend);
 	/* The internal units' context is the registry's VM pointer. */

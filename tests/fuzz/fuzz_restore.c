@@ -35,6 +35,7 @@ static int build(struct machine *m, const struct saved_config *sc)
 		.ram_size = sc->ram_size,
 		.cmdline = sc->cmdline,
 		.serial = "none",               /* --serial none */
+		.ncpus = sc->ncpus,             /* as main.c: the file's count */
 	};
 
 	return machine_create(m, &cfg);

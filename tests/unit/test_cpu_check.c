@@ -434,6 +434,16 @@ Test(cpu_check, mp_state_and_clock)
 {
 	F.s.mp_state = KVM_MP_STATE_HALTED;
 	fx_refused(&F, CPU_SEC_MP, "mp_state 3");
+	/* With KVM's LAPIC an AP waits for SIPI, a vCPU halts in KVM. */
+	F.h.lapic = true;
+	fx_accepted(&F);
+	F.s.mp_state = KVM_MP_STATE_UNINITIALIZED;
+	fx_accepted(&F);
+	F.s.mp_state = KVM_MP_STATE_SIPI_RECEIVED;
+	fx_accepted(&F);
+	F.s.mp_state = KVM_MP_STATE_STOPPED;
+	fx_refused(&F, CPU_SEC_MP, "mp_state 5");
+	F.h.lapic = false;
 	F.s.mp_state = 0;
 	F.s.clk.clock = 1ull << 63;
 	fx_refused(&F, CPU_SEC_CLOCK, "kvmclock.clock 0x8000000000000000");

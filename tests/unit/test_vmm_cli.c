@@ -40,6 +40,23 @@ Test(cli, defaults)
 	cr_assert(!c.kernel_set && !c.cmdline_set && !c.serial_set);
 }
 
+Test(cli, cpus)
+{
+	struct cli c;
+
+	cr_assert_eq(PARSE(&c, "--mem", "64M"), -1);
+	cr_assert_eq(c.cfg.ncpus, 1, "one vCPU by default");
+	cr_assert_null(c.cpus_arg);
+	cr_assert_eq(PARSE(&c, "--cpus", "3", "--irqchip", "kernel"), -1);
+	cr_assert_eq(c.cfg.ncpus, 3);
+	cr_assert_str_eq(c.cpus_arg, "3");
+	cr_assert_eq(PARSE(&c, "--irqchip", "kernel", "--cpus", "64"), -1);
+	cr_assert_eq(c.cfg.ncpus, 64);
+	cr_assert_eq(PARSE(&c, "--cpus", "1", "--irqchip", "user"), -1, "one vCPU: any irqchip");
+	/* On restore the file's mode decides. */
+	cr_assert_eq(PARSE(&c, "--restore", "x.sav", "--cpus", "2"), -1);
+}
+
 Test(cli, values)
 {
 	struct cli c;
@@ -98,6 +115,13 @@ Test(cli, refusals, .init = cr_redirect_stderr)
 	refused("RAM of 1T", PARSE(&c, "--mem", "1024G"));
 	refused("RAM overflow", PARSE(&c, "--mem", "99999999999999999999G"));
 	refused("RAM not a number", PARSE(&c, "--mem", "lots"));
+	refused("no vCPUs", PARSE(&c, "--cpus", "0"));
+	refused("65 vCPUs", PARSE(&c, "--cpus", "65"));
+	refused("vCPUs not a number", PARSE(&c, "--cpus", "two"));
+	refused("2 vCPUs, user irqchip (default)", PARSE(&c, "--cpus", "2"));
+	refused("2 vCPUs, user irqchip", PARSE(&c, "--cpus", "2", "--irqchip", "user"));
+	refused("--cpus with --incoming", PARSE(&c, "--incoming", "tcp:127.0.0.1:4444",
+						"--cpus", "2"));
 	refused("bad serial", PARSE(&c, "--serial", "tty:x"));
 	refused("bad time", PARSE(&c, "--save", "f", "--save-after", "2h"));
 	refused("zero time", PARSE(&c, "--save", "f", "--save-after", "0s"));
