@@ -280,9 +280,12 @@ class Runner:
         own = re.match(r'(\d+)', t.get('timeout', ''))
         return min(self.timeout, int(own.group(1))) if own else self.timeout
 
+    def kernel(self, t):
+        return t['file'] if t.get('own') else os.path.join(self.tree, 'x86', t['file'])
+
     def vmm_args(self, t):
         o = qemu_opts(t.get('qemu_params'))
-        a = [self.vmm, '--kernel', os.path.join(self.tree, 'x86', t['file']),
+        a = [self.vmm, '--kernel', self.kernel(t),
              '--initrd', self.env, '--serial', 'stdio',
              '--mem', mem_arg(o['m'][-1]) if 'm' in o else '128M']
         if t.get('test_args'):
@@ -309,7 +312,7 @@ class Runner:
         a = [QEMU, '-machine', machine, '-nodefaults', '-no-reboot', '-display', 'none',
              '-serial', 'stdio', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x4',
              '-global', 'kvm-pit.lost_tick_policy=discard',
-             '-kernel', os.path.join(self.tree, 'x86', t['file']), '-initrd', self.env,
+             '-kernel', self.kernel(t), '-initrd', self.env,
              '-smp', t.get('smp', '1'), '-m', o['m'][-1] if 'm' in o else '128']
         if t.get('test_args'):
             a += ['-append', expand_backticks(t['test_args'])]
@@ -454,7 +457,7 @@ def main(argv):
     tests = parse_cfg(os.path.join(tree, 'x86', 'unittests.cfg')) if tree else []
     for e in extra:     # our own guests, run the same way
         tests.append({'name': e['name'], 'file': e['path'], 'test_args': e['test_args'],
-                      'smp': '1', 'handshake': True})
+                      'smp': '1', 'handshake': True, 'own': True})
     pick = os.environ.get('CONFORMANCE_TESTS', '').split() or (
         (QUICK if tree else []) + [e['name'] for e in extra] if quick else None)
     if pick:
@@ -479,9 +482,7 @@ def main(argv):
     start = time.monotonic()
     for n, t in enumerate(tests, 1):
         row = {'name': t['name']}
-        why = skip_reason(t, tree) if 'path' not in t else None
-        if 'path' in t:
-            t = dict(t, file=t['path'])
+        why = None if t.get('own') else skip_reason(t, tree)
         if why:
             for k in ('plain', 'save', 'migrate', 'qemu'):
                 row[k] = ('SKIP', why, 0.0)
@@ -495,7 +496,7 @@ def main(argv):
             if 'migrate' in modes:
                 row['migrate'] = r.migrate(t, row['plain'][2] if 'plain' in row else 2) \
                     if ok else ('-', 'not run: not passing plain', 0.0)
-            if 'qemu' in modes and have_qemu and 'path' not in t:
+            if 'qemu' in modes and have_qemu:
                 row['qemu'] = r.plain(t, qemu=True)
         rows.append(row)
         log('[%d/%d] %s: %s' % (n, len(tests), t['name'], '  '.join(

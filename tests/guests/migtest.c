@@ -268,9 +268,10 @@ static uint8_t pit_status(void)
 }
 
 /* The GDT: null, code, data, an FS data segment based at fs_probe, the
- * loader's TSS copied.  The IDT: exceptions, the timer, spurious. */
+ * guest's own TSS (whatever the loader left is not relied on).  The IDT: exceptions, the timer, spurious. */
 static uint64_t gdt[6] __attribute__((aligned(16)));
 static uint64_t idt[256] __attribute__((aligned(16)));
+static uint32_t tss[26] __attribute__((aligned(16)));  /* 104 bytes, all zero */
 
 struct __attribute__((packed)) dtr {
 	uint16_t limit;
@@ -294,14 +295,12 @@ static uint64_t gate(void (*fn)(void))
 
 static void load_tables(void)
 {
-	struct dtr old, g = { sizeof(gdt) - 1, (uint32_t)gdt }, i = { sizeof(idt) - 1,
-								      (uint32_t)idt };
+	struct dtr g = { sizeof(gdt) - 1, (uint32_t)gdt }, i = { sizeof(idt) - 1, (uint32_t)idt };
 
-	__asm__ volatile("sgdt %0" : "=m"(old));
 	gdt[1] = seg(0, 0xfffff, 0xc09b);
 	gdt[2] = seg(0, 0xfffff, 0xc093);
 	gdt[3] = seg((uint32_t)&fs_probe, 0xfff, 0x4093);     /* 4 KiB, byte granular */
-	gdt[4] = ((const uint64_t *)old.base)[3] & ~(2ull << 40);  /* TSS, not busy */
+	gdt[4] = seg((uint32_t)tss, sizeof(tss) - 1, 0x0089);   /* 32-bit TSS, available */
 	for (int v = 0; v < 32; v++)
 		idt[v] = gate(exc_isr);
 	idt[TIMER_VEC] = gate(timer_isr);
