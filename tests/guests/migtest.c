@@ -268,7 +268,8 @@ static uint8_t pit_status(void)
 }
 
 /* The GDT: null, code, data, an FS data segment based at fs_probe, the
- * guest's own TSS (whatever the loader left is not relied on).  The IDT: exceptions, the timer, spurious. */
+ * guest's own TSS (nothing the loader left is relied on).  The IDT:
+ * exceptions, the timer, spurious. */
 static uint64_t gdt[6] __attribute__((aligned(16)));
 static uint64_t idt[256] __attribute__((aligned(16)));
 static uint32_t tss[26] __attribute__((aligned(16)));  /* 104 bytes, all zero */
