@@ -5,6 +5,7 @@
 #include "vmm/cpu_model.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,9 +123,14 @@ struct ctx {
 	size_t len;
 };
 
-static int refuse(struct ctx *c, const char *fmt, const char *a, const char *b)
+static int refuse(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct ctx *c, const char *fmt, ...)
 {
-	snprintf(c->why, c->len, fmt, a, b);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->why, c->len, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -222,16 +228,13 @@ static int opt_phys_bits(struct ctx *c, const char *v)
 	errno = 0;
 	bits = strtoul(v, &end, 10);
 	if (errno || end == v || *end || bits < 32 || bits > 52)
-		return refuse(c, "phys-bits=%s: expected a number from 32 to 52%s", v, "");
+		return refuse(c, "phys-bits=%s: expected a number from 32 to 52", v);
 	if (!c->sup)
 		return 0;
 	e = find_entry(c->t, c->n, 0x80000008, 0);
-	if (!e || bits > (e->eax & 0xff)) {
-		char host[16];
-
-		snprintf(host, sizeof(host), "%u", e ? e->eax & 0xff : 36);
-		return refuse(c, "phys-bits=%s: this host has %s physical address bits", v, host);
-	}
+	if (!e || bits > (e->eax & 0xff))
+		return refuse(c, "phys-bits=%s: this host has %u physical address bits", v,
+			      e ? e->eax & 0xff : 36);
 	e->eax = (e->eax & ~0xffu) | (uint32_t)bits;
 	return 0;
 }
@@ -242,11 +245,10 @@ static int opt_vendor(struct ctx *c, const char *v)
 	uint32_t r[3] = { 0, 0, 0 };
 
 	if (strlen(v) != 12)
-		return refuse(c, "vendor=%s: expected 12 characters, such as GenuineIntel%s", v,
-			      "");
+		return refuse(c, "vendor=%s: expected 12 characters, such as GenuineIntel", v);
 	for (int i = 0; i < 12; i++) {
 		if (v[i] < 0x20 || v[i] > 0x7e)
-			return refuse(c, "vendor=%s: only printable ASCII%s", v, "");
+			return refuse(c, "vendor=%s: only printable ASCII", v);
 		r[i / 4] |= (uint32_t)(uint8_t)v[i] << (8 * (i % 4));
 	}
 	if (!c->sup || !(e = find_entry(c->t, c->n, 0, 0)))
@@ -268,14 +270,14 @@ static int word(struct ctx *c, const char *w)
 	int on;
 
 	if (!*w)
-		return refuse(c, "an empty word%s%s", "", "");
+		return refuse(c, "an empty word");
 	if ((*w == '+' || *w == '-') && !eq) {
 		if (!find_feature(w + 1, strlen(w + 1), &f))
-			return refuse(c, "unknown CPU feature %s%s", w + 1, "");
+			return refuse(c, "unknown CPU feature %s", w + 1);
 		return c->sup ? set_feature(c, &f, *w == '+', w + 1) : 0;
 	}
 	if (k >= WORD_MAX)
-		return refuse(c, "unknown CPU feature or option %s%s", w, "");
+		return refuse(c, "unknown CPU feature or option %s", w);
 	normalize(w, k, key);
 	if (!strcmp(key, "vendor") && v)
 		return opt_vendor(c, v);
@@ -283,7 +285,7 @@ static int word(struct ctx *c, const char *w)
 		return opt_phys_bits(c, v);
 	on = v ? onoff(v) : 1;
 	if (on < 0)
-		return refuse(c, "%s: expected on or off after '='%s", w, "");
+		return refuse(c, "%s: expected on or off after '='", w);
 	if (!strcmp(key, "host_phys_bits") || !strcmp(key, "migratable") ||
 	    !strcmp(key, "check"))
 		return 0;
@@ -292,7 +294,7 @@ static int word(struct ctx *c, const char *w)
 		return 0;
 	}
 	if (!find_feature(w, k, &f))
-		return refuse(c, "unknown CPU feature or option %s%s", w, "");
+		return refuse(c, "unknown CPU feature or option %s", w);
 	return c->sup ? set_feature(c, &f, on, key) : 0;
 }
 
@@ -305,14 +307,9 @@ static int run_spec(struct ctx *c, const char *spec)
 	for (md = models; md->name; md++)
 		if (strlen(md->name) == k && !strncmp(md->name, spec, k))
 			break;
-	if (!md->name) {
-		char name[WORD_MAX];
-
-		snprintf(name, sizeof(name), "%.*s", (int)(k < WORD_MAX - 1 ? k : WORD_MAX - 1),
-			 spec);
-		return refuse(c, "unknown CPU model '%s' (host, max, qemu64, Opteron_G1, "
-			      "IvyBridge, Skylake-Server)%s", name, "");
-	}
+	if (!md->name)
+		return refuse(c, "unknown CPU model '%.*s' (host, max, qemu64, Opteron_G1, "
+			      "IvyBridge, Skylake-Server)", (int)(k < WORD_MAX ? k : WORD_MAX), spec);
 	/* enforce anywhere applies to every +FEAT: look for it first. */
 	for (p = spec + k; *p; ) {
 		size_t n = strcspn(++p, ",");
@@ -329,7 +326,7 @@ static int run_spec(struct ctx *c, const char *spec)
 		size_t n = strcspn(++p, ",");
 
 		if (n >= sizeof(w))
-			return refuse(c, "a word of %s bytes%s", "more than 127", "");
+			return refuse(c, "a word of more than %zu bytes", sizeof(w) - 1);
 		memcpy(w, p, n);
 		w[n] = 0;
 		if (word(c, w))
