@@ -260,6 +260,29 @@ static int opt_vendor(struct ctx *c, const char *v)
 }
 
 /* One word after the model. */
+/* QEMU's Hyper-V enlightenments (hv_*) and VMX controls (vmx-*, which are
+ * MSRs, not CPUID): vmm offers neither.  Asking for one is what a +FEAT the
+ * host lacks is: warned about, or refused with enforce; turning one off
+ * changes nothing.  1 if name is one of them (handled), 0 if not, -1 if
+ * refused. */
+static int not_offered(struct ctx *c, const char *name, size_t n, bool on)
+{
+	char w[WORD_MAX];
+
+	normalize(name, n < WORD_MAX ? n : WORD_MAX - 1, w);
+	if (strncmp(w, "hv_", 3) && strncmp(w, "vmx_", 4))
+		return 0;
+	if (!on || !c->sup)
+		return 1;
+	if (c->enforce)
+		return refuse(c, "feature %s: vmm offers no %s", w, *w == 'h' ?
+			      "Hyper-V enlightenments" : "VMX controls");
+	if (!*c->warn)
+		snprintf(c->warn, c->wlen, "vmm offers no %s (%s); the guest does not get them",
+			 *w == 'h' ? "Hyper-V enlightenments" : "VMX controls", w);
+	return 1;
+}
+
 static int word(struct ctx *c, const char *w)
 {
 	char key[WORD_MAX];
@@ -267,11 +290,13 @@ static int word(struct ctx *c, const char *w)
 	size_t k = eq ? (size_t)(eq - w) : strlen(w);
 	const char *v = eq ? eq + 1 : NULL;
 	struct feat f;
-	int on;
+	int on, rc;
 
 	if (!*w)
 		return refuse(c, "an empty word");
 	if ((*w == '+' || *w == '-') && !eq) {
+		if ((rc = not_offered(c, w + 1, strlen(w + 1), *w == '+')) != 0)
+			return rc < 0 ? -1 : 0;
 		if (!find_feature(w + 1, strlen(w + 1), &f))
 			return refuse(c, "unknown CPU feature %s", w + 1);
 		return c->sup ? set_feature(c, &f, *w == '+', w + 1) : 0;
@@ -293,6 +318,8 @@ static int word(struct ctx *c, const char *w)
 		c->enforce = on;
 		return 0;
 	}
+	if ((rc = not_offered(c, w, k, on)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (!find_feature(w, k, &f))
 		return refuse(c, "unknown CPU feature or option %s", w);
 	return c->sup ? set_feature(c, &f, on, key) : 0;

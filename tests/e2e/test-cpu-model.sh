@@ -19,8 +19,8 @@ t_refused() {
 	expect_rc model 2 && one_vmm_line model "unknown CPU model 'pentium9'" || return 1
 	vmm feat --kernel "$ELF" --cpu qemu64,+x2apic,+bogus
 	expect_rc feat 2 && one_vmm_line feat 'unknown CPU feature bogus' || return 1
-	vmm opt --kernel "$ELF" --cpu host,hv_passthrough
-	expect_rc opt 2 && one_vmm_line opt 'unknown CPU feature or option hv_passthrough' ||
+	vmm opt --kernel "$ELF" --cpu host,nosuch_option
+	expect_rc opt 2 && one_vmm_line opt "unknown CPU feature or option nosuch_option" ||
 		return 1
 	vmm vend --kernel "$ELF" --cpu host,vendor=Intel
 	expect_rc vend 2 && one_vmm_line vend 'vendor=Intel: expected 12 characters' || return 1

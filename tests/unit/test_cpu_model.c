@@ -117,7 +117,8 @@ Test(cpu_model, refusals_name_the_word)
 	static const char *const bad[][2] = {
 		{ "pentium9", "unknown CPU model 'pentium9'" },
 		{ "host,+bogus", "unknown CPU feature bogus" },
-		{ "host,hv_passthrough", "unknown CPU feature or option hv_passthrough" },
+		{ "host,hv-bogus=maybe", "hv-bogus=maybe: expected on or off" },
+		{ "host,nosuch_option", "unknown CPU feature or option nosuch_option" },
 		{ "host,,+x2apic", "an empty word" },
 		{ "host,vendor=Intel", "vendor=Intel: expected 12 characters" },
 		{ "host,x2apic=maybe", "x2apic=maybe: expected on or off" },
@@ -143,4 +144,24 @@ Test(cpu_model, every_model_names_known_features)
 		cr_assert_eq(b.rc, 0, "%s: %s", m[i], b.why);
 		free(b.t);
 	}
+}
+
+Test(cpu_model, hyperv_and_vmx_controls_are_not_offered)
+{
+	struct built b = build("host,hv_passthrough,-vmx-mbec");
+
+	cr_assert_eq(b.rc, 0, "%s", b.why);
+	cr_assert(strstr(b.warn, "vmm offers no Hyper-V enlightenments (hv_passthrough)"), "%s",
+		  b.warn);
+	cr_assert_eq(memcmp(b.t, fx_cpuid, sizeof(fx_cpuid)), 0);
+	free(b.t);
+	b = build("max,+vmx-mbec");
+	cr_assert(strstr(b.warn, "vmm offers no VMX controls (vmx_mbec)"), "%s", b.warn);
+	free(b.t);
+	b = build("max,-vmx-mbec");
+	cr_assert_str_empty(b.warn, "turning one off: nothing to say");
+	free(b.t);
+	b = build("host,hv_passthrough,enforce");
+	cr_assert_eq(b.rc, -1);
+	cr_assert(strstr(b.why, "feature hv_passthrough: vmm offers no Hyper-V"), "%s", b.why);
 }
