@@ -191,7 +191,8 @@ asan:
 asan-vmm:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build-asan/vmm build-asan/guest/kernel.elf $(MBTEST_GUESTS:$(BUILD)/%=build-asan/%)
+	  build-asan/vmm build-asan/guest/kernel.elf $(MBTEST_GUESTS:$(BUILD)/%=build-asan/%) \
+	  $(SMPGUEST:$(BUILD)/%=build-asan/%)
 
 # The vmm under ThreadSanitizer (build-tsan/), running the end-to-end tests
 # whose threads share the most: live migration, the handoff and live

@@ -12,7 +12,6 @@
 #include "vmm/cpu_model.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
-#include "vmm/smp.h"
 #include "vmm/stream_stdio.h"
 #include "ssm/ssm.h"
 
@@ -606,7 +605,8 @@ OPT_CPU, OPT_IRQCHIP, OPT_CPUS };
 			break;
 		}
 		case OPT_CPUS:
-			if (smp_parse_count(optarg, &c->cfg.ncpus))
+			if (parse_u32(optarg, &c->cfg.ncpus) || c->cfg.ncpus < 1 ||
+			    c->cfg.ncpus > KVM_VCPUS_MAX)
 				return usage_error("--cpus %s: expected a vCPU count from 1 to 64",
 						   optarg);
 			c->cpus_arg = optarg;

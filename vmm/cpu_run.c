@@ -126,7 +126,7 @@ static void report_exit(struct vcpu *v, const char *what)
 {
 	struct kvm_run *run = v->run;
 	struct kvm_regs r;
-	char extra[96] = "";
+	char extra[96] = "", who[24] = "";
 
 	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
 		snprintf(extra, sizeof(extra), " suberror %u", run->internal.suberror);
@@ -138,8 +138,10 @@ static void report_exit(struct vcpu *v, const char *what)
 			 (unsigned long long)run->mmio.phys_addr);
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
 		memset(&r, 0, sizeof(r));
-	fprintf(stderr, "vmm: %s: KVM exit %s%s, guest rip 0x%llx\n", what,
-		kvm_exit_name(run->exit_reason), extra, (unsigned long long)r.rip);
+	if (machine_ncpus(v->m) > 1)
+		snprintf(who, sizeof(who), " on vCPU %u", v->index);
+	fprintf(stderr, "vmm: %s: KVM exit %s%s, guest rip 0x%llx%s\n", what,
+		kvm_exit_name(run->exit_reason), extra, (unsigned long long)r.rip, who);
 }
 
 static void wait_while_halted(struct vcpu *v)

@@ -192,8 +192,12 @@ static void print_machine(const json_t *m)
 		printf("machine    (unreadable)\n");
 		return;
 	}
-	printf("machine    RAM %lluM, clock %.3f s\n",
-	       (unsigned long long)num(m, "ram_size") >> 20, (double)num(m, "clock_ns") / 1e9);
+	/* Files before machine version 3 have one vCPU and no ncpus field. */
+	printf("machine    RAM %lluM, %lld vCPU%s, clock %.3f s\n",
+	       (unsigned long long)num(m, "ram_size") >> 20,
+	       json_object_get(m, "ncpus") ? num(m, "ncpus") : 1,
+	       json_object_get(m, "ncpus") && num(m, "ncpus") != 1 ? "s" : "",
+	       (double)num(m, "clock_ns") / 1e9);
 	printf("cmdline    \"%s\"\n", str(m, "cmdline"));
 	printf("kernel     %s (%lld bytes, CRC32 %08llx)\n", str(m, "kernel"),
 	       num(m, "kernel_size"), (unsigned long long)num(m, "kernel_crc"));

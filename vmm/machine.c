@@ -487,8 +487,9 @@ unsigned machine_ncpus(const struct machine *m)
 static int check_ncpus(const struct machine_config *cfg)
 {
 	if (cfg->ncpus > 1 && cfg->irqchip != IRQCHIP_KERNEL) {
-		fprintf(stderr, "vmm: %u vCPUs need the in-kernel irqchip (--irqchip kernel): "
-			"the APs start by INIT/SIPI through its LAPIC\n", cfg->ncpus);
+		fprintf(stderr, "vmm: machine: %u vCPUs (ncpus) need the in-kernel irqchip "
+			"(--irqchip kernel): the APs start by INIT/SIPI through its LAPIC\n",
+			cfg->ncpus);
 		return -1;
 	}
 	return 0;

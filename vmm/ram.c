@@ -443,7 +443,7 @@ int ram_record_begin(ssm_handle *h, uint32_t version, bool built, uint64_t ram_s
 	rc = ssm_get_u64(h, size);
 	if (!rc && *size != ram_size)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "ram: %llu bytes saved, the VM "
-					  "has %llu", (unsigned long long)*size,
+					  "(machine field ram_size) has %llu", (unsigned long long)*size,
 					  (unsigned long long)ram_size);
 	return rc;
 }

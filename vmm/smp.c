@@ -1,9 +1,7 @@
-/* smp.c - APIC IDs in CPUID, vCPU count bounds, cpu instance checks. */
+/* smp.c - APIC IDs in CPUID, cpu instance checks against the vCPU count. */
 #include "vmm/smp.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Leaves whose EDX is the x2APIC ID in every subleaf (extended topology). */
@@ -38,21 +36,6 @@ bool smp_cpuid_apic_id_is(const struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t
 		}
 	}
 	return true;
-}
-
-int smp_parse_count(const char *s, unsigned *n)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > KVM_VCPUS_MAX)
-		return -1;
-	*n = (unsigned)v;
-	return 0;
 }
 
 void smp_seen_reset(struct smp_seen *s)

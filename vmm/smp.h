@@ -1,6 +1,5 @@
 /* smp.h - the pure rules of a multi-vCPU machine: each vCPU's APIC ID in
- * its CPUID, the vCPU count's bounds, and which cpu unit instances a state
- * must hold.  No KVM, no I/O: unit-tested (tests/unit/test_smp.c).
+ * its CPUID, and which cpu unit instances a state must hold.  No KVM, no I/O: unit-tested (tests/unit/test_smp.c).
  */
 #ifndef VMM_SMP_H
 #define VMM_SMP_H
@@ -22,9 +21,6 @@ void smp_cpuid_set_apic_id(struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t id);
  * line in why naming the leaf and the value found. */
 bool smp_cpuid_apic_id_is(const struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t id,
 			  char *why, size_t len);
-
-/* Parse a vCPU count "N", 1..KVM_VCPUS_MAX, decimal: 0, or -1. */
-int smp_parse_count(const char *s, unsigned *n);
 
 /* Which cpu unit instances a load has met, for the count checks. */
 struct smp_seen {

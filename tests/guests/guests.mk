@@ -19,7 +19,7 @@ MIGTEST       := $(MBTEST_DIR)/migtest.elf
 
 all: $(MBTEST_GUESTS) $(MIGTEST)
 
-$(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c tests/guests/pio.h
+$(MBTEST_DIR)/mbtest.o: tests/guests/mbtest.c tests/guests/mbio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
 
@@ -40,7 +40,7 @@ $(MBTEST_DIR)/mbtest-addr.elf: $(MBTEST_DIR)/mbhead-addr.o $(MBTEST_DIR)/mbtest.
 $(MBTEST_DIR)/mbtest.bin: $(MBTEST_DIR)/mbtest-addr.elf
 	objcopy -O binary $< $@
 
-$(MBTEST_DIR)/migtest.o: tests/guests/migtest.c tests/guests/pio.h
+$(MBTEST_DIR)/migtest.o: tests/guests/migtest.c tests/guests/mbio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
 
@@ -50,3 +50,19 @@ $(MBTEST_DIR)/mbhead-mig.o: tests/guests/mbhead.S
 
 $(MIGTEST): $(MBTEST_DIR)/mbhead-mig.o $(MBTEST_DIR)/migtest.o tests/guests/mbtest.ld
 	$(MBTEST_LD) -o $@ $(MBTEST_DIR)/mbhead-mig.o $(MBTEST_DIR)/migtest.o
+# smpguest.elf  ELF32 multiboot SMP guest of tests/e2e/test-smp.sh: the BSP
+#               starts the APs by INIT/SIPI, every CPU prints its ticks
+SMPGUEST := $(MBTEST_DIR)/smpguest.elf
+
+all: $(SMPGUEST)
+
+$(MBTEST_DIR)/smpguest.o: tests/guests/smpguest.c tests/guests/mbio.h
+	@mkdir -p $(dir $@)
+	$(CC) $(MBTEST_CFLAGS) -c $< -o $@
+
+$(MBTEST_DIR)/smphead.o: tests/guests/smphead.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -c $< -o $@
+
+$(SMPGUEST): $(MBTEST_DIR)/smphead.o $(MBTEST_DIR)/smpguest.o tests/guests/mbtest.ld
+	$(MBTEST_LD) -o $@ $(MBTEST_DIR)/smphead.o $(MBTEST_DIR)/smpguest.o

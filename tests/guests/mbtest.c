@@ -20,12 +20,7 @@
  */
 #include <stdint.h>
 
-#include "pio.h"
-
-#define COM1 0x3f8
-#define DEBUG_EXIT 0xf4
-#define FW_CFG_SEL 0x510
-#define FW_CFG_DATA 0x511
+#include "mbio.h"
 
 struct mbi {
 	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
@@ -38,17 +33,6 @@ struct mb_mod {
 };
 
 void mbtest_main(uint32_t magic, uint32_t info);
-
-static void putc(char c)
-{
-	outb(COM1, (uint8_t)c);
-}
-
-static void puts(const char *s)
-{
-	while (*s)
-		putc(*s++);
-}
 
 static void puthex(uint32_t v)
 {
@@ -74,40 +58,6 @@ static void puthex64(uint32_t lo, uint32_t hi)
 	} else {
 		puthex(lo);
 	}
-}
-
-static void putdec(uint32_t v)
-{
-	char buf[11];
-	int n = 0;
-
-	do {
-		buf[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		putc(buf[--n]);
-}
-
-/* The value of the word "keyN" in s (key ends in '='), or def. */
-static uint32_t arg(const char *s, const char *key, uint32_t def)
-{
-	for (const char *w = s; w && *w; w++) {
-		const char *k = key, *p = w;
-
-		if (w != s && w[-1] != ' ')
-			continue;
-		while (*k && *p == *k)
-			k++, p++;
-		if (!*k) {
-			uint32_t v = 0;
-
-			while (*p >= '0' && *p <= '9')
-				v = v * 10 + (uint32_t)(*p++ - '0');
-			return v;
-		}
-	}
-	return def;
 }
 
 static uint32_t fnv1a(const uint8_t *p, uint32_t n)

@@ -24,10 +24,8 @@
  */
 #include <stdint.h>
 
-#include "pio.h"
+#include "mbio.h"
 
-#define COM1 0x3f8
-#define DEBUG_EXIT 0xf4
 #define LAPIC 0xfee00000u
 #define IOAPIC 0xfec00000u
 #define TIMER_VEC 0x40
@@ -114,19 +112,6 @@ __asm__(".text\n"
 
 void take_tick(void);
 
-static void putc(char c)
-{
-	while (!(inb(COM1 + 5) & 0x20))
-		;
-	outb(COM1, (uint8_t)c);
-}
-
-static void puts(const char *s)
-{
-	while (*s)
-		putc(*s++);
-}
-
 static void puthex(uint64_t v)
 {
 	int started = 0;
@@ -140,19 +125,6 @@ static void puthex(uint64_t v)
 			started = 1;
 		}
 	}
-}
-
-static void putdec(uint32_t v)
-{
-	char buf[11];
-	int n = 0;
-
-	do {
-		buf[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		putc(buf[--n]);
 }
 
 static void finish(void)
@@ -492,19 +464,6 @@ static void check_timers(void)
 	check_true("tsc moves", rdtsc() > tsc0);
 }
 
-static int word(const char *s, const char *w)
-{
-	for (; s && *s; s++) {
-		const char *a = s, *b = w;
-
-		while (*b && *a == *b)
-			a++, b++;
-		if (!*b)
-			return 1;
-	}
-	return 0;
-}
-
 void migtest_main(uint32_t magic, uint32_t info)
 {
 	const struct mbi *mb = (const struct mbi *)info;
@@ -521,7 +480,7 @@ void migtest_main(uint32_t magic, uint32_t info)
 	tick();
 	tick();
 	check_true("lapic timer interrupts before the migration", ticks >= 2);
-	if (!word(cmdline, "nokey=1")) {
+	if (!arg(cmdline, "nokey=", 0)) {
 		puts("Now migrate the VM, then press a key to continue...\n");
 		t_marker = ticks;
 		/* Timer interrupts keep coming while the guest waits. */

@@ -4,8 +4,12 @@
  * output is computed afresh by libssm, as an attacker would.  Each unit's
  * last record is copied (a live file becomes a plain one).
  *
- * Usage: ssm_units IN OUT [--drop NAME] [--version NAME V] [--clock NS]
+ * Usage: ssm_units IN OUT [--drop NAME[:INST]] [--version NAME V] [--clock NS]
+ *                         [--ncpus N] [--renumber NAME FROM TO]
  *                         [--fill-ram] [--fill-mib N] [--extent]
+ *   --drop NAME:INST: only that instance; --ncpus: the machine unit's
+ *   vCPU count (version 3: the u32 before clock_ns); --renumber: the
+ *   instance FROM of unit NAME becomes instance TO
  *   --fill-mib N: fill only the zero pages of RAM's first N MiB
  *   --extent: write the RAM image as an extent (ram version 2 layout,
  *             mappable), not as plain records
@@ -77,6 +81,24 @@ static int validate(const char *path)
 	return 0;
 }
 
+/* The machine unit ends with (version 3) u32 ncpus, u64 clock_ns. */
+static void set_ncpus(struct unit_copy *u, uint32_t n)
+{
+	for (int i = 0; i < 4; i++)
+		u->data[u->info.data_len - 12 + (uint64_t)i] = (uint8_t)(n >> (8 * i));
+}
+
+/* --drop NAME or NAME:INSTANCE matches this unit. */
+static bool dropped(const char *drop, const ssm_unit_info *ui)
+{
+	const char *colon = drop ? strchr(drop, ':') : NULL;
+	size_t n = colon ? (size_t)(colon - drop) : (drop ? strlen(drop) : 0);
+
+	if (!drop || strlen(ui->name) != n || strncmp(ui->name, drop, n))
+		return false;
+	return !colon || strtoul(colon + 1, NULL, 0) == ui->instance;
+}
+
 /* The machine unit ends with u64 clock_ns (vmm/units.c). */
 static void set_clock(struct unit_copy *u, uint64_t ns)
 {
@@ -87,8 +109,8 @@ static void set_clock(struct unit_copy *u, uint64_t ns)
 int main(int argc, char **argv)
 {
 	static const ssm_callbacks cb = { .save_exec = put_all };
-	const char *drop = NULL, *vname = NULL;
-	uint32_t vnew = 0;
+	const char *drop = NULL, *vname = NULL, *rname = NULL;
+	uint32_t vnew = 0, ncpus = 0, rfrom = 0, rto = 0;
 	uint64_t clock = 0;
 	bool set_clk = false, fill = false, extent = false;
 	uint64_t fill_upto = UINT64_MAX;
@@ -111,6 +133,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--version") && i + 2 < argc) {
 			vname = argv[++i];
 			vnew = (uint32_t)strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--ncpus") && i + 1 < argc) {
+			ncpus = (uint32_t)strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--renumber") && i + 3 < argc) {
+			rname = argv[++i];
+			rfrom = (uint32_t)strtoul(argv[++i], NULL, 0);
+			rto = (uint32_t)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--fill-ram")) {
 			fill = true;
 		} else if (!strcmp(argv[i], "--fill-mib") && i + 1 < argc) {
@@ -140,7 +168,7 @@ int main(int argc, char **argv)
 		for (uint32_t j = 0; j < n; j++)
 			seen |= !strcmp(units[j].info.name, ui.name) &&
 				units[j].info.instance == ui.instance;
-		if (seen || (drop && !strcmp(ui.name, drop)))
+		if (seen || dropped(drop, &ui))
 			continue;
 		/* ssm_seek goes to the unit's last record. */
 		if (ssm_seek(h, ui.name, ui.instance, &ui.version))
@@ -162,13 +190,18 @@ int main(int argc, char **argv)
 			return die("cannot read", ssm_handle_error(h));
 		if (set_clk && !strcmp(ui.name, "machine") && ui.data_len >= 8)
 			set_clock(&units[n], clock);
+		if (ncpus && !strcmp(ui.name, "machine") && ui.data_len >= 12)
+			set_ncpus(&units[n], ncpus);
 		if (!strcmp(ui.name, "ram") && fill)
 			fill_ram(&units[n], fill_upto);
 		units[n].extent = extent && !strcmp(ui.name, "ram") && ui.data_len > RAM_HDR &&
 				  units[n].data[0] == 0 && (ui.data_len - RAM_HDR) % 4096 == 0;
 		if (vname && !strcmp(ui.name, vname))
 			units[n].info.version = vnew;
-		rc = ssm_register_external(reg, ui.name, ui.instance, units[n].info.version,
+		if (rname && !strcmp(ui.name, rname) && ui.instance == rfrom)
+			units[n].info.instance = rto;
+		rc = ssm_register_external(reg, ui.name, units[n].info.instance,
+					   units[n].info.version,
 					   (size_t)ui.data_len, NULL,
 					   ui.flags & SSM_UNIT_OPTIONAL, &cb, &units[n]);
 		if (rc)

@@ -1,6 +1,6 @@
 /* test_smp.c - the pure SMP rules (vmm/smp.c): APIC IDs written into and
- * checked in a CPUID table, the vCPU count's bounds, and which cpu unit
- * instances a load must meet (beyond the count, twice, missing). */
+ * checked in a CPUID table, and which cpu unit instances a load must meet
+ * (beyond the count, twice, missing).  --cpus bounds: test_vmm_cli.c. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -62,27 +62,6 @@ Test(smp, apic_id_check_names_the_leaf)
 	cr_assert(strstr(why, "leaf 0xb subleaf 1 EDX") && strstr(why, "is 9"), "%s", why);
 	/* A table without those leaves has nothing to contradict. */
 	cr_assert(smp_cpuid_apic_id_is(&e[5], 1, 17, why, sizeof(why)));
-}
-
-Test(smp, count_bounds)
-{
-	unsigned n = 99;
-
-	cr_assert_eq(smp_parse_count("1", &n), 0);
-	cr_assert_eq(n, 1);
-	cr_assert_eq(smp_parse_count("64", &n), 0);
-	cr_assert_eq(n, 64);
-	cr_assert_eq(smp_parse_count("3", &n), 0);
-	cr_assert_eq(n, 3);
-	n = 7;
-	cr_assert_eq(smp_parse_count("0", &n), -1);
-	cr_assert_eq(smp_parse_count("65", &n), -1);
-	cr_assert_eq(smp_parse_count("-1", &n), -1);
-	cr_assert_eq(smp_parse_count("2x", &n), -1);
-	cr_assert_eq(smp_parse_count("", &n), -1);
-	cr_assert_eq(smp_parse_count(" 2", &n), -1);
-	cr_assert_eq(smp_parse_count("99999999999999999999", &n), -1);
-	cr_assert_eq(n, 7, "a refused count leaves n alone");
 }
 
 Test(smp, instances_beyond_twice_missing)

@@ -133,6 +133,10 @@ Test(cli, refusals, .init = cr_redirect_stderr)
 	refused("no vCPUs", PARSE(&c, "--cpus", "0"));
 	refused("65 vCPUs", PARSE(&c, "--cpus", "65"));
 	refused("vCPUs not a number", PARSE(&c, "--cpus", "two"));
+	refused("vCPUs with a suffix", PARSE(&c, "--cpus", "2x", "--irqchip", "kernel"));
+	refused("vCPUs negative", PARSE(&c, "--cpus", "-1", "--irqchip", "kernel"));
+	refused("vCPUs overflow", PARSE(&c, "--cpus", "4294967297", "--irqchip", "kernel"));
+	refused("vCPUs empty", PARSE(&c, "--cpus", "", "--irqchip", "kernel"));
 	refused("2 vCPUs, user irqchip (default)", PARSE(&c, "--cpus", "2"));
 	refused("2 vCPUs, user irqchip", PARSE(&c, "--cpus", "2", "--irqchip", "user"));
 	refused("--cpus with --incoming", PARSE(&c, "--incoming", "tcp:127.0.0.1:4444",
