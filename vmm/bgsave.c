@@ -203,6 +203,9 @@ int bgsave_start(struct machine *m, const char *path, bool incr, char *msg, size
 	serial_backend_flush(&m->backend);
 	machine_unlock(m);
 	rc = read_cpus(m, err, sizeof(err));
+	/* KVM's chips too: the writer cannot ask KVM for them either. */
+	if (!rc && (rc = irqchip_units_capture(m, err, sizeof(err))) != 0)
+		free_cpus(b);
 	if (!rc) {
 		rc = chain_prepare(m, path, incr, err, sizeof(err));
 		if (rc)

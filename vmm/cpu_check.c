@@ -554,12 +554,14 @@ int cpu_check_events(const struct kvm_vcpu_events *e, const struct kvm_sregs *s,
 
 int cpu_check_mp_state(uint32_t mp, bool lapic, char *why, size_t len)
 {
-	if (lapic && mp > KVM_MP_STATE_SIPI_RECEIVED)
-		return cpu_why(why, len, "mp_state %u: an x86 vCPU with an in-kernel LAPIC "
-			       "is RUNNABLE (0) to SIPI_RECEIVED (4)", mp);
-	if (!lapic && mp != KVM_MP_STATE_RUNNABLE)
-		return cpu_why(why, len, "mp_state %u: without an in-kernel LAPIC only "
-			       "RUNNABLE (0) exists", mp);
+	/* With KVM's LAPIC a vCPU may also be halted inside KVM or waiting for
+	 * INIT/SIPI (x86 has no other states). */
+	if (lapic && mp <= KVM_MP_STATE_SIPI_RECEIVED)
+		return 0;
+	if (mp != KVM_MP_STATE_RUNNABLE)
+		return cpu_why(why, len, lapic ? "mp_state %u: not an x86 state (0-4)" :
+			       "mp_state %u: without an in-kernel LAPIC only RUNNABLE (0) "
+			       "exists", mp);
 	return 0;
 }
 

@@ -98,6 +98,10 @@ int cpu_state_read(struct kvm_vm *vm, unsigned cpu, struct cpu_snapshot *s, char
 	int fd = vm->vcpu[cpu].fd, rc;
 
 	memset(s, 0, sizeof(*s));
+	/* First: with an in-kernel LAPIC, KVM_GET_MP_STATE takes pending
+	 * INIT/SIPI events, which may change the registers read after it. */
+	if (ioctl(fd, KVM_GET_MP_STATE, &s->mp_state) < 0)
+		return read_err(err, errlen, "KVM_GET_MP_STATE", errno);
 	if (ioctl(fd, KVM_GET_REGS, &s->regs) < 0)
 		return read_err(err, errlen, "KVM_GET_REGS", errno);
 	if (ioctl(fd, KVM_GET_SREGS, &s->sregs) < 0)
@@ -108,8 +112,6 @@ int cpu_state_read(struct kvm_vm *vm, unsigned cpu, struct cpu_snapshot *s, char
 		return read_err(err, errlen, "KVM_GET_DEBUGREGS", errno);
 	if (ioctl(fd, KVM_GET_VCPU_EVENTS, &s->ev) < 0)
 		return read_err(err, errlen, "KVM_GET_VCPU_EVENTS", errno);
-	if (ioctl(fd, KVM_GET_MP_STATE, &s->mp_state) < 0)
-		return read_err(err, errlen, "KVM_GET_MP_STATE", errno);
 	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &s->clk) < 0)
 		return read_err(err, errlen, "KVM_GET_CLOCK", errno);
 	s->tsc_khz = kvm_tsc_khz(vm, cpu);

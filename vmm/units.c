@@ -20,6 +20,7 @@
 #include "vmm/bgsave.h"
 #include "vmm/chain.h"
 #include "vmm/clock.h"
+#include "vmm/irqchip_units.h"
 #include "vmm/machine.h"
 #include "vmm/ram.h"
 #include "vmm/units.h"
@@ -28,9 +29,11 @@
  * u64 ram_size, str cmdline, str kernel path, u64 kernel size, u32 kernel
  * CRC32, str serial spec, then (version 2) u8 multiboot (0 ELF64, 1
  * multiboot), u32 nmodules (<= MB_MODULES_MAX, 0 unless multiboot) and per
- * module str spec, u64 size, u32 CRC32; (version 3) u32 ncpus, the vCPU
- * count; last u64 virtual clock ns (last in every version).  Version 1
- * files are ELF64 boots without modules; versions 1-2 have one vCPU.  The
+ * module str spec, u64 size, u32 CRC32, then (version 3) u8 irqchip (0
+ * user, 1 kernel) and u32 ncpus, the vCPU count (more than 1 only with
+ * irqchip kernel); last u64 virtual clock ns (last in every version).
+ * Version 1 files are ELF64 boots without modules; versions 1-2 have one
+ * vCPU and the user irqchip.  The
  * kernel and module files are not needed to restore: their loaded images
  * are part of guest RAM.  Paths and the serial spec are information only:
  * nothing stored in a file ever opens a host path (the console is the
@@ -61,6 +64,8 @@ static int put_config(ssm_handle *h, const struct saved_config *c)
 		if (!rc)
 			rc = ssm_put_u32(h, c->module[i].crc);
 	}
+	if (!rc)
+		rc = ssm_put_u8(h, c->irqchip);
 	if (!rc)
 		rc = ssm_put_u32(h, c->ncpus);
 	if (!rc)
@@ -146,6 +151,13 @@ int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 	}
 	if (!rc && version >= 2)
 		rc = get_modules(h, c);
+	if (!rc && version >= 3) {
+		ssm_handle_set_field(h, "irqchip");
+		rc = ssm_get_u8(h, &c->irqchip);
+		if (!rc && c->irqchip > IRQCHIP_KERNEL)
+			rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field irqchip %u "
+						"is not 0 (user) or 1 (kernel)", c->irqchip);
+	}
 	c->ncpus = 1;
 	if (!rc && version >= MACHINE_VERSION_NCPUS) {
 		ssm_handle_set_field(h, "ncpus");
@@ -154,6 +166,11 @@ int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 			rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field ncpus %u "
 						"is not a vCPU count from 1 to %u", c->ncpus,
 						KVM_VCPUS_MAX);
+		/* The APs start by INIT/SIPI, which only KVM's LAPIC delivers. */
+		else if (!rc && c->ncpus > 1 && c->irqchip != IRQCHIP_KERNEL)
+			rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field ncpus %u "
+						"needs field irqchip 1 (kernel), not %u", c->ncpus,
+						c->irqchip);
 	}
 	if (!rc) {
 		ssm_handle_set_field(h, "clock_ns");
@@ -194,6 +211,7 @@ static void current_config(struct machine *m, struct saved_config *c)
 		c->module[i].size = m->boot.module[i].size;
 		c->module[i].crc = m->boot.module[i].crc;
 	}
+	c->irqchip = (uint8_t)m->cfg.irqchip;
 	c->ncpus = machine_ncpus(m);
 	c->clock_ns = machine_clock_ns(m);
 }
@@ -237,6 +255,11 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 	 * opened. */
 	cfg.serial = m->serial_override ? m->serial_override : "stdio";
 	cfg.serial_append = false;
+	cfg.irqchip = (enum irqchip_mode)c->irqchip;
+	if (m->irqchip_required >= 0 && c->irqchip != m->irqchip_required)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the stream's VM uses "
+					  "--irqchip %s; this vmm was started with --irqchip %s", irqchip_name(cfg.irqchip),
+					  irqchip_name((enum irqchip_mode)m->irqchip_required));
 	if (machine_build(m, &cfg))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "machine: cannot build the VM "
 					  "described by the stream (the reason is in this "
@@ -266,6 +289,11 @@ static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 					  "differs from this VM's %lluM",
 					  (unsigned long long)(c.ram_size >> 20),
 					  (unsigned long long)(m->cfg.ram_size >> 20));
+	if (c.irqchip != m->cfg.irqchip)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field irqchip %u "
+					  "(%s) differs from this VM's --irqchip %s", c.irqchip,
+					  irqchip_name((enum irqchip_mode)c.irqchip),
+					  irqchip_name(m->cfg.irqchip));
 	if (c.ncpus != machine_ncpus(m))
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: saved vCPU count "
 					  "%u differs from this VM's %u", c.ncpus,
@@ -596,6 +624,13 @@ int units_register(struct machine *m, ssm *reg)
 	for (uint32_t i = 0; !rc && i < KVM_VCPUS_MAX; i++)
 		rc = ssm_register_internal(reg, "cpu", i, CPU_STATE_VERSION, 16384, NULL, 0,
 					   &cpu_cb);
+	/* After the cpu unit: a LAPIC loads into a vCPU whose APIC base is
+	 * restored (irqchip_units.h); units_select_irqchip() keeps these or
+	 * the pic and pit. */
+	if (!rc)
+		rc = irqchip_units_register(m, reg);
+	if (!rc)
+		rc = irqchip_units_register_all_lapics(m, reg);
 	if (!rc)
 		rc = units_register_backend(reg, &m->backend);
 	return rc;
@@ -605,6 +640,26 @@ void units_fit_cpus(struct machine *m)
 {
 	for (uint32_t i = machine_ncpus(m); i < KVM_VCPUS_MAX; i++)
 		(void)ssm_deregister_internal(m->ssm, "cpu", i);
+	/* And their LAPICs (none left in a user-irqchip VM). */
+	irqchip_units_fit(m, m->ssm, machine_ncpus(m));
+}
+
+int units_select_irqchip(struct machine *m)
+{
+	int rc;
+
+	if (m->irqchip_settled)
+		return SSM_OK;
+	if (m->cfg.irqchip == IRQCHIP_KERNEL) {
+		rc = ssm_deregister_device(m->ssm, &m->pic, "pic", 0);
+		if (!rc)
+			rc = ssm_deregister_device(m->ssm, &m->pit, "pit", 0);
+	} else {
+		rc = irqchip_units_deregister(m, m->ssm);
+	}
+	if (!rc)
+		m->irqchip_settled = true;
+	return rc;
 }
 
 /* ---- reading the configuration before the machine exists ----------------- */
@@ -649,32 +704,59 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
  * (no PIC), triple-fault (no RAM) or lose console output. */
 
 static const char *const mandatory_units[] = {
-	"machine", "pic", "pit", "serial", "ram", "cpu", "serial-backend",
+	"machine", "serial", "ram", "cpu", "serial-backend",
 };
 
 int units_check_complete(struct machine *m, char *msg, size_t msglen)
 {
-	int rc = units_check_complete_reg(m->ssm, msg, msglen);
+	const char *missing;
+	uint32_t inst;
+	int rc;
 
+	/* The load is over: the registry may change again, and only this
+	 * VM's vCPUs' units are left to check. */
+	units_fit_cpus(m);
+	rc = units_check_complete_reg(m->ssm, m->cfg.irqchip, msg, msglen);
 	for (uint32_t i = 1; !rc && i < machine_ncpus(m); i++)
 		if (!ssm_unit_final_loaded(m->ssm, "cpu", i)) {
 			snprintf(msg, msglen, "the state holds no 'cpu' unit instance %u (final "
 				 "pass); the machine has %u vCPUs", i, machine_ncpus(m));
 			rc = SSM_ERR_FORMAT;
 		}
-	/* The load is over: the registry may change again. */
-	units_fit_cpus(m);
-	return rc;
+	if (rc || m->cfg.irqchip != IRQCHIP_KERNEL)
+		return rc;
+	if (!irqchip_units_complete(m, m->ssm, &missing, &inst)) {
+		snprintf(msg, msglen, "the state holds no '%s' unit (instance %u, final pass); "
+			 "a VM with --irqchip kernel needs lapic (one per vCPU), kvm-pic, "
+			 "ioapic and kvm-pit", missing, inst);
+		return SSM_ERR_FORMAT;
+	}
+	return SSM_OK;
 }
 
-int units_check_complete_reg(ssm *reg, char *msg, size_t msglen)
+int units_check_complete_reg(ssm *reg, enum irqchip_mode mode, char *msg, size_t msglen)
 {
+	static const char *const user_chips[] = { "pic", "pit" };
+
 	for (size_t i = 0; i < sizeof(mandatory_units) / sizeof(mandatory_units[0]); i++)
 		if (!ssm_unit_final_loaded(reg, mandatory_units[i], 0)) {
 			snprintf(msg, msglen, "the state holds no '%s' unit (instance 0, final "
-				 "pass); every one of machine, pic, pit, serial, ram, cpu and "
+				 "pass); every one of machine, serial, ram, cpu and "
 				 "serial-backend is needed", mandatory_units[i]);
 			return SSM_ERR_FORMAT;
 		}
+	/* The user models are needed in their mode and refused in the other
+	 * (a stream received before the mode was known loaded them). */
+	for (size_t i = 0; i < 2; i++) {
+		bool have = ssm_unit_final_loaded(reg, user_chips[i], 0);
+
+		if (have != (mode == IRQCHIP_USER)) {
+			snprintf(msg, msglen, have ? "the state holds a '%s' unit of the user "
+				 "irqchip, but its machine record says --irqchip kernel" :
+				 "the state holds no '%s' unit (instance 0, final pass); a VM "
+				 "with --irqchip user needs pic and pit", user_chips[i]);
+			return SSM_ERR_FORMAT;
+		}
+	}
 	return SSM_OK;
 }

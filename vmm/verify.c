@@ -27,6 +27,7 @@
 #include "devices/serial.h"
 #include "vmm/chain_id.h"
 #include "vmm/cpu_check.h"
+#include "vmm/irqchip_units.h"
 #include "vmm/kvm.h"
 #include "vmm/ram.h"
 #include "vmm/serial_backend.h"
@@ -46,6 +47,11 @@ struct verify {
 	struct fw_cfg fw_cfg;
 	struct serial_backend backend;
 	struct smp_seen seen;      /* cpu instances met */
+	struct kirq_ctx {          /* lapic 0..IRQCHIP_MAX_VCPUS-1, the others */
+		struct verify *v;
+		const struct kirq_unit *u;
+		uint32_t instance;
+	} kirq[IRQCHIP_MAX_VCPUS + 3];
 };
 
 static void no_level(void *opaque, int level)
@@ -214,8 +220,8 @@ static int cpu_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 	if (rc)
 		return rc;
 	rc = cpu_codec_get(h, version, &s);
-	/* A machine of several vCPUs has KVM's LAPICs (machine_build). */
-	if (!rc && cpu_checks(&s, version, v->cfg.ncpus > 1, &sec, why, sizeof(why))) {
+	if (!rc && cpu_checks(&s, version, v->cfg.irqchip == IRQCHIP_KERNEL, &sec, why,
+			      sizeof(why))) {
 		cpu_codec_where(&s, sec, where, sizeof(where));
 		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s (%s at %s)", why,
 					cpu_section_name(sec), where);
@@ -243,6 +249,52 @@ static int parent_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass
 	(void)ctx;
 	(void)pass;
 	return chain_get_record(h, version, &p);
+}
+
+/* ---- KVM's interrupt controllers ----------------------------------------- */
+
+/* One of them, read and checked as a load would. */
+static int kirq_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	const struct kirq_ctx *k = ctx;
+	const struct kirq_unit *u = k->u;
+	const struct verify *v = k->v;
+	union {
+		struct kirq_lapic l;
+		struct kirq_pic p;
+		struct kirq_ioapic io;
+		struct kirq_pit t;
+	} st;
+
+	(void)pass;
+	if (!v->have_cfg || v->cfg.irqchip != IRQCHIP_KERNEL)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s: a unit of the kernel "
+					  "irqchip, but the machine record says --irqchip user",
+					  u->name);
+	/* One LAPIC per vCPU, as the restore's vCPUs take them. */
+	if (u == &kirq_unit_lapic && k->instance >= v->cfg.ncpus)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "lapic %u: the machine has %u "
+					  "vCPU%s", k->instance, v->cfg.ncpus,
+					  v->cfg.ncpus == 1 ? "" : "s");
+	return kirq_unit_get(h, u, k->instance, version, &st);
+}
+
+static int register_kirq(ssm *reg, struct verify *v)
+{
+	static const ssm_callbacks cb = { .load_exec = kirq_load };
+	const struct kirq_unit *vm_units[] = { &kirq_unit_pic, &kirq_unit_ioapic, &kirq_unit_pit };
+	int rc = SSM_OK;
+
+	for (uint32_t i = 0; !rc && i < IRQCHIP_MAX_VCPUS + 3; i++) {
+		struct kirq_ctx *k = &v->kirq[i];
+
+		k->v = v;
+		k->u = i < IRQCHIP_MAX_VCPUS ? &kirq_unit_lapic : vm_units[i - IRQCHIP_MAX_VCPUS];
+		k->instance = i < IRQCHIP_MAX_VCPUS ? i : 0;
+		rc = ssm_register_external(reg, k->u->name, k->instance, k->u->version, 0, NULL,
+					   0, &cb, k);
+	}
+	return rc;
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -282,6 +334,8 @@ static int register_all(ssm *reg, struct verify *v)
 	for (uint32_t i = 0; !rc && i < KVM_VCPUS_MAX; i++)
 		rc = ssm_register_internal(reg, "cpu", i, CPU_STATE_VERSION, 0, NULL, 0, &cpu_cb);
 	if (!rc)
+		rc = register_kirq(reg, v);
+	if (!rc)
 		rc = units_register_backend(reg, &v->backend);
 	/* The internal units' context is the registry's VM pointer. */
 	return rc;
@@ -320,7 +374,14 @@ int verify_file(const char *path, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s", ssm_strerror(rc));
 	}
 	if (!rc)
-		rc = units_check_complete_reg(reg, msg, msglen);
+		rc = units_check_complete_reg(reg, (enum irqchip_mode)v->cfg.irqchip, msg, msglen);
+	for (uint32_t i = 0; !rc && v->cfg.irqchip == IRQCHIP_KERNEL && i < v->cfg.ncpus; i++)
+		if (!ssm_unit_final_loaded(reg, "lapic", i)) {
+			snprintf(msg, msglen, "the state holds no 'lapic' unit instance %u (final "
+				 "pass); the machine has %u vCPU%s", i, v->cfg.ncpus,
+				 v->cfg.ncpus == 1 ? "" : "s");
+			rc = SSM_ERR_FORMAT;
+		}
 	ssm_destroy(reg);
 	serial_backend_close(&v->backend);
 	free(v);
