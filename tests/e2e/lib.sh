@@ -29,6 +29,16 @@ if [ -z "${E2E_CACHE:-}" ]; then
 fi
 
 VMM_TIMEOUT=${VMM_TIMEOUT:-90}  # seconds per vmm invocation
+# The interrupt controllers' units a fresh boot of this run saves
+# (E2E_IRQCHIP=kernel: run-e2e.sh boots with --irqchip kernel), and the
+# VM-wide one a test may drop or forge.
+if [ "${E2E_IRQCHIP:-user}" = kernel ]; then
+	CHIP_UNITS="lapic kvm-pic ioapic kvm-pit"
+	CHIP_UNIT=kvm-pic
+else
+	CHIP_UNITS="pic pit"
+	CHIP_UNIT=pic
+fi
 STEP_RE='step [0-9]+ sum 0x[0-9a-f]{8}'
 
 # ---- results ---------------------------------------------------------------

@@ -161,6 +161,26 @@ t_point_in_time() {
 	grep -aqx 'smp: done' pb.txt || { fail "pr: no 'smp: done'"; show pb.txt; return 1; }
 }
 
+# An incremental chain of a 2-vCPU guest: base, then a child, each taken
+# with every vCPU paused; the child restores both vCPUs where they were.
+t_incremental() {
+	bg_vmm inc --kernel "$GUEST" --cpus 2 "${IRQ[@]}" --mem 32M --cmdline "$SMP_CMD" \
+		--serial file:ia.txt --save i.sav --continue --incremental || return 1
+	wait_until 20 has_line ia.txt '^smp: cpu 1 tick 3$' ||
+		{ fail "the AP did not tick"; show ia.txt; return 1; }
+	bg_kill inc INT
+	wait_until 20 has_line inc.err '^vmm: saved to i.sav ' || { fail "no base"; show inc.err; return 1; }
+	wait_until 20 has_line ia.txt '^smp: cpu 1 tick 6$' || { fail "no ticks after the base"; return 1; }
+	bg_kill inc INT
+	wait_until 20 has_line inc.err '^vmm: saved to i.sav.1 .*incremental' ||
+		{ fail "no child"; show inc.err; return 1; }
+	bg_wait inc
+	expect_rc inc 11 || return 1
+	vmm ir --restore i.sav.1 --serial file:ib.txt
+	expect_rc ir 11 || return 1
+	consecutive ib.txt 2 || return 1
+}
+
 # The monitor's stop pauses every vCPU (no CPU prints while stopped), cont
 # resumes them all.
 t_monitor() {
@@ -212,7 +232,8 @@ t_instances() {
 	"$TOOL" "$good" miss.sav --drop cpu:1 &&
 		"$TOOL" "$good" three.sav --ncpus 3 &&
 		"$TOOL" "$good" one.sav --ncpus 1 &&
-		"$TOOL" "$good" far.sav --renumber cpu 1 7 2>tool.err ||
+		"$TOOL" "$good" far.sav --renumber cpu 1 7 &&
+		"$TOOL" "$good" nolapic.sav --drop lapic:1 2>tool.err ||
 		{ fail "ssm_units failed"; show tool.err; return 1; }
 	vmm miss --restore miss.sav "${IRQ[@]}" --serial none
 	expect_rc miss 1 && one_vmm_line miss "no 'cpu' unit instance 1.*2 vCPUs" || return 1
@@ -228,13 +249,23 @@ t_instances() {
 	VMM_STDIN=one.sav vmm onep --restore - --serial none
 	expect_rc onep 1 && one_vmm_line onep "cpu: instance 1, but the machine has 1 vCPU" ||
 		return 1
-	for f in miss three one far; do
+	vmm nolapic --restore nolapic.sav --serial none
+	expect_rc nolapic 1 && one_vmm_line nolapic "no 'lapic' unit \(instance 1" || return 1
+	# Two vCPUs in a file of the user irqchip: the count needs KVM's LAPIC.
+	vmm u --kernel "$GUEST" --mem 32M --cmdline "$SMP_CMD" --serial none --save u.sav \
+		--save-after 800ms
+	saved_ok u u.sav || return 1
+	"$TOOL" u.sav user2.sav --ncpus 2 2>tool.err || { fail "ssm_units failed"; show tool.err; return 1; }
+	vmm user2 --restore user2.sav --serial none
+	expect_rc user2 1 && one_vmm_line user2 "machine: field ncpus 2 needs field irqchip 1" ||
+		return 1
+	for f in miss three one far nolapic user2; do
 		if "$VMM" verify "$f.sav" >"vf-$f.txt" 2>&1; then
 			fail "verify accepted $f.sav"
 			show "vf-$f.txt"
 			return 1
 		fi
-		grep -qE "instance (1|2|7)" "vf-$f.txt" ||
+		grep -qE "instance (1|2|7)|lapic 1|ncpus 2" "vf-$f.txt" ||
 			{ fail "verify $f.sav does not name the instance"; show "vf-$f.txt"; return 1; }
 	done
 	# --cpus on restore may only repeat the file's count.
@@ -266,6 +297,7 @@ run_test smp_usage t_usage
 run_test smp_save_restore t_save_restore
 run_test smp_point_in_time t_point_in_time
 run_test smp_monitor t_monitor
+run_test smp_incremental t_incremental
 run_test smp_migrate t_migrate
 run_test smp_instances t_instances
 run_test smp_kut_smptest t_kut_smptest

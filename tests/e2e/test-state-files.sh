@@ -11,7 +11,7 @@
 TOOL=$(dirname "$VMM")/tests/tools/ssm_units
 S_MEM=64M
 S_CMD="steps=600 mem=16M"
-UNITS="machine pic pit serial ram cpu serial-backend"
+UNITS="machine $CHIP_UNITS serial ram cpu serial-backend"
 
 # One saved state for the cases that rewrite it, made once.
 good_file() {
@@ -160,7 +160,7 @@ t_incoming_missing_unit() {
 		skip "*** incoming_missing_unit needs python3 to play a stream ***"
 		return 0
 	fi
-	for u in pic serial-backend; do
+	for u in $CHIP_UNIT serial-backend; do
 		craft "no-$u.sav" --drop "$u" || return 1
 		port=$(free_port 47310) || { fail "no free port"; return 1; }
 		bg_incoming "in-$u" "$port" --serial "file:in-$u.txt" || return 1

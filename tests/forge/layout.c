@@ -159,6 +159,12 @@ static void lay_machine_v(struct cur *c, int version)
 			any(c, nm, 4);
 		}
 	}
+	if (version >= 3) {
+		num(c, "irqchip", 1, LG_MAX, 1, 0);
+		/* The forged base has one vCPU: any other count contradicts its
+		 * cpu instances (or needs irqchip 1), so only 1 is legal. */
+		num(c, "ncpus", 4, LG_RANGE, 1, 1);
+	}
 	/* vmm/clock.h VCLOCK_MAX_NS: 146 years, far from any overflow. */
 	num(c, "clock_ns", 8, LG_MAX, 1ull << 62, 0);
 }
@@ -171,6 +177,11 @@ static void lay_machine(struct cur *c)
 static void lay_machine2(struct cur *c)
 {
 	lay_machine_v(c, 2);
+}
+
+static void lay_machine3(struct cur *c)
+{
+	lay_machine_v(c, 3);
 }
 
 static void lay_backend(struct cur *c)
@@ -542,6 +553,119 @@ static void lay_fw_cfg(struct cur *c)
 	marker(c, "fw-cfg", false);
 }
 
+/* ---- KVM's chips, --irqchip kernel (vmm/irqchip_state.c) ------------------ */
+
+static void lay_lapic(struct cur *c)
+{
+	static const char *const lvt[] = { "lvt_cmci", "lvt_timer", "lvt_thermal", "lvt_perf",
+					   "lvt_lint0", "lvt_lint1", "lvt_error" };
+	static const uint32_t lvt_ok[] = { 0x117ff, 0x710ff, 0x117ff, 0x117ff, 0x1ffff,
+					   0x1ffff, 0x110ff };
+	static const char *const arr[] = { "isr", "tmr", "irr" };
+	char n[32];
+
+	marker(c, "lapic", true);
+	any(c, "tsc_deadline", 8);
+	num(c, "id", 4, LG_MASK, 0xff000000u, 0);
+	any(c, "version", 4);           /* checked against the host's vCPU */
+	num(c, "tpr", 4, LG_MAX, 0xff, 0);
+	num(c, "ldr", 4, LG_MASK, 0xff000000u, 0);
+	num(c, "dfr", 4, LG_MASK, 0xffffffffu, 0);
+	num(c, "svr", 4, LG_MASK, 0x13ff, 0);
+	for (int a = 0; a < 3; a++)
+		for (int i = 0; i < 8; i++) {
+			snprintf(n, sizeof n, "%s[%d]", arr[a], i);
+			if (i)
+				any(c, n, 4);
+			else
+				num(c, n, 4, LG_MASK, 0xffff0000u, 0);
+		}
+	num(c, "esr", 4, LG_MAX, 0xff, 0);
+	num(c, "icr_lo", 4, LG_MASK, 0x000ccfffu, 0);
+	any(c, "icr_hi", 4);
+	for (int i = 0; i < 7; i++)
+		num(c, lvt[i], 4, LG_MASK, lvt_ok[i], 0);
+	any(c, "timer_initial", 4);
+	any(c, "timer_current", 4);
+	num(c, "timer_divide", 4, LG_MASK, 0xb, 0);
+	num(c, "x2apic", 4, LG_MAX, 1, 0);
+	marker(c, "lapic", false);
+}
+
+static void lay_kvm_pic(struct cur *c)
+{
+	static const char *const flags[] = { "read_reg_select", "poll", "special_mask" };
+	static const char *const flags2[] = { "auto_eoi", "rotate_on_auto_eoi",
+					      "special_fully_nested_mode", "init4" };
+	static const uint8_t mask[2] = { 0xf8, 0xde };
+	char n[64];
+
+	marker(c, "kvm-pic", true);
+	for (int i = 0; i < 2; i++) {
+#define F(s) (snprintf(n, sizeof n, "chip[%d].%s", i, s), n)
+		any(c, F("last_irr"), 1);
+		any(c, F("irr"), 1);
+		any(c, F("imr"), 1);
+		any(c, F("isr"), 1);
+		num(c, F("priority_add"), 1, LG_MAX, 7, 0);
+		num(c, F("irq_base"), 1, LG_MULT, 8, 0);
+		for (int k = 0; k < 3; k++)
+			flag(c, F(flags[k]));
+		num(c, F("init_state"), 1, LG_MAX, 3, 0);
+		for (int k = 0; k < 4; k++)
+			flag(c, F(flags2[k]));
+		num(c, F("elcr"), 1, LG_MASK, mask[i], 0);
+		num(c, F("elcr_mask"), 1, LG_RANGE, mask[i], mask[i]);
+#undef F
+	}
+	marker(c, "kvm-pic", false);
+}
+
+static void lay_ioapic(struct cur *c)
+{
+	char n[32];
+
+	marker(c, "ioapic", true);
+	num(c, "base_address", 8, LG_RANGE, 0xfec00000u, 0xfec00000u);
+	for (int i = 0; i < 24; i++) {
+		snprintf(n, sizeof n, "redir[%d]", i);
+		num(c, n, 8, LG_MASK, 0xff0000000001efffull, 0);
+	}
+	num(c, "ioregsel", 4, LG_MAX, 0xff, 0);
+	num(c, "id", 4, LG_MAX, 0xf, 0);
+	num(c, "irr", 4, LG_MAX, 0xffffff, 0);
+	num(c, "pins", 4, LG_RANGE, 24, 24);
+	marker(c, "ioapic", false);
+}
+
+static void lay_kvm_pit(struct cur *c)
+{
+	char n[64];
+
+	marker(c, "kvm-pit", true);
+	for (int i = 0; i < 3; i++) {
+#define F(s) (snprintf(n, sizeof n, "ch[%d].%s", i, s), n)
+		num(c, F("count"), 4, LG_MAX, 0x10000, 0);
+		any(c, F("latched_count"), 2);
+		num(c, F("count_latched"), 1, LG_MAX, 3, 0);
+		flag(c, F("status_latched"));
+		any(c, F("status"), 1);
+		num(c, F("read_state"), 1, LG_MAX, 4, 0);
+		num(c, F("write_state"), 1, LG_MAX, 4, 0);
+		any(c, F("write_latch"), 1);
+		num(c, F("rw_mode"), 1, LG_MAX, 3, 0);
+		any(c, F("mode"), 1);   /* 0-5 or 0xff */
+		flag(c, F("bcd"));
+		if (i < 2)
+			num(c, F("gate"), 1, LG_RANGE, 1, 1);
+		else
+			flag(c, F("gate"));
+#undef F
+	}
+	num(c, "flags", 4, LG_MASK, 2, 0);
+	marker(c, "kvm-pit", false);
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static const struct {
@@ -551,6 +675,7 @@ static const struct {
 } layouts[] = {
 	{ "machine", 1, lay_machine },
 	{ "machine", 2, lay_machine2 },
+	{ "machine", 3, lay_machine3 },
 	{ "fw-cfg", 1, lay_fw_cfg },
 	{ "pic", 1, lay_pic },
 	{ "pit", 1, lay_pit },
@@ -559,6 +684,10 @@ static const struct {
 	{ "cpu", 1, lay_cpu },
 	{ "cpu", 2, lay_cpu2 },
 	{ "serial-backend", 1, lay_backend },
+	{ "lapic", 1, lay_lapic },
+	{ "kvm-pic", 1, lay_kvm_pic },
+	{ "ioapic", 1, lay_ioapic },
+	{ "kvm-pit", 1, lay_kvm_pit },
 };
 
 int layout_of(const struct funit *u, struct flayout *l)
