@@ -51,14 +51,14 @@ LIBDEV   := $(BUILD)/libdevices.a
 # and test tools.
 LIBVMMCORE := $(BUILD)/libvmmcore.a
 VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o memmap.o bus.o clock.o cli.o migrate_addr.o boot_multiboot.o \
-               serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o \
+               serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o cpu_model.o \
                unit_schema.o schema.o monitor_proto.o monitor_ctl.o chain_id.o irqchip.o irqchip_state.o \
                smp.o)
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 
 .PHONY: all run resume test unit unit-bins clang valgrind e2e asan asan-vmm tsan bench fuzz fuzz-bins fuzz-seeds fuzz-long clean deps deps-run deps-test deps-bench
-.PHONY: install uninstall examples install-check
+.PHONY: install uninstall examples install-check conformance conformance-quick
 all: $(LIBSSM) $(LIBSSM_SO) $(LIBDEV) $(if $(VMM_SRC),$(VMM_BIN)) $(if $(wildcard guest/*),$(GUEST)) $(TOOL_BIN)
 
 deps-run:
@@ -167,7 +167,23 @@ test: deps-test
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) fuzz FUZZ_SECONDS=8
 	@scripts/run-e2e.sh $(BUILD)
 	@$(MAKE) --no-print-directory e2e-kernel-irqchip KIRQ_E2E=quick
+	@$(MAKE) --no-print-directory conformance-quick
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) tsan TSAN_E2E="$(TSAN_QUICK_E2E)"
+
+# kvm-unit-tests (x86) on vmm, plain, across save/restore and across live
+# migration, beside QEMU's microvm on this host: one table
+# (scripts/conformance.py).  The suite is external: KUT_DIR, or
+# ../shared/peers/kvm-unit-tests-1da1819e.tar.gz built once into
+# build/kut/; absent, it says so and runs only our own migtest guest.
+conformance: all
+	@scripts/conformance.py --vmm $(BUILD)/vmm --extra migtest:$(MIGTEST)
+
+# make test's part: vmexit_cpuid, setjmp, smptest (2 vCPUs) and migtest,
+# each plain, across a save/restore and across a migration; any not
+# passing fails it.
+conformance-quick: all
+	@CONFORMANCE_NO_QEMU=1 scripts/conformance.py --vmm $(BUILD)/vmm --quick --expect-pass \
+	  --extra migtest:$(MIGTEST)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \

@@ -9,6 +9,7 @@
 
 #include "vmm/boot.h"
 #include "vmm/cli.h"
+#include "vmm/cpu_model.h"
 #include "vmm/kvm.h"
 #include "vmm/serial_backend.h"
 #include "vmm/stream_stdio.h"
@@ -116,6 +117,14 @@ static void usage(FILE *f)
 		"                       query-migrate, migrate-cancel, migrate-resolve,\n"
 		"                       quit (docs/monitor.md); drive it with\n"
 		"                       vmm ctl PATH COMMAND [KEY=VALUE...|JSON]\n"
+		"  --cpu MODEL[,+FEAT,-FEAT,...][,vendor=STRING]\n"
+		"                       the guest's CPUID: host or max (default: what\n"
+		"                       KVM supports), qemu64, Opteron_G1, IvyBridge or\n"
+		"                       Skylake-Server (their features that KVM has),\n"
+		"                       then features added or removed by name (as in\n"
+		"                       /proc/cpuinfo); a +FEAT KVM cannot give is\n"
+		"                       warned about (refused with ,enforce); also\n"
+		"                       phys-bits=N; a restore takes the saved CPUID\n"
 		"  --trace-ssm          print every save/load callback on stderr\n"
 		"  --help               show this help\n"
 		"  --version            show the version\n"
@@ -328,6 +337,9 @@ static int check(struct cli *c)
 	const char *h, *p;
 	struct stat sb;
 
+	if ((c->incoming || c->restore_path) && c->cfg.cpu)
+		return usage_error("--cpu %s: a restored or incoming guest keeps the CPUID it "
+				   "was saved with", c->cfg.cpu);
 	if (c->incoming && (c->restore_path || c->kernel_set || c->mem_arg || c->cmdline_set ||
 			    c->cfg.nmodules || c->cpus_arg))
 		return usage_error("%s: the machine comes from the migration stream; "
@@ -395,7 +407,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
 	       OPT_MONITOR, OPT_COMPRESS, OPT_MODULE, OPT_INITRD, OPT_VERIFY,
-	       OPT_IRQCHIP, OPT_CPUS };
+OPT_CPU, OPT_IRQCHIP, OPT_CPUS };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -430,6 +442,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ NULL, 0, NULL, 0 },
@@ -583,6 +596,16 @@ int cli_parse(struct cli *c, int argc, char **argv)
 						   "zstd[:-7..19]", optarg);
 			c->compress_arg = optarg;
 			break;
+		case OPT_CPU: {
+			char why[200];
+
+			if (cpu_model_check(optarg, why, sizeof(why))) {
+				fprintf(stderr, "vmm: --cpu %s: %s (try --help)\n", optarg, why);
+				return EXIT_USAGE;
+			}
+			c->cfg.cpu = optarg;
+			break;
+		}
 		case OPT_CPUS:
 			if (parse_u32(optarg, &c->cfg.ncpus) || c->cfg.ncpus < 1 ||
 			    c->cfg.ncpus > KVM_VCPUS_MAX)

@@ -91,6 +91,13 @@ static const char *const e8_ebx[32] = {
 	"amd_ssbd", "virt_ssbd", "amd_ssb_no",
 };
 
+static const char *const ea_edx[32] = {
+	"npt", "lbrv", "svm_lock", "nrip_save", "tsc_scale", "vmcb_clean", "flushbyasid",
+	"decodeassists", NULL, NULL, "pausefilter", NULL, "pfthreshold", "avic", NULL,
+	"v_vmsave_vmload", "vgif", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	"vnmi",
+};
+
 static const char *const e21_eax[32] = {
 	"no_nested_data_bp", NULL, "lfence_rdtsc", NULL, NULL, NULL, "null_sel_clr_base",
 	NULL, "autoibrs", NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -124,6 +131,7 @@ const struct cpuid_feature_reg cpuid_feature_regs[] = {
 	{ 0x80000001, 0, CPUID_EDX, 0, e1_edx },
 	{ 0x80000007, 0, CPUID_EDX, 0, e7_edx },
 	{ 0x80000008, 0, CPUID_EBX, 0, e8_ebx },
+	{ 0x8000000a, 0, CPUID_EDX, 0, ea_edx },
 	{ 0x80000021, 0, CPUID_EAX, 0, e21_eax },
 	{ 0x40000001, 0, CPUID_EAX, 0, kvm_eax },
 	{ 0, 0, CPUID_EAX, 0, NULL },

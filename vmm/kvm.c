@@ -1,5 +1,6 @@
 /* kvm.c - VM, RAM and vCPU creation. */
 #include "vmm/kvm.h"
+#include "vmm/cpu_model.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -496,4 +497,34 @@ const char *kvm_exit_name(uint32_t reason)
 	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
 		return names[reason];
 	return "other";
+}
+
+int kvm_use_cpu_model(struct kvm_vm *vm, const char *spec)
+{
+	struct kvm_cpuid_entry2 *t;
+	char why[256], warn[256];
+	uint32_t n;
+	int rc = cpu_model_build(spec, vm->supported->entries, vm->supported->nent, &t, &n,
+				 warn, sizeof(warn), why, sizeof(why));
+
+	if (rc == -2) {
+		fprintf(stderr, "vmm: out of memory for CPUID\n");
+		return -1;
+	}
+	if (rc) {
+		fprintf(stderr, "vmm: --cpu %s: %s\n", spec, why);
+		return -1;
+	}
+	if (*warn)
+		fprintf(stderr, "vmm: warning: --cpu %s: %s\n", spec, warn);
+	for (unsigned i = 0; !rc && i < vm->nvcpus; i++) {
+		smp_cpuid_set_apic_id(t, n, i);
+		rc = kvm_set_cpuid(vm, i, t, n);
+	}
+	free(t);
+	if (rc) {
+		fprintf(stderr, "vmm: --cpu %s: KVM_SET_CPUID2: %s\n", spec, strerror(-rc));
+		return -1;
+	}
+	return 0;
 }

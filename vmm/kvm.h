@@ -96,6 +96,11 @@ int kvm_set_tsc_khz(struct kvm_vm *vm, unsigned cpu, uint32_t khz);
 /* Put vCPU cpu in KVM_MP_STATE_UNINITIALIZED: an AP waiting for INIT/SIPI
  * from the in-kernel LAPIC.  -1 on failure (printed). */
 int kvm_vcpu_wait_for_sipi(struct kvm_vm *vm, unsigned cpu);
+/* Replace every fresh vCPU's CPUID by the --cpu spec's table over
+ * vm->supported (cpu_model.h), each with its own APIC ID, before the first
+ * KVM_RUN; a +FEAT the host lacks is warned about on stderr.  0, or -1
+ * (printed). */
+int kvm_use_cpu_model(struct kvm_vm *vm, const char *spec);
 
 /* Dirty-page logging of guest RAM (live migration).  enable turns logging
  * on or off for every RAM slot.  fetch fills bitmap (one bit per 4 KiB page

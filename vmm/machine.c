@@ -503,6 +503,8 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 	if (check_ncpus(&m->cfg) || kvm_vm_create(&m->kvm, cfg->ram_size, m->cfg.ncpus,
 						  cfg->irqchip == IRQCHIP_KERNEL))
 		return -1;
+	if (cfg->cpu && kvm_use_cpu_model(&m->kvm, cfg->cpu))
+		return -1;
 	for (unsigned i = 0; i < m->cfg.ncpus; i++) {
 		vcpu_init(&m->vcpu[i], m, i, m->kvm.vcpu[i].fd, m->kvm.vcpu[i].run);
 		if (cfg->irqchip == IRQCHIP_KERNEL)

@@ -65,6 +65,7 @@ struct machine_config {
 	bool serial_append;             /* restore: continue a file: log */
 	const char *modules[MB_MODULES_MAX]; /* multiboot "FILE[,ARGS]" */
 	unsigned nmodules;
+	const char *cpu;                /* --cpu spec (cpu_model.h), NULL: host */
 	enum irqchip_mode irqchip;      /* --irqchip (irqchip.h) */
 	unsigned ncpus;                 /* vCPUs, 1..KVM_VCPUS_MAX (0 means 1) */
 };

@@ -5,6 +5,9 @@
  * the load addresses (flag bit 16).  Entry: 32-bit protected mode,
  * EAX = 0x2badb002, EBX = the information block (multiboot 0.6.96 §3.2).
  */
+#ifndef MB_MAIN
+#define MB_MAIN mbtest_main	/* the C entry; migtest builds with its own */
+#endif
 	.equ	MB_MAGIC, 0x1badb002
 #ifdef MB_ADDRESSES
 	.equ	MB_FLAGS, 0x00010003	/* page-aligned modules, memory info, addresses */
@@ -33,7 +36,7 @@ entry32:
 	mov	$stack_top, %esp
 	push	%ebx			/* info block */
 	push	%eax			/* magic */
-	call	mbtest_main
+	call	MB_MAIN
 1:	cli
 	hlt
 	jmp	1b

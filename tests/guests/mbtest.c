@@ -13,8 +13,10 @@
  *                                            H: FNV-1a 32 of the contents
  *   mbtest: fwcfg sig [S] id I ram R cpus C maxram M
  *   mbtest: tick K                           spin=N: N of them, slowly
+ *   mbtest: cpuid vendor [S] 1.ecx C 1.edx D 7.ebx B 7.ecx E
+ *                                            after each tick with cpuid=1
  *   mbtest: exit V                           then V goes to port 0xf4
- * Command line words: exit=V (default 0), spin=N (default 0).
+ * Command line words: exit=V (default 0), spin=N (default 0), cpuid=1.
  */
 #include <stdint.h>
 
@@ -145,6 +147,38 @@ static void show_fw_cfg(void)
 	putc('\n');
 }
 
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
+
+/* What the guest sees of the CPU model now (--cpu, kept across restores). */
+static void show_cpuid(void)
+{
+	uint32_t v[4], l1[4], l7[4] = { 0, 0, 0, 0 };
+	char name[13];
+
+	cpuid(0, 0, v);
+	for (int i = 0; i < 12; i++)
+		name[i] = (char)((i < 4 ? v[1] : i < 8 ? v[3] : v[2]) >> (8 * (i % 4)));
+	name[12] = 0;
+	cpuid(1, 0, l1);
+	if (v[0] >= 7)
+		cpuid(7, 0, l7);
+	puts("mbtest: cpuid vendor [");
+	puts(name);
+	puts("] 1.ecx ");
+	puthex(l1[2]);
+	puts(" 1.edx ");
+	puthex(l1[3]);
+	puts(" 7.ebx ");
+	puthex(l7[1]);
+	puts(" 7.ecx ");
+	puthex(l7[2]);
+	putc('\n');
+}
+
 void mbtest_main(uint32_t magic, uint32_t info)
 {
 	const struct mbi *mb = (const struct mbi *)info;
@@ -195,6 +229,8 @@ void mbtest_main(uint32_t magic, uint32_t info)
 		puts("mbtest: tick ");
 		putdec(k);
 		putc('\n');
+		if (arg(cmdline, "cpuid=", 0))
+			show_cpuid();
 	}
 	puts("mbtest: exit ");
 	putdec(arg(cmdline, "exit=", 0));

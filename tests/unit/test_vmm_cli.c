@@ -57,6 +57,21 @@ Test(cli, cpus)
 	cr_assert_eq(PARSE(&c, "--restore", "x.sav", "--cpus", "2"), -1);
 }
 
+Test(cli, cpu_model, .init = cr_redirect_stderr)
+{
+	struct cli c;
+
+	cr_assert_eq(PARSE(&c, "--mem", "64M"), -1);
+	cr_assert_null(c.cfg.cpu, "no --cpu: the host's table");
+	cr_assert_eq(PARSE(&c, "--cpu", "qemu64,+x2apic,-pcid,vendor=GenuineIntel"), -1);
+	cr_assert_str_eq(c.cfg.cpu, "qemu64,+x2apic,-pcid,vendor=GenuineIntel");
+	cr_assert_eq(PARSE(&c, "--cpu", "pentium9"), EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--cpu", "host,+nosuchflag"), EXIT_USAGE);
+	/* The CPUID of a restored or received guest is the saved one. */
+	cr_assert_eq(PARSE(&c, "--restore", "x.sav", "--cpu", "host"), EXIT_USAGE);
+	cr_assert_eq(PARSE(&c, "--incoming", "tcp:127.0.0.1:4444", "--cpu", "host"), EXIT_USAGE);
+}
+
 Test(cli, values)
 {
 	struct cli c;
