@@ -148,8 +148,9 @@ def wait_filled(v, churn, pages, timeout=120):
     return got[0], got[1], step_no(got[2]), fill_steps
 
 
-def serial_file_state(path):
-    """-> (last complete step number, trailing partial line) of a serial file."""
+def serial_file_state(path, parse=step_no):
+    """-> (last complete step number, trailing partial line) of a serial file
+    (parse: a line -> its number or None; the tick guests' is tick_no)."""
     try:
         text = open(path, 'rb').read().decode('latin-1')
     except OSError:
@@ -158,26 +159,37 @@ def serial_file_state(path):
     partial = parts.pop()
     last = None
     for p in reversed(parts):
-        last = step_no(p)
+        last = parse(p)
         if last is not None:
             break
     return last, partial
 
 
-def first_step_after(v, partial, timeout):
+def raw_head(path):
+    """The first byte of a file (b'' if none)."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read(1)
+    except OSError:
+        return b''
+
+
+def first_step_after(v, partial, timeout, parse=step_no):
     """First step line the resumed guest prints, joined to the line the old
     side left unfinished.  -> (t, step) or None."""
     got = v.ser.wait_for(lambda x: True, timeout, proc=v.p)
     if not got:
         return None
     lines = v.ser.snapshot()
+    if partial and parse(partial) is not None and raw_head(v.serial_path) in (b'\n', b'\r'):
+        return lines[0][0], parse(partial)   # the old side's last line lacked only its newline
     for k, (t, x) in enumerate(lines):
         txt = (partial + x) if k == 0 else x
-        n = step_no(txt)
+        n = parse(txt)
         if n is not None:
             return t, n
-    got = v.ser.wait_for(lambda x: step_no(x) is not None, timeout, start=len(lines), proc=v.p)
-    return (got[1], step_no(got[2])) if got else None
+    got = v.ser.wait_for(lambda x: parse(x) is not None, timeout, start=len(lines), proc=v.p)
+    return (got[1], parse(got[2])) if got else None
 
 
 def rate_mbs(points, pages):
