@@ -11,7 +11,8 @@
 #   bash bench/same_image_bench.sh [BUILD_DIR]
 # The peer baseline's own guest instead: bench/same_image_miniguest.sh.
 # Knobs (environment): SAME_IMAGE_SIZES ("256 1024", MiB of RAM),
-# SAME_IMAGE_FILLS ("0 50", percent of RAM filled), SAME_IMAGE_LIVE
+# SAME_IMAGE_FILLS ("0 50", percent of RAM filled), SAME_IMAGE_PIT_REPS (1
+# point-in-time snapshot per cell and VMM), SAME_IMAGE_LIVE
 # ("1024:50:64 1024:50:max": RAM MiB:fill %:dirty, dirty = none, max or
 # MiB/s), SAME_IMAGE_REPS (3), SAME_IMAGE_SETTLE (3 s idle before each
 # run), SAME_IMAGE_WINDOW (2 s of dirtying before our migration starts),

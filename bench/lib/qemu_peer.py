@@ -25,6 +25,11 @@ host's nested KVM).  The figures, per run:
           longer "inmigrate" (must be "paused", as saved): loaded_ms; then
           cont -> the next tick: tick_ms (from spawn); continuity = that tick
           is the last tick before the save + 1.
+ point-in-time (same_image_bench.sh) a running guest saved with the
+          background-snapshot capability (the guest runs on while QEMU
+          writes the state as of the request, write-protecting RAM):
+          pause_ms = QEMU's downtime; durable_ms = migrate -> completed +
+          the fsync; the guest must tick on afterwards.
  live     destination with -incoming tcp:127.0.0.1:PORT, source filled and
           ticking, max-bandwidth 1 TiB/s, downtime-limit left at QEMU's
           default (300 ms); migrate, poll query-migrate every 10 ms (30 s
@@ -277,6 +282,46 @@ def save_then_restore(a, mem_mib, fill_mib, rep, sav):
         r['continuity'] = 'saved tick %s, next tick %s' % (r['last_tick'], tick_no(got[2]))
     finally:
         vm.close()
+    return r
+
+
+def point_in_time(a, mem_mib, fill_mib):
+    """One background snapshot of a filled, idle, running guest to a file."""
+    tag = 'pit-%d-%d' % (mem_mib, fill_mib)
+    sav = os.path.join(a.scratch, 'qemu-%s.sav' % tag)
+    g = guest_of(a)
+    settled(a)
+    vm = Qemu(a, tag, mem_mib, g.cmdline(fill_mib, 'none'), image=g.image(fill_mib, 'none'))
+    try:
+        vm.boot(fill_mib)
+        vm.qmp.cmd('migrate-set-parameters', **{'max-bandwidth': UNLIMITED_BW})
+        vm.qmp.cmd('migrate-set-capabilities',
+                   capabilities=[{'capability': 'background-snapshot', 'state': True}])
+        vm.wait_line(lambda x: tick_no(x) is not None, 5, start=len(vm.ser.snapshot()), what='fresh tick')
+        fd = os.open(sav, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            vm.qmp.cmd('getfd', fds=[fd], fdname='bench')
+            t0 = now()
+            vm.qmp.cmd('migrate', uri='fd:bench')
+            info, t_done, _ = wait_migrate(vm.qmp, 120, 0.002)
+            if info.get('status') != 'completed':
+                raise RuntimeError('QEMU %s: background snapshot ended %s (%s)'
+                                   % (tag, info.get('status'), vm.why()))
+            t1 = now()
+            os.fsync(fd)
+            r = {'pause_ms': info.get('downtime'), 'durable_ms': (now() - t0) * 1000,
+                 'fsync_ms': (now() - t1) * 1000, 'total_ms': (t_done - t0) * 1000}
+        finally:
+            os.close(fd)
+        st = vm.status()
+        if st != 'running':
+            raise RuntimeError('QEMU %s: "%s" after a background snapshot, expected "running"' % (tag, st))
+        vm.wait_line(lambda x: tick_no(x) is not None, 5, start=len(vm.ser.snapshot()),
+                     what='tick after the snapshot')
+    finally:
+        vm.close()
+        if os.path.exists(sav):
+            os.unlink(sav)
     return r
 
 

@@ -16,9 +16,11 @@ loader; QMP).  The two VMMs never run at the same time.  Per RAM size
            SIGTERM to `vmm --save F` (stop-and-save): "saved to F in N s"
            = pause -> file fsynced and renamed (durable); QEMU: stop +
            migrate fd: to the file -> completed, + its fsync.  The file's
-           size on disk (du).  Ours also once per cell: a point-in-time
-           snapshot (`--save F --continue --background`, SIGTERM): the
-           guest's pause and request -> durable, as vmm prints them.
+           size on disk (du).  Also once per cell, a point-in-time
+           snapshot of the running guest: ours `--save F --continue
+           --background` and SIGTERM (the guest's pause and request ->
+           durable, as vmm prints them), QEMU the background-snapshot
+           capability (its downtime; migrate -> completed + fsync).
   restore  ours `vmm --restore F`, QEMU -incoming fd: + cont: spawn ->
            state loaded (ours: its "restored from" line; QEMU: paused),
            spawn -> the guest's first tick; continuity: that tick = the
@@ -242,14 +244,15 @@ def report(a, cells, lives):
                'OTHER vmm/QEMU processes ran during %d of %d runs (up to %d at once): figures may be '
                'disturbed' % (FOREIGN['runs_disturbed'], FOREIGN['runs'], FOREIGN['max'])),
            row('figure', 'ours', 'QEMU', 'QEMU/ours', w=(54, 22, 22))]
-    for (mem, fill), (o, pit, q) in cells:
+    for (mem, fill), (o, pit, q, qpit) in cells:
         out += ['', '  %d MiB RAM, %d MiB filled, guest idle (ours n=%d, QEMU n=%d)' % (mem, fill, len(o), len(q)),
                 fig('  boot: spawn -> first guest line, ms', vals(o, 'boot_s', 1e3), vals(q, 'boot_s', 1e3)),
                 fig('  save, stop-and-save: stop -> file durable, ms', vals(o, 'durable_ms'),
                     [x['save_ms'] + x['fsync_ms'] for x in q]),
-                fig('  save, point-in-time: guest pause, ms', vals(pit, 'pause_ms') if pit else [], None, 3),
-                fig('  save, point-in-time: request -> durable, ms', vals(pit, 'durable_ms') if pit else [],
-                    None),
+                fig('  save, point-in-time (n=%d): guest pause, ms' % a.pit_reps, vals(pit, 'pause_ms'),
+                    vals(qpit, 'pause_ms'), 2),
+                fig('  save, point-in-time: request -> durable, ms', vals(pit, 'durable_ms'),
+                    vals(qpit, 'durable_ms')),
                 fig('  file on disk (du), MiB', vals(o, 'file_du', 2**-20), vals(q, 'file_du', 2**-20), 1),
                 fig('  restore: spawn -> state loaded, ms', vals(o, 'loaded_ms'), vals(q, 'loaded_ms')),
                 fig('  restore: spawn -> first tick, ms', vals(o, 'tick_ms'), vals(q, 'tick_ms')),
@@ -261,7 +264,7 @@ def report(a, cells, lives):
                                       len(o), len(qok), len(q)),
                 fig('  total time, ms', vals(o, 'total_ms'), vals(qok, 'total_ms')),
                 fig('  downtime, the VMM\'s own figure, ms', vals(o, 'downtime_ms'), vals(qok, 'downtime_ms'), 1),
-                fig('  tick gap as the guest shows it, ms (%d = none lost)' % TICK_MS, vals(o, 'tick_gap_ms'),
+                fig('  tick gap the guest shows, ms (%d: none lost)' % TICK_MS, vals(o, 'tick_gap_ms'),
                     vals(qok, 'tick_gap_ms')),
                 fig('  sent, MB', vals(o, 'sent_bytes', 1e-6), vals(qok, 'sent_bytes', 1e-6), 1),
                 fig('  passes (ours: live + final; QEMU: dirty syncs)', vals(o, 'passes'), vals(qok, 'passes')),
@@ -276,7 +279,7 @@ def run_all(a, ours_ok, qemu_ok):
     for mem in a.sizes:
         for pct in a.fills:
             fill = mem * pct // 100
-            o, q, pit = [], [], None
+            o, q = [], []
             for rep in range(a.reps):
                 if ours_ok:
                     r = measure('ours save/restore %dM fill %d rep %d' % (mem, fill, rep),
@@ -290,16 +293,20 @@ def run_all(a, ours_ok, qemu_ok):
                     if r:
                         q.append(r)
                         progress('QEMU %dM fill %d rep %d: %s' % (mem, fill, rep, summary(r)))
-            if ours_ok:
-                r = measure('ours point-in-time %dM fill %d' % (mem, fill), ours_point_in_time, a, mem, fill)
-                if r:
-                    pit = [r]
-                    progress('ours point-in-time %dM fill %d: %s' % (mem, fill, summary(r)))
+            pit, qpit = [], []
+            for rep in range(a.pit_reps):
+                for ok, who, fn, got in ((ours_ok, 'ours', ours_point_in_time, pit),
+                                         (qemu_ok, 'QEMU', qemu_peer.point_in_time, qpit)):
+                    r = measure('%s point-in-time %dM fill %d' % (who, mem, fill), fn, a, mem, fill) \
+                        if ok else None
+                    if r:
+                        got.append(r)
+                        progress('%s point-in-time %dM fill %d rep %d: %s' % (who, mem, fill, rep, summary(r)))
             for r, who in [(x, 'ours') for x in o] + [(x, 'QEMU') for x in q]:
                 if not r.get('continuity_ok'):
                     error('%s %dM fill %d: the guest did not continue where it was saved: %s'
                           % (who, mem, fill, r.get('continuity')))
-            cells.append(((mem, fill), (o, pit, q)))
+            cells.append(((mem, fill), (o, pit, q, qpit)))
     for mem, pct, dirty in a.live:
         fill = mem * pct // 100
         o, q = [], []
@@ -362,6 +369,7 @@ def main():
     a.live = [live_case(x) for x in env('SAME_IMAGE_LIVE', '256:50:max' if quick else
                                         '1024:50:64 1024:50:max').split()]
     a.reps = int(env('SAME_IMAGE_REPS', '1' if quick else '3'))
+    a.pit_reps = int(env('SAME_IMAGE_PIT_REPS', '1'))
     a.settle = float(env('SAME_IMAGE_SETTLE', '3'))
     a.window = float(env('SAME_IMAGE_WINDOW', '2'))
     a.vmm_args = env('SAME_IMAGE_VMM_ARGS', '--irqchip kernel').split()
