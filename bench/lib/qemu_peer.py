@@ -169,6 +169,10 @@ class Qemu:
         t = wait_running(self.ser, self.guest, fill_mib, self.p, 'QEMU ' + self.name, self.why)[1]
         return t - self.t_spawn
 
+    def fresh_tick(self):
+        """Wait for a tick line printed after this call."""
+        self.wait_line(lambda x: tick_no(x) is not None, 5, start=len(self.ser.snapshot()), what='fresh tick')
+
     def last_tick(self, when=False):
         """The last tick number seen (with when: (t, number)), or None."""
         ticks = [(t, tick_no(x)) for t, x in self.ser.snapshot() if tick_no(x) is not None]
@@ -211,6 +215,24 @@ def wait_migrate(qmp, timeout, poll_s):
         time.sleep(poll_s)
 
 
+def migrate_to_file(vm, path, what):
+    """Migrate vm to a new file through an fd passed over QMP, then fsync
+    it -> (query-migrate's final info, migrate -> completed ms, fsync ms)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        vm.qmp.cmd('getfd', fds=[fd], fdname='bench')
+        t0 = now()
+        vm.qmp.cmd('migrate', uri='fd:bench')
+        info, t_done, _ = wait_migrate(vm.qmp, 120, 0.002)
+        if info.get('status') != 'completed':
+            raise RuntimeError('QEMU %s: %s ended %s (%s)' % (vm.name, what, info.get('status'), vm.why()))
+        t1 = now()
+        os.fsync(fd)
+        return info, (t_done - t0) * 1000, (now() - t1) * 1000
+    finally:
+        os.close(fd)
+
+
 def settled(a):
     time.sleep(a.settle)
     note_foreign()
@@ -236,24 +258,11 @@ def save_then_restore(a, mem_mib, fill_mib, rep, sav):
     try:
         r['boot_s'] = vm.boot(fill_mib)
         vm.qmp.cmd('migrate-set-parameters', **{'max-bandwidth': UNLIMITED_BW})
-        vm.wait_line(lambda x: tick_no(x) is not None, 5, start=len(vm.ser.snapshot()), what='fresh tick')
+        vm.fresh_tick()
         vm.qmp.cmd('stop')
         time.sleep(0.05)                   # a tick line still on its way to the file
         r['last_tick'] = vm.last_tick()
-        fd = os.open(sav, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            vm.qmp.cmd('getfd', fds=[fd], fdname='bench')
-            t0 = now()
-            vm.qmp.cmd('migrate', uri='fd:bench')
-            info, t_done, _ = wait_migrate(vm.qmp, 120, 0.002)
-            if info.get('status') != 'completed':
-                raise RuntimeError('QEMU %s: save ended %s (%s)' % (tag, info.get('status'), vm.why()))
-            r['save_ms'] = (t_done - t0) * 1000
-            t1 = now()
-            os.fsync(fd)
-            r['fsync_ms'] = (now() - t1) * 1000
-        finally:
-            os.close(fd)
+        _, r['save_ms'], r['fsync_ms'] = migrate_to_file(vm, sav, 'save')
         r['file_bytes'] = os.path.getsize(sav)
         r['file_du'] = os.stat(sav).st_blocks * 512
     finally:
@@ -297,27 +306,13 @@ def point_in_time(a, mem_mib, fill_mib):
         vm.qmp.cmd('migrate-set-parameters', **{'max-bandwidth': UNLIMITED_BW})
         vm.qmp.cmd('migrate-set-capabilities',
                    capabilities=[{'capability': 'background-snapshot', 'state': True}])
-        vm.wait_line(lambda x: tick_no(x) is not None, 5, start=len(vm.ser.snapshot()), what='fresh tick')
-        fd = os.open(sav, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            vm.qmp.cmd('getfd', fds=[fd], fdname='bench')
-            t0 = now()
-            vm.qmp.cmd('migrate', uri='fd:bench')
-            info, t_done, _ = wait_migrate(vm.qmp, 120, 0.002)
-            if info.get('status') != 'completed':
-                raise RuntimeError('QEMU %s: background snapshot ended %s (%s)'
-                                   % (tag, info.get('status'), vm.why()))
-            t1 = now()
-            os.fsync(fd)
-            r = {'pause_ms': info.get('downtime'), 'durable_ms': (now() - t0) * 1000,
-                 'fsync_ms': (now() - t1) * 1000, 'total_ms': (t_done - t0) * 1000}
-        finally:
-            os.close(fd)
+        vm.fresh_tick()
+        info, save_ms, fsync_ms = migrate_to_file(vm, sav, 'background snapshot')
+        r = {'pause_ms': info.get('downtime'), 'durable_ms': save_ms + fsync_ms}
         st = vm.status()
         if st != 'running':
             raise RuntimeError('QEMU %s: "%s" after a background snapshot, expected "running"' % (tag, st))
-        vm.wait_line(lambda x: tick_no(x) is not None, 5, start=len(vm.ser.snapshot()),
-                     what='tick after the snapshot')
+        vm.fresh_tick()
     finally:
         vm.close()
         if os.path.exists(sav):

@@ -54,8 +54,8 @@ from bench_guest import MiniGuest, TickGuest, tick_no, wait_running
 from benchutil import (FOREIGN, T_START, cleanup, error, fmt, fratio, note_foreign, now, on_signal,
                        print_report, progress, ratio, row)
 from table import FAILED_RE, SAVED_RE as PIT_SAVED_RE, TAKEN_RE
-from vmm_bench import (MIG_FAIL_RE, MIGRATED_RE, RESTORED_RE, SAVED_RE, Vmm, first_step_after,
-                       measure, serial_file_state)
+from vmm_bench import (RESTORED_RE, SAVED_RE, Vmm, first_step_after, measure, serial_file_state,
+                       wait_migrated)
 
 TICK_MS = 100           # both guests' timer period
 
@@ -184,12 +184,7 @@ def ours_live(a, mem_mib, fill, dirty, rep):
         s, _ = boot_ours(a, tag + '-src', mem_mib, fill, dirty, ['--migrate', target])
         time.sleep(a.window)             # the guest dirties for a while first
         s.p.send_signal(signal.SIGUSR1)
-        got = s.err.wait_for(lambda x: MIGRATED_RE.search(x) or MIG_FAIL_RE.search(x), 120, proc=s.p)
-        rc = s.wait(30)
-        if not got or not MIGRATED_RE.search(got[2]) or rc != 0:
-            raise RuntimeError('%s: migration failed: source exit %s (%s); destination: %s'
-                               % (tag, rc, s.why(), d.why()))
-        m = got[3]
+        m = wait_migrated(s, d, tag)
         r['total_ms'] = float(m.group(4)) * 1000
         r['downtime_ms'] = float(m.group(5))
         r['sent_bytes'] = float(m.group(3)) * 1e6

@@ -261,6 +261,17 @@ def ours_save_restore(a, mem, churn_opt, rep):
 
 # ---------------------------------------------------------------- B: ours
 
+def wait_migrated(s, d, tag):
+    """The source's "migrated:" line (MIGRATED_RE match) once it has exited
+    0; RuntimeError with both sides' output otherwise."""
+    got = s.err.wait_for(lambda x: MIGRATED_RE.search(x) or MIG_FAIL_RE.search(x), 120, proc=s.p)
+    rc = s.wait(30)
+    if not got or not MIGRATED_RE.search(got[2]) or rc != 0:
+        raise RuntimeError('%s: migration failed: source exit %s (%s); destination: %s'
+                           % (tag, rc, s.why(), d.why()))
+    return got[3]
+
+
 def ours_live(a, case, rep):
     tag = 'lv-%s-%d' % (case['key'], rep)
     r = {}
@@ -285,12 +296,7 @@ def ours_live(a, case, rep):
         s.p.send_signal(signal.SIGUSR1)
         before = [(t, step_no(x)) for t, x in s.ser.snapshot()[i:] if step_no(x) is not None and t <= t_trig]
         r['rate_before'] = rate_mbs(before, pages)
-        got = s.err.wait_for(lambda x: MIGRATED_RE.search(x) or MIG_FAIL_RE.search(x), 120, proc=s.p)
-        rc = s.wait(30)
-        if not got or not MIGRATED_RE.search(got[2]) or rc != 0:
-            raise RuntimeError('%s: migration failed: source exit %s (%s); destination: %s'
-                               % (tag, rc, s.why(), d.why()))
-        m = got[3]
+        m = wait_migrated(s, d, tag)
         r['live_passes'] = int(m.group(1))
         r['pass_detail'] = m.group(2)
         r['mb_total'] = float(m.group(3))
