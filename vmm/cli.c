@@ -39,6 +39,10 @@ static void usage(FILE *f)
 		"                       kernel takes steps=N mem=SIZE at=ADDR pages=N\n"
 		"                       rate=MBPS rounds=N check=1\n"
 		"                       fill=text|random\n"
+		"  --irqchip user|kernel\n"
+		"                       interrupt controllers and PIT: the VMM's own\n"
+		"                       models (user, the default) or KVM's (kernel: a\n"
+		"                       LAPIC per vCPU, IOAPIC, PIC pair, PIT)\n"
 		"  --serial BACKEND     COM1: stdio (default), stdout, stderr (output\n"
 		"                       only), file:PATH or none; also on --restore and\n"
 		"                       --incoming (a state file never chooses the console)\n"
@@ -378,7 +382,8 @@ int cli_parse(struct cli *c, int argc, char **argv)
 	       OPT_MIGRATE, OPT_MIGRATE_AFTER, OPT_INCOMING, OPT_MAX_DOWNTIME,
 	       OPT_MAX_PASSES, OPT_ON_GIVEUP, OPT_INCOMING_TIMEOUT, OPT_STALL_TIMEOUT,
 	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CA, OPT_TLS_NAME, OPT_TLS_PSK,
-	       OPT_MONITOR, OPT_COMPRESS, OPT_MODULE, OPT_INITRD, OPT_VERIFY };
+	       OPT_MONITOR, OPT_COMPRESS, OPT_MODULE, OPT_INITRD, OPT_VERIFY,
+	       OPT_IRQCHIP };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "mem", required_argument, NULL, OPT_MEM },
@@ -413,6 +418,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum serial_backend_kind kind;
@@ -461,6 +467,11 @@ int cli_parse(struct cli *c, int argc, char **argv)
 				return usage_error("%s: expected FILE[,ARGS] of at most 1023 "
 						   "bytes", optarg);
 			c->cfg.modules[c->cfg.nmodules++] = optarg;
+			break;
+		case OPT_IRQCHIP:
+			if (irqchip_parse(optarg, &c->cfg.irqchip))
+				return usage_error("--irqchip %s: expected user or kernel", optarg);
+			c->irqchip_set = true;
 			break;
 		case OPT_SERIAL:
 			if (serial_backend_parse(optarg, &kind, &path))

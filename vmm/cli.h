@@ -15,6 +15,7 @@ struct cli {
 	struct machine_config cfg;      /* --kernel --mem --cmdline --serial */
 	const char *mem_arg;            /* as typed, for messages */
 	bool kernel_set, cmdline_set, serial_set;
+	bool irqchip_set;               /* --irqchip given */
 	const char *save_path;          /* --save */
 	uint64_t after_ns;              /* --save-after / --migrate-after */
 	bool live, cont;                /* --live, --continue */

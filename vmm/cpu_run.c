@@ -164,7 +164,9 @@ static int handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		return -1;
 	case KVM_EXIT_HLT:
-		wait_while_halted(v);
+		/* KVM keeps a halt with its own LAPIC; never seen then. */
+		if (!v->kernel_irqchip)
+			wait_while_halted(v);
 		return -1;
 	case KVM_EXIT_SHUTDOWN:
 		report_exit(v, "guest reset the CPU");
@@ -194,7 +196,7 @@ static void *vcpu_thread(void *arg)
 				break;
 			continue;
 		}
-		if (inject_interrupt(v)) {
+		if (!v->kernel_irqchip && inject_interrupt(v)) {
 			status = MACHINE_EXIT_ERROR;
 			break;
 		}
@@ -226,6 +228,11 @@ void vcpu_init(struct vcpu *v, struct machine *m, int fd, struct kvm_run *run)
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_cond_init(&v->cond, NULL);
 	v->inited = true;
+}
+
+void vcpu_use_kernel_irqchip(struct vcpu *v)
+{
+	v->kernel_irqchip = true;
 }
 
 int vcpu_start(struct vcpu *v)

@@ -1,10 +1,12 @@
 /* cpu_run.h - the vCPU thread: KVM_RUN loop, port I/O dispatch, interrupt
  * injection, pause/resume for save and restore.
  *
- * Interrupts (no in-kernel irqchip): the PIC's INT output is mirrored in
+ * Interrupts (user irqchip): the PIC's INT output is mirrored in
  * irq_line.  Before each KVM_RUN the thread injects the PIC's vector with
  * KVM_INTERRUPT if the guest can take it now, otherwise it asks KVM for an
- * exit as soon as it can (request_interrupt_window).  Other threads get the
+ * exit as soon as it can (request_interrupt_window).  With the kernel
+ * irqchip KVM does all of that, and a HLT waits inside KVM_RUN (the kick's
+ * signal ends that wait too).  Other threads get the
  * thread's attention by setting run->immediate_exit and sending it
  * VCPU_KICK_SIGNAL, which covers both "about to enter" and "inside" KVM_RUN.
  *
@@ -40,6 +42,7 @@ struct vcpu {
 	bool inited;                    /* vcpu_init() ran */
 	bool started;                   /* thread exists (needs a join) */
 	atomic_bool irq_line;           /* PIC INT output level */
+	bool kernel_irqchip;            /* KVM delivers interrupts and HLT */
 	atomic_int req;                 /* enum vcpu_request */
 	pthread_mutex_t mu;             /* guards parked/exited, HLT sleep */
 	pthread_cond_t cond;
@@ -54,6 +57,9 @@ int vcpu_setup_signals(void);
 /* Set up v for vCPU fd with its run area; no thread yet, but
  * vcpu_set_irq_line() may already be called. */
 void vcpu_init(struct vcpu *v, struct machine *m, int fd, struct kvm_run *run);
+/* Before vcpu_start: the VM has KVM's interrupt controllers (irqchip.h),
+ * so the thread injects nothing and never waits out a HLT itself. */
+void vcpu_use_kernel_irqchip(struct vcpu *v);
 /* Create the thread, parked (vcpu_resume() lets it run).  Prints and
  * returns -1 on failure. */
 int vcpu_start(struct vcpu *v);

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/irqchip.h"
+
 /* Where KVM may put the 3-page TSS it needs for real mode on Intel hosts:
  * just below 4 GiB, in the hole of the memory map, so it never overlaps RAM. */
 #define KVM_TSS_ADDR 0xfffbd000ul
@@ -272,7 +274,7 @@ void kvm_vm_init(struct kvm_vm *vm)
 	vm->sys_fd = vm->vm_fd = vm->vcpu_fd = -1;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
+int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, bool kernel_irqchip)
 {
 	int version, mmap_size;
 
@@ -327,6 +329,10 @@ int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size)
 		if (set_slot(vm, i, 0))
 			goto fail;
 
+	/* KVM gives a vCPU its LAPIC only if the irqchip exists first. */
+	if (kernel_irqchip && irqchip_create(vm->vm_fd))
+		goto fail;
+	vm->kernel_irqchip = kernel_irqchip;
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0) {
 		fprintf(stderr, "vmm: KVM_CREATE_VCPU: %s\n", strerror(errno));

@@ -2,9 +2,11 @@
  * to the guest as one or two memory slots (memmap.h: below 3 GiB, and the
  * rest from 4 GiB).
  *
- * No in-kernel irqchip or PIT: every device is emulated in user space and
- * interrupts are injected with KVM_INTERRUPT (see cpu_run.h).  Functions
- * that can fail print one line naming what failed and return -1.
+ * Interrupt controllers: by default none in the kernel (every device is
+ * emulated in user space and interrupts are injected with KVM_INTERRUPT,
+ * see cpu_run.h); with kernel_irqchip KVM's own LAPIC, IOAPIC, PIC pair
+ * and PIT (irqchip.h).  Functions that can fail print one line naming
+ * what failed and return -1.
  */
 #ifndef VMM_KVM_H
 #define VMM_KVM_H
@@ -26,6 +28,7 @@ struct kvm_vm {
 	uint8_t *ram;                   /* host mapping of guest RAM */
 	uint64_t ram_size;
 	struct memmap map;              /* region i is KVM slot i over ram */
+	bool kernel_irqchip;            /* KVM_CREATE_IRQCHIP + PIT2 done */
 	bool manual_protect;            /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
 	/* What the cpu unit saves and checks against (see kvm_set_cpuid). */
 	struct kvm_cpuid2 *supported;   /* KVM_GET_SUPPORTED_CPUID */
@@ -50,9 +53,10 @@ struct kvm_vm {
 void kvm_vm_init(struct kvm_vm *vm);
 /* Create the VM, its RAM (zeroed anonymous memory, not reserved: untouched
  * RAM costs the host nothing; one slot per memmap region) and vCPU 0 with
- * the host's supported CPUID.  vm is fully set up or, on
+ * the host's supported CPUID; with kernel_irqchip, KVM's interrupt
+ * controllers and PIT first (irqchip_create).  vm is fully set up or, on
  * failure, left with nothing to release. */
-int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size);
+int kvm_vm_create(struct kvm_vm *vm, uint64_t ram_size, bool kernel_irqchip);
 /* Release everything kvm_vm_create acquired; safe on a zeroed struct. */
 void kvm_vm_destroy(struct kvm_vm *vm);
 

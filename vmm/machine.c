@@ -14,6 +14,7 @@
 
 #include "vmm/board.h"
 #include "vmm/boot.h"
+#include "vmm/irqchip.h"
 #include "vmm/monitor.h"
 #include "vmm/snapshot.h"
 #include "vmm/units.h"
@@ -81,7 +82,10 @@ static void serial_irq(void *opaque, int level)
 	struct machine *m = opaque;
 
 	machine_assert_devices(m);
-	pic_set_irq(&m->pic, BOARD_COM1_IRQ, level);
+	if (m->cfg.irqchip == IRQCHIP_KERNEL)
+		(void)irqchip_set_line(m->kvm.vm_fd, BOARD_COM1_IRQ, level != 0);
+	else
+		pic_set_irq(&m->pic, BOARD_COM1_IRQ, level);
 }
 
 /* For the PIT's SSM callbacks, which run with the VM paused. */
@@ -117,7 +121,7 @@ static void rearm_timer(struct machine *m)
 	uint64_t next = 0, host;
 
 	machine_assert_locked(m);
-	if (m->clock.running)
+	if (m->clock.running && m->cfg.irqchip == IRQCHIP_USER)
 		next = pit_next_event_ns(&m->pit, vclock_now(&m->clock));
 	if (next == UINT64_MAX)
 		next = 0;
@@ -287,16 +291,19 @@ static int wire_bus(struct machine *m)
 	struct bus *b = &m->bus;
 
 	bus_init(b);
-	if (bus_register(b, BOARD_PIC_MASTER_BASE, BOARD_PIC_MASTER_LEN, "pic-master", m,
-			 pic_master_read, pic_master_write) ||
-	    bus_register(b, BOARD_PIC_SLAVE_BASE, BOARD_PIC_SLAVE_LEN, "pic-slave", m,
-			 pic_slave_read, pic_slave_write) ||
-	    bus_register(b, BOARD_ELCR_BASE, BOARD_ELCR_LEN, "elcr", m,
-			 elcr_read, elcr_write) ||
-	    bus_register(b, BOARD_PIT_BASE, BOARD_PIT_LEN, "pit", m,
-			 pit_port_read, pit_port_write) ||
-	    bus_register(b, BOARD_PORT61, 1, "port61", m, port61_read, port61_write) ||
-	    bus_register(b, BOARD_COM1_BASE, BOARD_COM1_LEN, "com1", m,
+	/* The kernel irqchip answers these ports itself (irqchip.h). */
+	if (m->cfg.irqchip == IRQCHIP_USER &&
+	    (bus_register(b, BOARD_PIC_MASTER_BASE, BOARD_PIC_MASTER_LEN, "pic-master", m,
+			  pic_master_read, pic_master_write) ||
+	     bus_register(b, BOARD_PIC_SLAVE_BASE, BOARD_PIC_SLAVE_LEN, "pic-slave", m,
+			  pic_slave_read, pic_slave_write) ||
+	     bus_register(b, BOARD_ELCR_BASE, BOARD_ELCR_LEN, "elcr", m,
+			  elcr_read, elcr_write) ||
+	     bus_register(b, BOARD_PIT_BASE, BOARD_PIT_LEN, "pit", m,
+			  pit_port_read, pit_port_write) ||
+	     bus_register(b, BOARD_PORT61, 1, "port61", m, port61_read, port61_write)))
+		return -1;
+	if (bus_register(b, BOARD_COM1_BASE, BOARD_COM1_LEN, "com1", m,
 			 com1_read, com1_write) ||
 	    bus_register(b, BOARD_POWEROFF_PORT, 1, "poweroff", m, NULL, poweroff_write) ||
 	    machine_wire_guest_devices(m))
@@ -401,33 +408,6 @@ void machine_set_stop_action(struct machine *m, const char *save_path, bool cont
 	migrate_set_opts(&m->mig, mig);
 }
 
-void machine_set_save_background(struct machine *m, bool on)
-{
-	m->save_background = on;
-}
-
-int machine_keep_config(struct machine *m, const struct saved_config *c)
-{
-	struct saved_config *copy = malloc(sizeof(*copy));
-
-	if (!copy)
-		return -1;
-	*copy = *c;
-	free(m->loaded_cfg);
-	m->loaded_cfg = copy;
-	return 0;
-}
-
-void machine_set_serial_override(struct machine *m, const char *spec)
-{
-	m->serial_override = spec;
-}
-
-void machine_note_save_result(struct machine *m, bool ok)
-{
-	m->save_failed = !ok;
-}
-
 /* ---- Lifecycle ---- */
 
 static int open_host_fds(struct machine *m)
@@ -499,9 +479,11 @@ int machine_init(struct machine *m)
 int machine_build(struct machine *m, const struct machine_config *cfg)
 {
 	m->cfg = *cfg;
-	if (kvm_vm_create(&m->kvm, cfg->ram_size))
+	if (kvm_vm_create(&m->kvm, cfg->ram_size, cfg->irqchip == IRQCHIP_KERNEL))
 		return -1;
 	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
+	if (cfg->irqchip == IRQCHIP_KERNEL)
+		vcpu_use_kernel_irqchip(&m->vcpu);
 	/* Before any state is loaded: fw_cfg at reset with this RAM size. */
 	fw_cfg_init(&m->fw_cfg, cfg->ram_size, 1);
 	if (wire_bus(m))

@@ -43,6 +43,7 @@
 #include "vmm/chain.h"
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
+#include "vmm/irqchip.h"
 #include "vmm/kvm.h"
 #include "vmm/migrate.h"
 #include "vmm/ram.h"
@@ -61,6 +62,7 @@ struct machine_config {
 	bool serial_append;             /* restore: continue a file: log */
 	const char *modules[MB_MODULES_MAX]; /* multiboot "FILE[,ARGS]" */
 	unsigned nmodules;
+	enum irqchip_mode irqchip;      /* --irqchip (irqchip.h) */
 };
 
 struct machine {

@@ -2,11 +2,40 @@
  * the monitor's stop and cont, and a save or migration now, which a stop
  * request (signal, --save-after) runs through the same functions. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "vmm/clock.h"
 #include "vmm/machine.h"
 #include "vmm/snapshot.h"
+#include "vmm/units.h"
+
+void machine_set_save_background(struct machine *m, bool on)
+{
+	m->save_background = on;
+}
+
+int machine_keep_config(struct machine *m, const struct saved_config *c)
+{
+	struct saved_config *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return -1;
+	*copy = *c;
+	free(m->loaded_cfg);
+	m->loaded_cfg = copy;
+	return 0;
+}
+
+void machine_set_serial_override(struct machine *m, const char *spec)
+{
+	m->serial_override = spec;
+}
+
+void machine_note_save_result(struct machine *m, bool ok)
+{
+	m->save_failed = !ok;
+}
 
 void machine_set_monitor(struct machine *m, struct monitor *mon)
 {
