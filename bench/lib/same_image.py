@@ -103,7 +103,7 @@ def ours_save_restore(a, mem_mib, fill, rep):
     tag = 'si-sr-%d-%d-%d' % (mem_mib, fill, rep)
     sav = os.path.join(a.scratch, tag + '.sav')
     r = {}
-    v = w = None
+    v = None
     try:
         time.sleep(a.settle)
         note_foreign()
@@ -119,7 +119,21 @@ def ours_save_restore(a, mem_mib, fill, rep):
         r['file_bytes'], r['file_du'] = st.st_size, st.st_blocks * 512
         v.finish()
         last, partial = serial_file_state(v.serial_path, parse=tick_no)
+        try:
+            ours_restore(a, tag, sav, last, partial, r)
+        except RuntimeError as e:    # the save's figures stand: report them
+            r['restore_error'] = str(e)
+    finally:
+        drop(v)
+        if os.path.exists(sav):
+            os.unlink(sav)
+    return r
 
+
+def ours_restore(a, tag, sav, last, partial, r):
+    """Restore sav (saved at tick last, partial line after it) into r."""
+    w = None
+    try:
         time.sleep(a.settle)
         w = Vmm(a, tag + '-restore', ['--restore', sav] + a.vmm_restore_args)
         got = w.err.wait_for(lambda x: RESTORED_RE.search(x), 120, proc=w.p)
@@ -134,10 +148,7 @@ def ours_save_restore(a, mem_mib, fill, rep):
         r['continuity'] = 'saved tick %s, next tick %s' % (last, fs[1])
         stop(w, tag + ' restored vmm')
     finally:
-        drop(v, w)
-        if os.path.exists(sav):
-            os.unlink(sav)
-    return r
+        drop(w)
 
 
 def ours_point_in_time(a, mem_mib, fill):
@@ -209,6 +220,8 @@ def ours_live(a, mem_mib, fill, dirty, rep):
 # ---------------------------------------------------------------- report
 
 def count_ok(rs):
+    """Continuous / checked (runs whose restore failed were not checked)."""
+    rs = [r for r in rs if 'continuity' in r]
     return '%d/%d' % (sum(1 for r in rs if r.get('continuity_ok')), len(rs)) if rs else 'n/a'
 
 
@@ -282,6 +295,8 @@ def run_all(a, ours_ok, qemu_ok):
                     if r:
                         o.append(r)
                         progress('ours %dM fill %d rep %d: %s' % (mem, fill, rep, summary(r)))
+                        if 'restore_error' in r:
+                            error('ours restore %dM fill %d rep %d: %s' % (mem, fill, rep, r['restore_error']))
                 if qemu_ok:
                     r = measure('QEMU save/restore %dM fill %d rep %d' % (mem, fill, rep),
                                 qemu_peer.save_restore, a, mem, fill, rep)
@@ -298,7 +313,7 @@ def run_all(a, ours_ok, qemu_ok):
                         got.append(r)
                         progress('%s point-in-time %dM fill %d rep %d: %s' % (who, mem, fill, rep, summary(r)))
             for r, who in [(x, 'ours') for x in o] + [(x, 'QEMU') for x in q]:
-                if not r.get('continuity_ok'):
+                if 'restore_error' not in r and not r.get('continuity_ok'):
                     error('%s %dM fill %d: the guest did not continue where it was saved: %s'
                           % (who, mem, fill, r.get('continuity')))
             cells.append(((mem, fill), (o, pit, q, qpit)))

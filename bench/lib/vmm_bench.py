@@ -265,7 +265,8 @@ def wait_migrated(s, d, tag):
     """The source's "migrated:" line (MIGRATED_RE match) once it has exited
     0; RuntimeError with both sides' output otherwise."""
     got = s.err.wait_for(lambda x: MIGRATED_RE.search(x) or MIG_FAIL_RE.search(x), 120, proc=s.p)
-    rc = s.wait(30)
+    # a failed migration leaves the source running: do not wait for it
+    rc = s.wait(30) if got and MIGRATED_RE.search(got[2]) else s.p.poll()
     if not got or not MIGRATED_RE.search(got[2]) or rc != 0:
         raise RuntimeError('%s: migration failed: source exit %s (%s); destination: %s'
                            % (tag, rc, s.why(), d.why()))
