@@ -16,7 +16,9 @@
 # ("1024:50:64 1024:50:max": RAM MiB:fill %:dirty, dirty = none, max or
 # MiB/s), SAME_IMAGE_REPS (3), SAME_IMAGE_SETTLE (3 s idle before each
 # run), SAME_IMAGE_WINDOW (2 s of dirtying before our migration starts),
-# SAME_IMAGE_VMM_ARGS ("--irqchip kernel"), SAME_IMAGE_NO_QEMU=1 (ours
+# SAME_IMAGE_VMM_ARGS ("--irqchip kernel": ours at boot),
+# SAME_IMAGE_VMM_RESTORE_ARGS ("": ours at --restore and --incoming),
+# SAME_IMAGE_NO_QEMU=1 (ours
 # only), BENCH_QUICK=1 (256 MiB half filled, live 256:50:max, one rep).
 # Exit status: 0 if every figure could be measured, 1 otherwise.  Scratch
 # files live in SSM_BENCH_DIR and are removed.
