@@ -18,6 +18,7 @@ dirty (both): 'none' (idle after the fill), 'max' (rewrite as fast as the
 guest can) or a number of MiB/s (paced on the ticks).
 """
 import os
+import shutil
 import subprocess
 
 TICK_PREFIX = 'tick '
@@ -76,10 +77,7 @@ class MiniGuest:
     def missing(self):
         if not os.path.isfile(self.source):
             return '%s not found (the peer baseline\'s guest; reference only)' % self.source
-        for d in os.environ.get('PATH', '').split(os.pathsep):
-            if os.access(os.path.join(d, self.nasm), os.X_OK):
-                return None
-        return '%s not found (apt-get install nasm)' % self.nasm
+        return None if shutil.which(self.nasm) else '%s not found (apt-get install nasm)' % self.nasm
 
     def image(self, fill_mib, dirty):
         """Assemble (once per fill and dirty) -> the image's path."""
