@@ -52,7 +52,7 @@ LIBDEV   := $(BUILD)/libdevices.a
 LIBVMMCORE := $(BUILD)/libvmmcore.a
 VMMCORE_OBJ := $(addprefix $(BUILD)/vmm-obj/,dirty.o memmap.o bus.o clock.o cli.o migrate_addr.o boot_multiboot.o \
                serial_backend.o vmlock.o cpu_codec.o cpu_check.o cpu_check_cpuid.o cpuid_names.o \
-               unit_schema.o schema.o monitor_proto.o monitor_ctl.o chain_id.o irqchip.o)
+               unit_schema.o schema.o monitor_proto.o monitor_ctl.o chain_id.o irqchip.o irqchip_state.o)
 VMM_BIN  := $(BUILD)/vmm
 GUEST    := $(BUILD)/guest/kernel.elf
 

@@ -172,6 +172,9 @@ int bgsave_start(struct machine *m, const char *path, bool incr, char *msg, size
 	serial_backend_flush(&m->backend);
 	machine_unlock(m);
 	rc = cpu_state_read(&m->kvm, &b->cpu, err, sizeof(err));
+	/* KVM's chips too: the writer cannot ask KVM for them either. */
+	if (!rc && (rc = irqchip_units_capture(m, err, sizeof(err))) != 0)
+		cpu_snapshot_free(&b->cpu);
 	if (!rc) {
 		rc = chain_prepare(m, path, incr, err, sizeof(err));
 		if (rc)

@@ -552,11 +552,16 @@ int cpu_check_events(const struct kvm_vcpu_events *e, const struct kvm_sregs *s,
 	return 0;
 }
 
-int cpu_check_mp_state(uint32_t mp, char *why, size_t len)
+int cpu_check_mp_state(uint32_t mp, bool lapic, char *why, size_t len)
 {
+	/* With KVM's LAPIC a vCPU may also be halted inside KVM or waiting for
+	 * INIT/SIPI (x86 has no other states). */
+	if (lapic && mp <= KVM_MP_STATE_SIPI_RECEIVED)
+		return 0;
 	if (mp != KVM_MP_STATE_RUNNABLE)
-		return cpu_why(why, len, "mp_state %u: without an in-kernel LAPIC only "
-			       "RUNNABLE (0) exists", mp);
+		return cpu_why(why, len, lapic ? "mp_state %u: not an x86 state (0-4)" :
+			       "mp_state %u: without an in-kernel LAPIC only RUNNABLE (0) "
+			       "exists", mp);
 	return 0;
 }
 
@@ -634,7 +639,7 @@ int cpu_check_snapshot(const struct cpu_snapshot *s, const struct cpu_host *host
 		return at(sec, CPU_SEC_DEBUGREGS);
 	if (cpu_check_events(&s->ev, &s->sregs, why, len))
 		return at(sec, CPU_SEC_EVENTS);
-	if (cpu_check_mp_state(s->mp_state, why, len))
+	if (cpu_check_mp_state(s->mp_state, host->lapic, why, len))
 		return at(sec, CPU_SEC_MP);
 	if (cpu_check_clock(&s->clk, why, len))
 		return at(sec, CPU_SEC_CLOCK);

@@ -27,6 +27,7 @@ struct cpu_host {
 	const uint32_t *msrs;                   /* MSRs the VMM saves here */
 	uint32_t nmsrs;
 	uint32_t xsave_len;                     /* bytes of KVM's XSAVE area */
+	bool lapic;                             /* KVM's LAPIC (--irqchip kernel) */
 };
 
 /* What a vCPU with a given CPUID may hold, derived by cpu_caps_get. */
@@ -75,8 +76,9 @@ int cpu_check_debugregs(const struct kvm_debugregs *d, char *why, size_t len);
 /* Events the VMM can restore, agreeing with the interrupt in s. */
 int cpu_check_events(const struct kvm_vcpu_events *e, const struct kvm_sregs *s,
 		     char *why, size_t len);
-/* Without an in-kernel LAPIC KVM has only RUNNABLE. */
-int cpu_check_mp_state(uint32_t mp, char *why, size_t len);
+/* Without an in-kernel LAPIC (lapic false) KVM has only RUNNABLE; with it
+ * also UNINITIALIZED, INIT_RECEIVED, HALTED and SIPI_RECEIVED. */
+int cpu_check_mp_state(uint32_t mp, bool lapic, char *why, size_t len);
 int cpu_check_clock(const struct kvm_clock_data *k, char *why, size_t len);
 
 /* TSC frequencies within this many parts per million count as equal; the

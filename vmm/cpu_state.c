@@ -92,6 +92,10 @@ int cpu_state_read(struct kvm_vm *vm, struct cpu_snapshot *s, char *err, size_t 
 	int fd = vm->vcpu_fd, rc;
 
 	memset(s, 0, sizeof(*s));
+	/* First: with an in-kernel LAPIC, KVM_GET_MP_STATE takes pending
+	 * INIT/SIPI events, which may change the registers read after it. */
+	if (ioctl(fd, KVM_GET_MP_STATE, &s->mp_state) < 0)
+		return read_err(err, errlen, "KVM_GET_MP_STATE", errno);
 	if (ioctl(fd, KVM_GET_REGS, &s->regs) < 0)
 		return read_err(err, errlen, "KVM_GET_REGS", errno);
 	if (ioctl(fd, KVM_GET_SREGS, &s->sregs) < 0)
@@ -102,8 +106,6 @@ int cpu_state_read(struct kvm_vm *vm, struct cpu_snapshot *s, char *err, size_t 
 		return read_err(err, errlen, "KVM_GET_DEBUGREGS", errno);
 	if (ioctl(fd, KVM_GET_VCPU_EVENTS, &s->ev) < 0)
 		return read_err(err, errlen, "KVM_GET_VCPU_EVENTS", errno);
-	if (ioctl(fd, KVM_GET_MP_STATE, &s->mp_state) < 0)
-		return read_err(err, errlen, "KVM_GET_MP_STATE", errno);
 	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &s->clk) < 0)
 		return read_err(err, errlen, "KVM_GET_CLOCK", errno);
 	s->tsc_khz = kvm_tsc_khz(vm);
@@ -192,6 +194,7 @@ static int check(struct kvm_vm *vm, ssm_handle *h, const struct cpu_snapshot *s,
 	struct cpu_host host = {
 		.cpuid = vm->supported->entries, .ncpuid = vm->supported->nent,
 		.msrs = vm->msrs, .nmsrs = vm->nmsrs, .xsave_len = vm->xsave_len,
+		.lapic = vm->kernel_irqchip,
 	};
 	enum cpu_section sec;
 	char why[256];

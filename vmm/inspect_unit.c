@@ -215,6 +215,7 @@ static int show_machine(ssm_handle *h, json_t *a, uint32_t version)
 		    inspect_add_text(a, "serial", c->serial, strlen(c->serial)) ||
 		    (version >= 2 && (inspect_add_uint(a, "multiboot", "u8", c->multiboot) ||
 				      inspect_add_uint(a, "nmodules", "u32", c->nmodules))) ||
+		    (version >= 3 && inspect_add_uint(a, "irqchip", "u8", c->irqchip)) ||
 		    inspect_add_uint(a, "clock_ns", "u64", c->clock_ns)))
 		rc = SSM_ERR_NOMEM;
 	for (uint32_t i = 0; !rc && i < c->nmodules; i++)

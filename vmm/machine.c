@@ -453,6 +453,7 @@ int machine_init(struct machine *m)
 	serial_backend_init(&m->backend);
 	kvm_vm_init(&m->kvm);
 	atomic_init(&m->exit_status, -1);
+	m->irqchip_required = -1;
 
 	vm_lock_init(&m->vm_lock);
 	atomic_init(&m->vcpu_may_run, false);
@@ -484,6 +485,9 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 	vcpu_init(&m->vcpu, m, m->kvm.vcpu_fd, m->kvm.run);
 	if (cfg->irqchip == IRQCHIP_KERNEL)
 		vcpu_use_kernel_irqchip(&m->vcpu);
+	/* Busy only when an incoming load builds the VM: migrate_dst.c
+	 * selects after the load. */
+	(void)units_select_irqchip(m);
 	/* Before any state is loaded: fw_cfg at reset with this RAM size. */
 	fw_cfg_init(&m->fw_cfg, cfg->ram_size, 1);
 	if (wire_bus(m))

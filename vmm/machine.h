@@ -44,6 +44,7 @@
 #include "vmm/clock.h"
 #include "vmm/cpu_run.h"
 #include "vmm/irqchip.h"
+#include "vmm/irqchip_units.h"
 #include "vmm/kvm.h"
 #include "vmm/migrate.h"
 #include "vmm/ram.h"
@@ -122,6 +123,9 @@ struct machine {
 	bool save_background;           /* --background: point-in-time saves */
 	struct bgsave bg;               /* the point-in-time writer (bgsave.c) */
 	struct chain chain;             /* incremental snapshots (chain.c) */
+	struct irqchip_units kirq;      /* KVM's chips as saved (irqchip_units.c) */
+	bool irqchip_settled;           /* the other mode's units are dropped */
+	int irqchip_required;           /* --irqchip with --incoming, or -1 */
 };
 
 /* Build the machine (see above).  Prints one line and returns -1 on
@@ -203,6 +207,8 @@ int machine_save_incremental(struct machine *m, const char *path, char *msg, siz
  * it), as a stop request with --migrate does.  -1 (printed) if the VM is
  * stopped, one runs, the last is unconfirmed, or it cannot start. */
 int machine_migrate_now(struct machine *m, const struct migrate_opts *o);
+/* --irqchip given with --incoming: the received VM must use mode. */
+void machine_require_irqchip(struct machine *m, enum irqchip_mode mode);
 /* The monitor's stop / cont: pause the VM until cont (idempotent).  -1 while
  * a migration runs or waits for the operator's decision. */
 int machine_stop(struct machine *m);

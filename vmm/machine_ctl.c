@@ -37,6 +37,11 @@ void machine_note_save_result(struct machine *m, bool ok)
 	m->save_failed = !ok;
 }
 
+void machine_require_irqchip(struct machine *m, enum irqchip_mode mode)
+{
+	m->irqchip_required = (int)mode;
+}
+
 void machine_set_monitor(struct machine *m, struct monitor *mon)
 {
 	m->monitor = mon;

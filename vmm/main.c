@@ -151,6 +151,8 @@ static int run(struct machine *m, const struct cli *c, const struct machine_conf
 			snapshot_trace(m->ssm);
 		/* The console is this host's choice, whatever the source had. */
 		machine_set_serial_override(m, cfg->serial);
+		if (c->irqchip_set)
+			machine_require_irqchip(m, cfg->irqchip);
 		migrate_set_opts(&m->mig, &c->mig);
 		status = c->incoming ? migrate_incoming(m, c->incoming) : restore_stdin(m);
 		if (status) {
@@ -248,12 +250,22 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		status = check_restore_flags(sc, &cfg, c.mem_arg, c.kernel_set, c.cmdline_set);
+		/* The file's mode wins over the default; an explicit other one
+		 * would restore a VM its chips' state does not fit. */
+		if (!status && c.irqchip_set && c.cfg.irqchip != sc->irqchip) {
+			fprintf(stderr, "vmm: --irqchip %s: %s was saved with --irqchip %s; "
+				"restore it with that mode (or without --irqchip)\n",
+				irqchip_name(c.cfg.irqchip), c.restore_path,
+				irqchip_name((enum irqchip_mode)sc->irqchip));
+			status = EXIT_USAGE;
+		}
 		if (status) {
 			free(sc);
 			monitor_close(mon, status);
 			return status;
 		}
 		cfg.ram_size = sc->ram_size;
+		cfg.irqchip = (enum irqchip_mode)sc->irqchip;
 		cfg.cmdline = sc->cmdline;
 		cfg.kernel = sc->kernel;
 		cfg.nmodules = sc->nmodules;

@@ -255,8 +255,9 @@ int migrate_incoming(struct machine *m, const char *spec)
 	rc = ssm_load(m->ssm, st, &lo);
 	if (rc || !m->built)
 		return refuse(m, &l, &is, rc, NULL);
-	/* A stream lacking a mandatory unit is refused before READY. */
-	if (units_check_complete(m, why, sizeof(why)))
+	/* A stream lacking a mandatory unit is refused before READY; the
+	 * irqchip mode came with it, and so which units later saves hold. */
+	if (units_check_complete(m, why, sizeof(why)) || units_select_irqchip(m))
 		return refuse(m, &l, &is, SSM_ERR_FORMAT, why);
 	/* Everything is loaded and checked; the vCPU has not run.  Only GO
 	 * may start it: without GO the source keeps (or resumes) the guest. */

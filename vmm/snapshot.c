@@ -149,5 +149,10 @@ int snapshot_restore(struct machine *m, const char *path, char *msg, size_t msgl
 			 ssm_last_error(m->ssm) : ssm_strerror(rc));
 	else
 		rc = units_check_complete(m, msg, msglen);
+	/* From a pipe the mode came with the stream: drop the other's units. */
+	if (!rc && units_select_irqchip(m)) {
+		snprintf(msg, msglen, "cannot drop the other irqchip mode's units");
+		rc = SSM_ERR_BAD_STATE;
+	}
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "devices/serial.h"
 #include "vmm/chain_id.h"
 #include "vmm/cpu_codec.h"
+#include "vmm/irqchip_state.h"
 #include "vmm/ram.h"
 #include "vmm/unit_schema.h"
 #include "vmm/units.h"
@@ -29,12 +30,24 @@ static const struct unit_table fw_cfg_tables[] = {
 static const struct unit_table serial_tables[] = {
 	{ "state", serial_fields, sizeof(struct serial_state), SSM_STRUCT_FULL, 1, 0 },
 };
+static const struct unit_table lapic_tables[] = {
+	{ "state", kirq_lapic_fields, sizeof(struct kirq_lapic), SSM_STRUCT_FULL, 1, 0 },
+};
+static const struct unit_table kvm_pic_tables[] = {
+	{ "state", kirq_pic_fields, sizeof(struct kirq_pic), SSM_STRUCT_FULL, 1, 0 },
+};
+static const struct unit_table ioapic_tables[] = {
+	{ "state", kirq_ioapic_fields, sizeof(struct kirq_ioapic), SSM_STRUCT_FULL, 1, 0 },
+};
+static const struct unit_table kvm_pit_tables[] = {
+	{ "state", kirq_pit_fields, sizeof(struct kirq_pit), SSM_STRUCT_FULL, 1, 0 },
+};
 
 const struct unit_schema unit_schemas[] = {
 	{ "machine", SSM_FLAVOUR_EXTERNAL, MACHINE_VERSION, MACHINE_VERSION_MIN, NULL, 0,
 	  "u64 ram_size, str cmdline, str kernel, u64 kernel_size, u32 kernel_crc, "
 	  "str serial, [v2: u8 multiboot, u32 nmodules, nmodules x (str spec, u64 size, "
-	  "u32 crc)], u64 clock_ns" },
+	  "u32 crc)], [v3: u8 irqchip], u64 clock_ns" },
 	{ "pic", SSM_FLAVOUR_DEVICE, PIC_SSM_VERSION, PIC_SSM_VERSION_MIN, pic_tables,
 	  N(pic_tables), "live pass 0: str model, u32 version, chips, cascade_ir; "
 	  "final: state" },
@@ -61,6 +74,18 @@ const struct unit_schema unit_schemas[] = {
 	{ "fw-cfg", SSM_FLAVOUR_DEVICE, FW_CFG_SSM_VERSION, FW_CFG_SSM_VERSION_MIN,
 	  fw_cfg_tables, N(fw_cfg_tables), "live pass 0: str model, u32 version, ports; "
 	  "final: state" },
+	{ "lapic", SSM_FLAVOUR_EXTERNAL, KIRQ_LAPIC_VERSION, KIRQ_LAPIC_VERSION_MIN,
+	  lapic_tables, N(lapic_tables), "--irqchip kernel, instance = vCPU index; "
+	  "final: state (KVM_GET_LAPIC's registers, TSC deadline, x2APIC mode)" },
+	{ "kvm-pic", SSM_FLAVOUR_EXTERNAL, KIRQ_PIC_VERSION, KIRQ_PIC_VERSION_MIN,
+	  kvm_pic_tables, N(kvm_pic_tables), "--irqchip kernel; final: state "
+	  "(KVM_GET_IRQCHIP PIC master, slave)" },
+	{ "ioapic", SSM_FLAVOUR_EXTERNAL, KIRQ_IOAPIC_VERSION, KIRQ_IOAPIC_VERSION_MIN,
+	  ioapic_tables, N(ioapic_tables), "--irqchip kernel; final: state "
+	  "(KVM_GET_IRQCHIP IOAPIC)" },
+	{ "kvm-pit", SSM_FLAVOUR_EXTERNAL, KIRQ_PIT_VERSION, KIRQ_PIT_VERSION_MIN,
+	  kvm_pit_tables, N(kvm_pit_tables), "--irqchip kernel; final: state "
+	  "(KVM_GET_PIT2 channels, flags)" },
 };
 const size_t unit_schema_count = N(unit_schemas);
 

@@ -20,6 +20,7 @@
 #include "vmm/bgsave.h"
 #include "vmm/chain.h"
 #include "vmm/clock.h"
+#include "vmm/irqchip_units.h"
 #include "vmm/machine.h"
 #include "vmm/ram.h"
 #include "vmm/units.h"
@@ -28,8 +29,8 @@
  * u64 ram_size, str cmdline, str kernel path, u64 kernel size, u32 kernel
  * CRC32, str serial spec, then (version 2) u8 multiboot (0 ELF64, 1
  * multiboot), u32 nmodules (<= MB_MODULES_MAX, 0 unless multiboot) and per
- * module str spec, u64 size, u32 CRC32; last u64 virtual clock ns (last in
- * every version).  Version 1 files are ELF64 boots without modules.  The
+ * module str spec, u64 size, u32 CRC32, then (version 3) u8 irqchip (0
+ * user, 1 kernel); last u64 virtual clock ns (last in every version).  Version 1 files are ELF64 boots without modules.  The
  * kernel and module files are not needed to restore: their loaded images
  * are part of guest RAM.  Paths and the serial spec are information only:
  * nothing stored in a file ever opens a host path (the console is the
@@ -60,6 +61,8 @@ static int put_config(ssm_handle *h, const struct saved_config *c)
 		if (!rc)
 			rc = ssm_put_u32(h, c->module[i].crc);
 	}
+	if (!rc)
+		rc = ssm_put_u8(h, c->irqchip);
 	if (!rc)
 		rc = ssm_put_u64(h, c->clock_ns);
 	return rc;
@@ -143,6 +146,13 @@ int units_get_config(ssm_handle *h, uint32_t version, struct saved_config *c)
 	}
 	if (!rc && version >= 2)
 		rc = get_modules(h, c);
+	if (!rc && version >= 3) {
+		ssm_handle_set_field(h, "irqchip");
+		rc = ssm_get_u8(h, &c->irqchip);
+		if (!rc && c->irqchip > IRQCHIP_KERNEL)
+			rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field irqchip %u "
+						"is not 0 (user) or 1 (kernel)", c->irqchip);
+	}
 	if (!rc) {
 		ssm_handle_set_field(h, "clock_ns");
 		rc = ssm_get_u64(h, &c->clock_ns);
@@ -182,6 +192,7 @@ static void current_config(struct machine *m, struct saved_config *c)
 		c->module[i].size = m->boot.module[i].size;
 		c->module[i].crc = m->boot.module[i].crc;
 	}
+	c->irqchip = (uint8_t)m->cfg.irqchip;
 	c->clock_ns = machine_clock_ns(m);
 }
 
@@ -223,6 +234,11 @@ static int build_from(struct machine *m, ssm_handle *h, const struct saved_confi
 	 * opened. */
 	cfg.serial = m->serial_override ? m->serial_override : "stdio";
 	cfg.serial_append = false;
+	cfg.irqchip = (enum irqchip_mode)c->irqchip;
+	if (m->irqchip_required >= 0 && c->irqchip != m->irqchip_required)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: the stream's VM uses "
+					  "--irqchip %s; this vmm was started with --irqchip %s", irqchip_name(cfg.irqchip),
+					  irqchip_name((enum irqchip_mode)m->irqchip_required));
 	if (machine_build(m, &cfg))
 		return ssm_set_load_error(h, SSM_ERR_CALLBACK, "machine: cannot build the VM "
 					  "described by the stream (the reason is in this "
@@ -252,6 +268,11 @@ static int machine_load_exec(void *ctx, ssm_handle *h, uint32_t version, uint32_
 					  "differs from this VM's %lluM",
 					  (unsigned long long)(c.ram_size >> 20),
 					  (unsigned long long)(m->cfg.ram_size >> 20));
+	if (c.irqchip != m->cfg.irqchip)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "machine: field irqchip %u "
+					  "(%s) differs from this VM's --irqchip %s", c.irqchip,
+					  irqchip_name((enum irqchip_mode)c.irqchip),
+					  irqchip_name(m->cfg.irqchip));
 	machine_set_kernel_facts(m, c.kernel_size, c.kernel_crc);
 	set_boot_facts(m, &c);
 	if (pass == SSM_PASS_FINAL)
@@ -533,8 +554,31 @@ int units_register(struct machine *m, ssm *reg)
 	if (!rc)
 		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 16384, NULL, 0,
 					   &cpu_cb);
+	/* After the cpu unit: a LAPIC loads into a vCPU whose APIC base is
+	 * restored (irqchip_units.h); units_select_irqchip() keeps these or
+	 * the pic and pit. */
+	if (!rc)
+		rc = irqchip_units_register(m, reg);
 	if (!rc)
 		rc = units_register_backend(reg, &m->backend);
+	return rc;
+}
+
+int units_select_irqchip(struct machine *m)
+{
+	int rc;
+
+	if (m->irqchip_settled)
+		return SSM_OK;
+	if (m->cfg.irqchip == IRQCHIP_KERNEL) {
+		rc = ssm_deregister_device(m->ssm, &m->pic, "pic", 0);
+		if (!rc)
+			rc = ssm_deregister_device(m->ssm, &m->pit, "pit", 0);
+	} else {
+		rc = irqchip_units_deregister(m, m->ssm);
+	}
+	if (!rc)
+		m->irqchip_settled = true;
 	return rc;
 }
 
@@ -580,22 +624,49 @@ int units_read_config(const char *path, struct saved_config *cfg, char *msg, siz
  * (no PIC), triple-fault (no RAM) or lose console output. */
 
 static const char *const mandatory_units[] = {
-	"machine", "pic", "pit", "serial", "ram", "cpu", "serial-backend",
+	"machine", "serial", "ram", "cpu", "serial-backend",
 };
 
 int units_check_complete(struct machine *m, char *msg, size_t msglen)
 {
-	return units_check_complete_reg(m->ssm, msg, msglen);
+	const char *missing;
+	uint32_t inst;
+	int rc = units_check_complete_reg(m->ssm, m->cfg.irqchip, msg, msglen);
+
+	if (rc || m->cfg.irqchip != IRQCHIP_KERNEL)
+		return rc;
+	if (!irqchip_units_complete(m, m->ssm, &missing, &inst)) {
+		snprintf(msg, msglen, "the state holds no '%s' unit (instance %u, final pass); "
+			 "a VM with --irqchip kernel needs lapic (one per vCPU), kvm-pic, "
+			 "ioapic and kvm-pit", missing, inst);
+		return SSM_ERR_FORMAT;
+	}
+	return SSM_OK;
 }
 
-int units_check_complete_reg(ssm *reg, char *msg, size_t msglen)
+int units_check_complete_reg(ssm *reg, enum irqchip_mode mode, char *msg, size_t msglen)
 {
+	static const char *const user_chips[] = { "pic", "pit" };
+
 	for (size_t i = 0; i < sizeof(mandatory_units) / sizeof(mandatory_units[0]); i++)
 		if (!ssm_unit_final_loaded(reg, mandatory_units[i], 0)) {
 			snprintf(msg, msglen, "the state holds no '%s' unit (instance 0, final "
-				 "pass); every one of machine, pic, pit, serial, ram, cpu and "
+				 "pass); every one of machine, serial, ram, cpu and "
 				 "serial-backend is needed", mandatory_units[i]);
 			return SSM_ERR_FORMAT;
 		}
+	/* The user models are needed in their mode and refused in the other
+	 * (a stream received before the mode was known loaded them). */
+	for (size_t i = 0; i < 2; i++) {
+		bool have = ssm_unit_final_loaded(reg, user_chips[i], 0);
+
+		if (have != (mode == IRQCHIP_USER)) {
+			snprintf(msg, msglen, have ? "the state holds a '%s' unit of the user "
+				 "irqchip, but its machine record says --irqchip kernel" :
+				 "the state holds no '%s' unit (instance 0, final pass); a VM "
+				 "with --irqchip user needs pic and pit", user_chips[i]);
+			return SSM_ERR_FORMAT;
+		}
+	}
 	return SSM_OK;
 }

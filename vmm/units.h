@@ -10,6 +10,10 @@
  *                            the device at reset)
  *   ram            internal  guest RAM, zero pages elided (ram.c)
  *   cpu            internal  the vCPU (cpu_state.c) + the VMM's IRQ state
+ *   lapic, kvm-pic, ioapic, kvm-pit
+ *                  external  KVM's interrupt controllers (irqchip_units.h),
+ *                            only in a VM with --irqchip kernel, which has
+ *                            no pic and pit units
  *   serial-backend driver    host side of COM1: settings, unwritten output
  */
 #ifndef VMM_UNITS_H
@@ -20,12 +24,13 @@
 
 #include "ssm/ssm.h"
 #include "vmm/boot.h"
+#include "vmm/irqchip.h"
 
 struct machine;
 struct pit;
 
 /* Each unit loads saved versions _MIN.._VERSION (docs/compat.md). */
-#define MACHINE_VERSION 2
+#define MACHINE_VERSION 3
 #define MACHINE_VERSION_MIN 1
 #define BACKEND_VERSION 1
 #define BACKEND_VERSION_MIN 1
@@ -52,6 +57,8 @@ struct saved_config {
 		uint64_t size;
 		uint32_t crc;
 	} module[MB_MODULES_MAX];
+	uint8_t irqchip;                  /* enum irqchip_mode (version 3;
+					     older files: user) */
 	uint64_t clock_ns;                /* virtual clock at save, checked
 					     <= VCLOCK_MAX_NS */
 };
@@ -82,12 +89,19 @@ int units_open_file(const char *path, ssm_stream *st, char *msg, size_t msglen);
 int units_read_config(const char *path, struct saved_config *cfg, char *msg, size_t msglen);
 
 /* After a successful ssm_load into m->ssm: SSM_OK if every mandatory unit
- * (machine, pic, pit, serial, ram, cpu, serial-backend) got its final-pass
- * record (a live pass 0 identity alone leaves a device at reset), else
- * SSM_ERR_FORMAT with one line naming the missing unit in msg.  Call it
- * before the guest runs (restore) or is confirmed (incoming migration). */
+ * (machine, serial, ram, cpu, serial-backend, and pic, pit with --irqchip
+ * user or lapic per vCPU, kvm-pic, ioapic, kvm-pit with kernel) got its
+ * final-pass record (a live pass 0 identity alone leaves a device at
+ * reset) and none of the other mode's pic, pit did, else SSM_ERR_FORMAT
+ * with one line naming the unit in msg.  Call it before the guest runs
+ * (restore) or is confirmed (incoming migration). */
 int units_check_complete(struct machine *m, char *msg, size_t msglen);
-/* The same for a registry reg that has just loaded a stream. */
-int units_check_complete_reg(ssm *reg, char *msg, size_t msglen);
+/* The same for a registry reg that has just loaded a stream of mode, the
+ * kernel chips' units aside. */
+int units_check_complete_reg(ssm *reg, enum irqchip_mode mode, char *msg, size_t msglen);
+/* Drop the units of the irqchip mode m->cfg does not use (once m is
+ * built; idempotent).  SSM_ERR_BAD_STATE while the registry is busy (an
+ * incoming load builds the VM): call it again after the load. */
+int units_select_irqchip(struct machine *m);
 
 #endif

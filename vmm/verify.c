@@ -27,6 +27,7 @@
 #include "devices/serial.h"
 #include "vmm/chain_id.h"
 #include "vmm/cpu_check.h"
+#include "vmm/irqchip_units.h"
 #include "vmm/kvm.h"
 #include "vmm/ram.h"
 #include "vmm/serial_backend.h"
@@ -44,6 +45,11 @@ struct verify {
 	struct serial serial;
 	struct fw_cfg fw_cfg;
 	struct serial_backend backend;
+	struct kirq_ctx {          /* lapic 0..IRQCHIP_MAX_VCPUS-1, the others */
+		struct verify *v;
+		const struct kirq_unit *u;
+		uint32_t instance;
+	} kirq[IRQCHIP_MAX_VCPUS + 3];
 };
 
 static void no_level(void *opaque, int level)
@@ -135,8 +141,8 @@ static const struct cpu_caps any_host_caps = {
  * the host's, the file's MSR list as the allowed one and its XSAVE size as
  * the host's; version 1 with any_host_caps (and no XSAVE layout check,
  * which needs a CPUID). */
-static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_section *sec,
-		      char *why, size_t len)
+static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, bool lapic,
+		      enum cpu_section *sec, char *why, size_t len)
 {
 	const struct cpu_caps *c = &any_host_caps;
 	uint32_t *idx;
@@ -171,14 +177,14 @@ static int cpu_checks(const struct cpu_snapshot *s, uint32_t version, enum cpu_s
 		if (cpu_check_events(&s->ev, &s->sregs, why, len))
 			goto out;
 		*sec = CPU_SEC_MP;
-		if (cpu_check_mp_state(s->mp_state, why, len))
+		if (cpu_check_mp_state(s->mp_state, lapic, why, len))
 			goto out;
 		*sec = CPU_SEC_CLOCK;
 		rc = cpu_check_clock(&s->clk, why, len);
 	} else {
 		struct cpu_host host = {
 			.cpuid = s->cpuid, .ncpuid = s->ncpuid, .msrs = idx, .nmsrs = s->nmsrs,
-			.xsave_len = s->xsave_len,
+			.xsave_len = s->xsave_len, .lapic = lapic,
 		};
 
 		rc = cpu_check_snapshot(s, &host, sec, why, len);
@@ -202,7 +208,8 @@ static int cpu_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
 		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: arrived before the "
 					  "machine configuration");
 	rc = cpu_codec_get(h, version, &s);
-	if (!rc && cpu_checks(&s, version, &sec, why, sizeof(why))) {
+	if (!rc && cpu_checks(&s, version, v->cfg.irqchip == IRQCHIP_KERNEL, &sec, why,
+			      sizeof(why))) {
 		cpu_codec_where(&s, sec, where, sizeof(where));
 		rc = ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "cpu: %s (%s at %s)", why,
 					cpu_section_name(sec), where);
@@ -230,6 +237,47 @@ static int parent_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass
 	(void)ctx;
 	(void)pass;
 	return chain_get_record(h, version, &p);
+}
+
+/* ---- KVM's interrupt controllers ----------------------------------------- */
+
+/* One of them, read and checked as a load would. */
+static int kirq_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	const struct kirq_ctx *k = ctx;
+	const struct kirq_unit *u = k->u;
+	const struct verify *v = k->v;
+	union {
+		struct kirq_lapic l;
+		struct kirq_pic p;
+		struct kirq_ioapic io;
+		struct kirq_pit t;
+	} st;
+
+	(void)pass;
+	if (!v->have_cfg || v->cfg.irqchip != IRQCHIP_KERNEL)
+		return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s: a unit of the kernel "
+					  "irqchip, but the machine record says --irqchip user",
+					  u->name);
+	return kirq_unit_get(h, u, k->instance, version, &st);
+}
+
+static int register_kirq(ssm *reg, struct verify *v)
+{
+	static const ssm_callbacks cb = { .load_exec = kirq_load };
+	const struct kirq_unit *vm_units[] = { &kirq_unit_pic, &kirq_unit_ioapic, &kirq_unit_pit };
+	int rc = SSM_OK;
+
+	for (uint32_t i = 0; !rc && i < IRQCHIP_MAX_VCPUS + 3; i++) {
+		struct kirq_ctx *k = &v->kirq[i];
+
+		k->v = v;
+		k->u = i < IRQCHIP_MAX_VCPUS ? &kirq_unit_lapic : vm_units[i - IRQCHIP_MAX_VCPUS];
+		k->instance = i < IRQCHIP_MAX_VCPUS ? i : 0;
+		rc = ssm_register_external(reg, k->u->name, k->instance, k->u->version, 0, NULL,
+					   0, &cb, k);
+	}
+	return rc;
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -266,6 +314,8 @@ static int register_all(ssm *reg, struct verify *v)
 		rc = ssm_register_internal(reg, "ram", 0, RAM_VERSION, 0, NULL, 0, &ram_cb);
 	if (!rc)
 		rc = ssm_register_internal(reg, "cpu", 0, CPU_STATE_VERSION, 0, NULL, 0, &cpu_cb);
+	if (!rc)
+		rc = register_kirq(reg, v);
 	if (!rc)
 		rc = units_register_backend(reg, &v->backend);
 	/* The internal units' context is the registry's VM pointer. */
@@ -305,7 +355,7 @@ int verify_file(const char *path, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s", ssm_strerror(rc));
 	}
 	if (!rc)
-		rc = units_check_complete_reg(reg, msg, msglen);
+		rc = units_check_complete_reg(reg, (enum irqchip_mode)v->cfg.irqchip, msg, msglen);
 	ssm_destroy(reg);
 	serial_backend_close(&v->backend);
 	free(v);
