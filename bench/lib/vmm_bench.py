@@ -512,15 +512,21 @@ def tick_live(a, c, rep):
             'downtime_ms': r['downtime_ms']}
 
 
+def run_tick(a, what, fn, store, key, arg):
+    """With VMM_BENCH_GUEST=tickguest: fn(a, arg, rep) for each rep into
+    store[key]."""
+    for rep in range(a.reps if a.tick else 0):
+        r = measure('ours ' + what, fn, a, arg, rep)
+        if r:
+            store.setdefault(key, []).append(r)
+            progress('ours (tickguest) %s rep %d: %s' % (what, rep, r))
+
+
 def run_all(a, qemu_ok):
     """-> (ours A, QEMU A, ours B, QEMU B): lists of result dicts by size/case."""
     ours_a, qemu_a, ours_b, qemu_b = {}, {}, {}, {}
     for z in a.sizes:
-        for rep in range(a.reps if a.tick else 0):
-            r = measure('ours save/restore %s' % z['mem'], tick_save_restore, a, z, rep)
-            if r:
-                ours_a.setdefault(z['mem'], []).append(r)
-                progress('ours (tickguest) save/restore %s rep %d: %s' % (z['mem'], rep, r))
+        run_tick(a, 'save/restore %s' % z['mem'], tick_save_restore, ours_a, z['mem'], z)
         for rep in range(0 if a.tick else a.reps):
             r = measure('ours save/restore %s' % z['mem'], ours_save_restore, a, z['mem'], z['fill'], rep)
             if r:
@@ -542,11 +548,7 @@ def run_all(a, qemu_ok):
                             q['file_bytes'] / 1e6, q['loaded_ms'], q['tick_ms'], q['continuity']))
     z = a.live_size
     for c in CASES:
-        for rep in range(a.reps if a.tick else 0):
-            r = measure('ours live dirty=%s' % c['qemu_dirty'], tick_live, a, c, rep)
-            if r:
-                ours_b.setdefault(c['key'], []).append(r)
-                progress('ours (tickguest) live dirty=%s rep %d: %s' % (c['qemu_dirty'], rep, r))
+        run_tick(a, 'live dirty=%s' % c['qemu_dirty'], tick_live, ours_b, c['key'], c)
         for rep in range(0 if a.tick else a.reps):
             r = measure('ours live %s' % c['opts'], ours_live, a, c, rep)
             if r:
