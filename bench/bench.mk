@@ -1,7 +1,8 @@
 # bench.mk - what `make bench` builds besides the bench/*.c programs
 # (included by the top-level Makefile).
 #
-# tickguest.bin: the multiboot guest QEMU boots in bench/vmm_bench.sh, a flat
+# tickguest.bin: the multiboot guest both VMMs boot in bench/same_image_bench.sh
+# (QEMU also in bench/vmm_bench.sh and bench/table.sh), a flat
 # image (multiboot address fields) linked at 1 MiB.  GNU as and ld, nothing
 # else: binutils is already a build dependency.
 

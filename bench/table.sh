@@ -12,7 +12,8 @@
 # Knobs (environment): TABLE_SIZES ("256M 1G 4G 8G"), TABLE_FILLS ("0 50",
 # percent of RAM; above 4G at most 1 GiB), TABLE_REPS (1 save per cell and
 # VMM), TABLE_RESTORE_REPS (5 restores of ours), TABLE_SETTLE (1 s idle
-# before each guest), TABLE_NO_QEMU=1 (ours only).
+# before each guest), TABLE_NO_QEMU=1 (ours only), TABLE_GUEST=tickguest (ours
+# boots tickguest too, with --irqchip kernel).
 # A short run: TABLE_SIZES="256M 1G" TABLE_RESTORE_REPS=3 bash bench/table.sh
 # Exit status: 0 if every figure could be measured (a FAIL target is not an
 # error), 1 otherwise.  Scratch files live in SSM_BENCH_DIR and are removed.

@@ -10,7 +10,8 @@
 # Knobs (environment): BENCH_QUICK=1 (256M guests only, one rep: a smoke
 # run), VMM_BENCH_REPS (3), VMM_BENCH_SETTLE (3 s of idle before every
 # boot/restore/live run, both sides), VMM_BENCH_NO_QEMU=1 (ours only; then
-# exits 1).
+# exits 1), VMM_BENCH_GUEST=tickguest (ours boots tickguest too, with
+# --irqchip kernel; see bench/lib/vmm_bench.py).
 # The driver is bench/lib/vmm_bench.py (see its header for the method),
 # run by bench/lib/driver.sh.
 # Exit status: 0 if every figure could be measured (a FAIL target is not an

@@ -1,4 +1,5 @@
-/* tickguest.S - the guest the benchmark boots under QEMU (bench/vmm_bench.sh).
+/* tickguest.S - the guest the benchmarks boot: both VMMs in
+ * bench/same_image_bench.sh, QEMU in bench/vmm_bench.sh and bench/table.sh.
  *
  * A multiboot (v1) kernel in the address-fields form, so any multiboot
  * loader can boot the flat image: QEMU's `-kernel FILE -append ARGS`.  It

@@ -1,13 +1,15 @@
-"""qemu_peer.py - the QEMU side of bench/vmm_bench.sh: the same save, restore
-and live migration as ours, done by QEMU with the project's own multiboot
-guest (bench/guest/tickguest.S, built by `make bench`).
+"""qemu_peer.py - the QEMU side of bench/vmm_bench.sh, bench/table.sh and
+bench/same_image_bench.sh: the same save, restore and live migration as
+ours, done by QEMU with a multiboot tick guest (bench/lib/bench_guest.py):
+the project's own (bench/guest/tickguest.S, built by `make bench`) unless
+the driver sets a.guest (same_image_bench.sh: also the peer's miniguest).
 
 QEMU is driven through QMP on a unix socket (one JSON object per line:
 greeting, qmp_capabilities, then commands; asynchronous events are skipped).
 Every QEMU runs as
 
   qemu-system-x86_64 -M pc -enable-kvm -cpu host,-arch-capabilities -m MEM
-      -kernel tickguest.bin -append "fill=F dirty=D" -nodefaults -no-reboot
+      -kernel IMAGE [-append "fill=F dirty=D"] -nodefaults -no-reboot
       -display none -serial file:S -qmp unix:Q,server=on,wait=off [-incoming U]
 
 (-arch-capabilities: QEMU 7.2 aborts here setting MSR 0x10a under this
@@ -23,13 +25,19 @@ host's nested KVM).  The figures, per run:
           longer "inmigrate" (must be "paused", as saved): loaded_ms; then
           cont -> the next tick: tick_ms (from spawn); continuity = that tick
           is the last tick before the save + 1.
+ point-in-time (same_image_bench.sh) a running guest saved with the
+          background-snapshot capability (the guest runs on while QEMU
+          writes the state as of the request, write-protecting RAM):
+          pause_ms = QEMU's downtime; durable_ms = migrate -> completed +
+          the fsync; the guest must tick on afterwards.
  live     destination with -incoming tcp:127.0.0.1:PORT, source filled and
           ticking, max-bandwidth 1 TiB/s, downtime-limit left at QEMU's
           default (300 ms); migrate, poll query-migrate every 10 ms (30 s
           limit, then migrate_cancel: "not-converged").  QEMU's own
           total-time and downtime, ram transferred and dirty-sync-count, the
           largest dirty-pages-rate seen; continuity = the destination's first
-          tick is the source's last + 1.
+          tick is the source's last + 1; tick_gap_ms = host time from the
+          source's last tick line to the destination's first.
  boot     spawn -> the guest's first line (its banner), every first boot.
 """
 import json
@@ -38,19 +46,16 @@ import socket
 import subprocess
 import time
 
+from bench_guest import TickGuest, tick_no, wait_running
 from benchutil import CHILDREN, Tail, free_port, note_foreign, now
 
-TICK_PREFIX = 'tick '
 UNLIMITED_BW = 1 << 40
 
 
-def tick_no(txt):
-    if not txt.startswith(TICK_PREFIX):
-        return None
-    try:
-        return int(txt[len(TICK_PREFIX):])
-    except ValueError:
-        return None
+def guest_of(a):
+    """The guest the driver chose (a.guest), else the project's tickguest."""
+    g = getattr(a, 'guest', None)
+    return g if g is not None else TickGuest(a.tickguest)
 
 
 class QMPError(RuntimeError):
@@ -112,16 +117,19 @@ class QMP:
 class Qemu:
     """One QEMU process with its serial file tailed and QMP connected."""
 
-    def __init__(self, a, name, mem_mib, append, incoming=None, pass_fds=()):
+    def __init__(self, a, name, mem_mib, append, incoming=None, pass_fds=(), image=None):
         self.name = name
+        self.guest = guest_of(a)
         base = os.path.join(a.scratch, 'qemu-' + name)
         self.serial_path, qmp_path, self.log_path = base + '.serial', base + '.qmp', base + '.log'
         for p in (self.serial_path, qmp_path):
             if os.path.exists(p):
                 os.unlink(p)
         cmd = [a.qemu, '-M', 'pc', '-enable-kvm', '-cpu', 'host,-arch-capabilities',
-               '-m', str(mem_mib), '-kernel', a.tickguest, '-append', append,
-               '-nodefaults', '-no-reboot', '-display', 'none',
+               '-m', str(mem_mib), '-kernel', image or self.guest.image(0, 'none')]
+        if append is not None:
+            cmd += ['-append', append]
+        cmd += ['-nodefaults', '-no-reboot', '-display', 'none',
                '-serial', 'file:' + self.serial_path,
                '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
         if incoming:
@@ -158,16 +166,19 @@ class Qemu:
 
     def boot(self, fill_mib):
         """Wait for the banner, the fill and three ticks -> banner time."""
-        b = self.wait_line(lambda x: x.startswith('tickguest: '), 120, what='banner')
-        if not b[2].startswith('tickguest: fill'):
-            raise RuntimeError('QEMU %s: the guest refused to run: %s' % (self.name, b[2]))
-        self.wait_line(lambda x: x == 'filled %d MiB' % fill_mib, 120, what='"filled" line')
-        self.wait_line(lambda x: (tick_no(x) or 0) >= 3, 10, what='third tick')
-        return b[1] - self.t_spawn
+        t = wait_running(self.ser, self.guest, fill_mib, self.p, 'QEMU ' + self.name, self.why)[1]
+        return t - self.t_spawn
 
-    def last_tick(self):
-        ticks = [tick_no(x) for _, x in self.ser.snapshot() if tick_no(x) is not None]
-        return ticks[-1] if ticks else None
+    def fresh_tick(self):
+        """Wait for a tick line printed after this call."""
+        self.wait_line(lambda x: tick_no(x) is not None, 5, start=len(self.ser.snapshot()), what='fresh tick')
+
+    def last_tick(self, when=False):
+        """The last tick number seen (with when: (t, number)), or None."""
+        ticks = [(t, tick_no(x)) for t, x in self.ser.snapshot() if tick_no(x) is not None]
+        if not ticks:
+            return None
+        return ticks[-1] if when else ticks[-1][1]
 
     def close(self):
         if self.qmp:
@@ -204,6 +215,24 @@ def wait_migrate(qmp, timeout, poll_s):
         time.sleep(poll_s)
 
 
+def migrate_to_file(vm, path, what):
+    """Migrate vm to a new file through an fd passed over QMP, then fsync
+    it -> (query-migrate's final info, migrate -> completed ms, fsync ms)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        vm.qmp.cmd('getfd', fds=[fd], fdname='bench')
+        t0 = now()
+        vm.qmp.cmd('migrate', uri='fd:bench')
+        info, t_done, _ = wait_migrate(vm.qmp, 120, 0.002)
+        if info.get('status') != 'completed':
+            raise RuntimeError('QEMU %s: %s ended %s (%s)' % (vm.name, what, info.get('status'), vm.why()))
+        t1 = now()
+        os.fsync(fd)
+        return info, (t_done - t0) * 1000, (now() - t1) * 1000
+    finally:
+        os.close(fd)
+
+
 def settled(a):
     time.sleep(a.settle)
     note_foreign()
@@ -221,31 +250,19 @@ def save_restore(a, mem_mib, fill_mib, rep):
 
 def save_then_restore(a, mem_mib, fill_mib, rep, sav):
     tag = 'sr-%d-%d' % (mem_mib, rep)
-    append = 'fill=%d' % fill_mib
+    g = guest_of(a)
+    append, image = g.cmdline(fill_mib, 'none'), g.image(fill_mib, 'none')
     r = {'mem': mem_mib}
     settled(a)
-    vm = Qemu(a, tag + '-save', mem_mib, append)
+    vm = Qemu(a, tag + '-save', mem_mib, append, image=image)
     try:
         r['boot_s'] = vm.boot(fill_mib)
         vm.qmp.cmd('migrate-set-parameters', **{'max-bandwidth': UNLIMITED_BW})
-        vm.wait_line(lambda x: tick_no(x) is not None, 5, start=len(vm.ser.snapshot()), what='fresh tick')
+        vm.fresh_tick()
         vm.qmp.cmd('stop')
         time.sleep(0.05)                   # a tick line still on its way to the file
         r['last_tick'] = vm.last_tick()
-        fd = os.open(sav, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            vm.qmp.cmd('getfd', fds=[fd], fdname='bench')
-            t0 = now()
-            vm.qmp.cmd('migrate', uri='fd:bench')
-            info, t_done, _ = wait_migrate(vm.qmp, 120, 0.002)
-            if info.get('status') != 'completed':
-                raise RuntimeError('QEMU %s: save ended %s (%s)' % (tag, info.get('status'), vm.why()))
-            r['save_ms'] = (t_done - t0) * 1000
-            t1 = now()
-            os.fsync(fd)
-            r['fsync_ms'] = (now() - t1) * 1000
-        finally:
-            os.close(fd)
+        _, r['save_ms'], r['fsync_ms'] = migrate_to_file(vm, sav, 'save')
         r['file_bytes'] = os.path.getsize(sav)
         r['file_du'] = os.stat(sav).st_blocks * 512
     finally:
@@ -254,7 +271,8 @@ def save_then_restore(a, mem_mib, fill_mib, rep, sav):
     settled(a)
     fd = os.open(sav, os.O_RDONLY)
     try:
-        vm = Qemu(a, tag + '-restore', mem_mib, append, incoming='fd:%d' % fd, pass_fds=(fd,))
+        vm = Qemu(a, tag + '-restore', mem_mib, append, incoming='fd:%d' % fd, pass_fds=(fd,),
+                  image=image)
     finally:
         os.close(fd)
     try:
@@ -276,17 +294,44 @@ def save_then_restore(a, mem_mib, fill_mib, rep, sav):
     return r
 
 
+def point_in_time(a, mem_mib, fill_mib):
+    """One background snapshot of a filled, idle, running guest to a file."""
+    tag = 'pit-%d-%d' % (mem_mib, fill_mib)
+    sav = os.path.join(a.scratch, 'qemu-%s.sav' % tag)
+    g = guest_of(a)
+    settled(a)
+    vm = Qemu(a, tag, mem_mib, g.cmdline(fill_mib, 'none'), image=g.image(fill_mib, 'none'))
+    try:
+        vm.boot(fill_mib)
+        vm.qmp.cmd('migrate-set-parameters', **{'max-bandwidth': UNLIMITED_BW})
+        vm.qmp.cmd('migrate-set-capabilities',
+                   capabilities=[{'capability': 'background-snapshot', 'state': True}])
+        vm.fresh_tick()
+        info, save_ms, fsync_ms = migrate_to_file(vm, sav, 'background snapshot')
+        r = {'pause_ms': info.get('downtime'), 'durable_ms': save_ms + fsync_ms}
+        st = vm.status()
+        if st != 'running':
+            raise RuntimeError('QEMU %s: "%s" after a background snapshot, expected "running"' % (tag, st))
+        vm.fresh_tick()
+    finally:
+        vm.close()
+        if os.path.exists(sav):
+            os.unlink(sav)
+    return r
+
+
 def live(a, mem_mib, fill_mib, dirty, rep):
     """One live migration over loopback TCP; dirty: 'none', 'max' or MiB/s."""
     tag = 'lv-%s-%d' % (dirty, rep)
-    append = 'fill=%d dirty=%s' % (fill_mib, dirty)
+    g = guest_of(a)
+    append, image = g.cmdline(fill_mib, dirty), g.image(fill_mib, dirty)
     r = {'mem': mem_mib, 'dirty': dirty}
     settled(a)
     uri = 'tcp:127.0.0.1:%d' % free_port()
-    dst = Qemu(a, tag + '-dst', mem_mib, append, incoming=uri)
+    dst = Qemu(a, tag + '-dst', mem_mib, append, incoming=uri, image=image)
     src = None
     try:
-        src = Qemu(a, tag + '-src', mem_mib, append)
+        src = Qemu(a, tag + '-src', mem_mib, append, image=image)
         src.boot(fill_mib)
         src.qmp.cmd('migrate-set-parameters', **{'max-bandwidth': UNLIMITED_BW})
         src.qmp.cmd('migrate', uri=uri)
@@ -305,8 +350,9 @@ def live(a, mem_mib, fill_mib, dirty, rep):
             raise RuntimeError('QEMU %s: migration ended %s (source %s; destination %s)'
                                % (tag, r['status'], src.why(), dst.why()))
         time.sleep(0.05)
-        last = src.last_tick()
+        t_last, last = src.last_tick(when=True) or (None, None)
         got = dst.wait_line(lambda x: tick_no(x) is not None, 10, what='tick on the destination')
+        r['tick_gap_ms'] = (got[1] - t_last) * 1000 if t_last is not None else None
         r['continuity_ok'] = last is not None and tick_no(got[2]) == last + 1
         r['continuity'] = 'source last tick %s, destination first %s' % (last, tick_no(got[2]))
     finally:

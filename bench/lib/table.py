@@ -24,6 +24,8 @@ durable = that + fsync), restored with -incoming fd: and cont, spawn -> first
 tick; TABLE_REPS times.  The two VMMs never run at the same time (8 GiB
 guests of both would not fit this host's RAM).  Live migration is measured
 by bench/vmm_bench.sh (its section B and the issue-8 target lines).
+TABLE_GUEST=tickguest: ours boots QEMU's guest too (`--irqchip kernel`,
+filled as much, idle), the same image on both sides.
 Exit 1 if a figure could not be measured (a FAIL target is not an error).
 """
 import argparse
@@ -36,6 +38,7 @@ import sys
 import time
 
 import qemu_peer
+from bench_guest import TickGuest
 from benchutil import (cleanup, error, fratio, med, note_foreign, now, on_signal, print_report,
                        progress)
 from restore_bench import du_mib, first_line, mmap_s, size_bytes
@@ -78,12 +81,17 @@ def ours(a, size, mib):
     r = {'pause_ms': [], 'durable_s': []}
     time.sleep(a.settle)
     note_foreign()
-    v = Vmm(a, tag, ['--mem', size, '--cmdline', 'mem=' + area, '--save', sav,
-                     '--continue', '--background'])
+    save = ['--save', sav, '--continue', '--background']
+    if a.tick:
+        import same_image
+        v, _ = same_image.boot_ours(a, tag, size_bytes(size) >> 20, mib, 'none', save)
+    else:
+        v = Vmm(a, tag, ['--mem', size, '--cmdline', 'mem=' + area] + save)
     try:
-        churn, pages, _ = banner(v)
-        i, _, _, fill_steps = wait_filled(v, churn, pages, timeout=300)
-        v.ser.wait_for(lambda x: (step_no(x) or 0) >= fill_steps + 4, 10, start=i, proc=v.p)
+        if not a.tick:
+            churn, pages, _ = banner(v)
+            i, _, _, fill_steps = wait_filled(v, churn, pages, timeout=300)
+            v.ser.wait_for(lambda x: (step_no(x) or 0) >= fill_steps + 4, 10, start=i, proc=v.p)
         seen = 0
         for _ in range(a.reps):
             v.p.send_signal(signal.SIGTERM)
@@ -115,7 +123,8 @@ def ours(a, size, mib):
         for _ in range(a.restore_reps):
             t, line, t_vmm = first_line([a.vmm, '--restore', sav, '--serial', 'stdio'])
             # The snapshot may have caught the guest mid-line: its first
-            # line is then the rest of a step line ("um 0x... ticks 18").
+            # line is then the rest of a step line ("um 0x... ticks 18"; a
+            # tick line: "ick 18").
             if not STEP_TAIL_RE.match(line):
                 raise RuntimeError('%s: restored guest\'s first line is not a step: %r' % (tag, line))
             ts.append(t * 1e3)
@@ -170,6 +179,8 @@ def report(a, rows):
            % (a.reps, a.restore_reps),
            'Host: load average %.2f at the start, %.2f at the end (2 CPUs, shared: figures are noisy'
            ' when it is high).' % (a.load0, os.getloadavg()[0]),
+           'Guests: %s.' % ('both boot bench/guest/tickguest.S (TABLE_GUEST=tickguest; ours --irqchip kernel)'
+                             if a.tick else 'ours the in-tree test kernel, QEMU bench/guest/tickguest.S'),
            W % ('size', 'fill', 'pause ms', 'QEMU', 'Q/o', 'durable', 'QEMU', 'Q/o', 'wr+fs s',
                 'd/wf', 'du MiB', 'QEMU', 'restore', 'of it', 'QEMU', 'Q/o', 'mmap ms'),
            W % ('', 'MiB', 'ours', '', '', 's ours', 's', '', '', '', 'ours', '', 'ms ours', 'vmm', 'ms', '', '')]
@@ -225,6 +236,10 @@ def main():
     a.reps = int(env('TABLE_REPS', '1'))
     a.restore_reps = int(env('TABLE_RESTORE_REPS', '5'))
     a.settle = float(env('TABLE_SETTLE', '1'))
+    a.tick = env('TABLE_GUEST', 'kernel') == 'tickguest'
+    if a.tick:      # what same_image.py's boot of ours reads
+        a.guest = TickGuest(a.tickguest)
+        a.vmm_args = ['--irqchip', 'kernel']
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
     qemu_ok = not a.no_qemu

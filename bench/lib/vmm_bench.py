@@ -26,7 +26,11 @@ B) live migration over loopback TCP of a 1G guest with a 512M churn area at
    fast as it can.
 
 BENCH_QUICK=1 (environment) makes it a smoke run: 256M guests only (128M
-filled; also for B), one rep each.
+filled; also for B), one rep each.  VMM_BENCH_GUEST=tickguest: ours boots
+QEMU's guest too (`--irqchip kernel`), measured by bench/lib/same_image.py's
+runs (A: the same fill, idle; B: QEMU's dirty settings); the figures only
+one guest gives (SIGTERM -> exit, load only, dirty rates, pass detail) are
+then n/a.
 
 Choices, so the figures read right:
  * COM1 goes to a file, not --serial none: the step lines tell when the
@@ -60,6 +64,7 @@ import sys
 import time
 
 import qemu_peer
+from bench_guest import TickGuest
 from benchutil import (CHILDREN, FOREIGN, Tail, cleanup, error, fmt, fratio, free_port,
                        med, note_foreign, now, on_signal, print_report, progress, ratio, row,
                        T_START)
@@ -148,8 +153,9 @@ def wait_filled(v, churn, pages, timeout=120):
     return got[0], got[1], step_no(got[2]), fill_steps
 
 
-def serial_file_state(path):
-    """-> (last complete step number, trailing partial line) of a serial file."""
+def serial_file_state(path, parse=step_no):
+    """-> (last complete step number, trailing partial line) of a serial file
+    (parse: a line -> its number or None; the tick guests' is tick_no)."""
     try:
         text = open(path, 'rb').read().decode('latin-1')
     except OSError:
@@ -158,26 +164,37 @@ def serial_file_state(path):
     partial = parts.pop()
     last = None
     for p in reversed(parts):
-        last = step_no(p)
+        last = parse(p)
         if last is not None:
             break
     return last, partial
 
 
-def first_step_after(v, partial, timeout):
+def raw_head(path):
+    """The first byte of a file (b'' if none)."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read(1)
+    except OSError:
+        return b''
+
+
+def first_step_after(v, partial, timeout, parse=step_no):
     """First step line the resumed guest prints, joined to the line the old
     side left unfinished.  -> (t, step) or None."""
     got = v.ser.wait_for(lambda x: True, timeout, proc=v.p)
     if not got:
         return None
     lines = v.ser.snapshot()
+    if partial and parse(partial) is not None and raw_head(v.serial_path) in (b'\n', b'\r'):
+        return lines[0][0], parse(partial)   # the old side's last line lacked only its newline
     for k, (t, x) in enumerate(lines):
         txt = (partial + x) if k == 0 else x
-        n = step_no(txt)
+        n = parse(txt)
         if n is not None:
             return t, n
-    got = v.ser.wait_for(lambda x: step_no(x) is not None, timeout, start=len(lines), proc=v.p)
-    return (got[1], step_no(got[2])) if got else None
+    got = v.ser.wait_for(lambda x: parse(x) is not None, timeout, start=len(lines), proc=v.p)
+    return (got[1], parse(got[2])) if got else None
 
 
 def rate_mbs(points, pages):
@@ -249,6 +266,18 @@ def ours_save_restore(a, mem, churn_opt, rep):
 
 # ---------------------------------------------------------------- B: ours
 
+def wait_migrated(s, d, tag):
+    """The source's "migrated:" line (MIGRATED_RE match) once it has exited
+    0; RuntimeError with both sides' output otherwise."""
+    got = s.err.wait_for(lambda x: MIGRATED_RE.search(x) or MIG_FAIL_RE.search(x), 120, proc=s.p)
+    # a failed migration leaves the source running: do not wait for it
+    rc = s.wait(30) if got and MIGRATED_RE.search(got[2]) else s.p.poll()
+    if not got or not MIGRATED_RE.search(got[2]) or rc != 0:
+        raise RuntimeError('%s: migration failed: source exit %s (%s); destination: %s'
+                           % (tag, rc, s.why(), d.why()))
+    return got[3]
+
+
 def ours_live(a, case, rep):
     tag = 'lv-%s-%d' % (case['key'], rep)
     r = {}
@@ -273,12 +302,7 @@ def ours_live(a, case, rep):
         s.p.send_signal(signal.SIGUSR1)
         before = [(t, step_no(x)) for t, x in s.ser.snapshot()[i:] if step_no(x) is not None and t <= t_trig]
         r['rate_before'] = rate_mbs(before, pages)
-        got = s.err.wait_for(lambda x: MIGRATED_RE.search(x) or MIG_FAIL_RE.search(x), 120, proc=s.p)
-        rc = s.wait(30)
-        if not got or not MIGRATED_RE.search(got[2]) or rc != 0:
-            raise RuntimeError('%s: migration failed: source exit %s (%s); destination: %s'
-                               % (tag, rc, s.why(), d.why()))
-        m = got[3]
+        m = wait_migrated(s, d, tag)
         r['live_passes'] = int(m.group(1))
         r['pass_detail'] = m.group(2)
         r['mb_total'] = float(m.group(3))
@@ -319,7 +343,7 @@ def count_ok(rs):
 def report_a(a, ours, qemu):
     out = ['',
            'A) Boot, save of a paused guest to a file, and restore from it (file in the page cache),',
-           '   median [min..max] of %d; ours: in-tree test kernel, churn area filled;' % a.reps,
+           '   median [min..max] of %d; ours: %s, churn area filled;' % (a.reps, a.ours_desc),
            '   QEMU 7.2 (-M pc): bench/guest/tickguest.S with as much filled, migrate fd: to the file,',
            '   bandwidth unlimited.  boot: spawn -> first guest line (QEMU: SeaBIOS runs first).',
            '   save: ours = the time vmm prints ("saved to F in N s": pause -> file written, fsynced,',
@@ -355,8 +379,8 @@ def report_a(a, ours, qemu):
 def report_b(a, cases, ours, qemu):
     z = a.live_size
     out = ['',
-           'B) Live migration over loopback TCP, %s guest, %s churn area (ours: in-tree test kernel,'
-           % (z['mem'], z['fill']),
+           'B) Live migration over loopback TCP, %s guest, %s churn area (ours: %s,'
+           % (z['mem'], z['fill'], a.ours_desc),
            '   --max-downtime default 30 ms) vs QEMU 7.2 -M pc, tickguest with %s filled, bandwidth'
            % z['fill'],
            '   unlimited, downtime-limit default 300 ms; median [min..max] of %d.' % a.reps,
@@ -375,7 +399,7 @@ def report_b(a, cases, ours, qemu):
         q_s = [x / 1000 for x in q('total_ms') if x is not None]
         q_rate = [x for x in q('max_dirty_mbs') if x]
         tr, dr, br = ratio(g('total_s'), q_s), ratio(g('downtime_ms'), q('downtime_ms')), ratio(g('mb_total'), q_mb)
-        out += ['', '  ours: %s (n=%d)' % (c['label'], len(rs)),
+        out += ['', '  ours: %s (n=%d)' % (c['qemu_label' if a.tick else 'label'], len(rs)),
                 '  QEMU: %s (n=%d completed of %d)' % (c['qemu_label'], len(qok), len(qs)),
                 row('metric', 'ours', 'QEMU', 'ours/QEMU'),
                 row('dirty rate, MB/s: before migration', fmt(g('rate_before'), prec=1),
@@ -463,11 +487,47 @@ def measure(what, fn, *args):
         return None
 
 
+def tick_save_restore(a, z, rep):
+    """A) on tickguest (VMM_BENCH_GUEST=tickguest): same_image.py's run, in
+    this report's terms."""
+    import same_image
+    r = same_image.ours_save_restore(a, z['mem_mib'], z['fill_mib'], rep)
+    if 'restore_error' in r:
+        raise RuntimeError(r['restore_error'])
+    return {'mem': z['mem'], 'boot_s': r['boot_s'], 'save_s': r['durable_ms'] / 1000,
+            'file_bytes': r['file_bytes'], 'spawn_to_restored_s': r['loaded_ms'] / 1000,
+            'spawn_to_step_s': r['tick_ms'] / 1000, 'continuity_ok': r['continuity_ok'],
+            'continuity': r['continuity']}
+
+
+def tick_live(a, c, rep):
+    """B) on tickguest, dirtying as QEMU's guest does in case c."""
+    import same_image
+    z = a.live_size
+    r = same_image.ours_live(a, z['mem_mib'], z['fill_mib'], c['qemu_dirty'], rep)
+    if not r['continuity_ok']:
+        raise RuntimeError('guest did not continue where it left: %s' % r['continuity'])
+    return {'live_passes': r['passes'] - 1, 'pass_detail': 'n/a (tickguest)',
+            'mb_total': r['sent_bytes'] / 1e6, 'total_s': r['total_ms'] / 1000,
+            'downtime_ms': r['downtime_ms']}
+
+
+def run_tick(a, what, fn, store, key, arg):
+    """With VMM_BENCH_GUEST=tickguest: fn(a, arg, rep) for each rep into
+    store[key]."""
+    for rep in range(a.reps if a.tick else 0):
+        r = measure('ours ' + what, fn, a, arg, rep)
+        if r:
+            store.setdefault(key, []).append(r)
+            progress('ours (tickguest) %s rep %d: %s' % (what, rep, r))
+
+
 def run_all(a, qemu_ok):
     """-> (ours A, QEMU A, ours B, QEMU B): lists of result dicts by size/case."""
     ours_a, qemu_a, ours_b, qemu_b = {}, {}, {}, {}
     for z in a.sizes:
-        for rep in range(a.reps):
+        run_tick(a, 'save/restore %s' % z['mem'], tick_save_restore, ours_a, z['mem'], z)
+        for rep in range(0 if a.tick else a.reps):
             r = measure('ours save/restore %s' % z['mem'], ours_save_restore, a, z['mem'], z['fill'], rep)
             if r:
                 ours_a.setdefault(z['mem'], []).append(r)
@@ -488,7 +548,8 @@ def run_all(a, qemu_ok):
                             q['file_bytes'] / 1e6, q['loaded_ms'], q['tick_ms'], q['continuity']))
     z = a.live_size
     for c in CASES:
-        for rep in range(a.reps):
+        run_tick(a, 'live dirty=%s' % c['qemu_dirty'], tick_live, ours_b, c['key'], c)
+        for rep in range(0 if a.tick else a.reps):
             r = measure('ours live %s' % c['opts'], ours_live, a, c, rep)
             if r:
                 ours_b.setdefault(c['key'], []).append(r)
@@ -530,6 +591,11 @@ def main():
     a.sizes, a.live_size = SIZES, SIZES[-1]
     if a.quick:
         a.sizes, a.live_size, a.reps = SIZES[:1], SIZES[0], 1
+    a.tick = os.environ.get('VMM_BENCH_GUEST', 'kernel') == 'tickguest'
+    a.ours_desc = 'bench/guest/tickguest.S, --irqchip kernel' if a.tick else 'in-tree test kernel'
+    if a.tick:      # what same_image.py's runs of ours read
+        a.guest = TickGuest(a.tickguest)
+        a.vmm_args, a.vmm_restore_args = ['--irqchip', 'kernel'], []
     load0 = os.getloadavg()[0]
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -558,6 +624,9 @@ def main():
            'and page rewriting, a tick line every 100 ms).  Both do their memory work in ring 3; both fill',
            'the area first.  /dev/kvm here is kvm-pvm (software-nested): guest ring 0 is emulated, ring 3',
            'native.  Ratios are of medians.']
+    if a.tick:
+        out[3:8] = ['Same guest on both sides (VMM_BENCH_GUEST=tickguest): bench/guest/tickguest.S, ours with',
+                    '--irqchip kernel; bench/same_image_bench.sh measures more on it.  Ratios are of medians.']
     out.append('Host: load average %.2f at the start, %.2f at the end; %s.' % (
         load0, os.getloadavg()[0],
         'no other vmm or QEMU process seen' if not FOREIGN['max'] else
