@@ -479,37 +479,14 @@ int machine_init(struct machine *m)
 	return 0;
 }
 
-unsigned machine_ncpus(const struct machine *m)
-{
-	return m->cfg.ncpus ? m->cfg.ncpus : 1;
-}
-
-/* APs start only by INIT/SIPI, which only the in-kernel LAPIC delivers. */
-static int check_ncpus(const struct machine_config *cfg)
-{
-	if (cfg->ncpus > 1 && cfg->irqchip != IRQCHIP_KERNEL) {
-		fprintf(stderr, "vmm: machine: %u vCPUs (ncpus) need the in-kernel irqchip "
-			"(--irqchip kernel): the APs start by INIT/SIPI through its LAPIC\n",
-			cfg->ncpus);
-		return -1;
-	}
-	return 0;
-}
-
 int machine_build(struct machine *m, const struct machine_config *cfg)
 {
 	m->cfg = *cfg;
 	m->cfg.ncpus = machine_ncpus(m);
-	if (check_ncpus(&m->cfg) || kvm_vm_create(&m->kvm, cfg->ram_size, m->cfg.ncpus,
-						  cfg->irqchip == IRQCHIP_KERNEL))
+	if (machine_vcpus_init(m))
 		return -1;
-	if (cfg->cpu && kvm_use_cpu_model(&m->kvm, cfg->cpu))
+	if (m->cfg.cpu && kvm_use_cpu_model(&m->kvm, m->cfg.cpu))
 		return -1;
-	for (unsigned i = 0; i < m->cfg.ncpus; i++) {
-		vcpu_init(&m->vcpu[i], m, i, m->kvm.vcpu[i].fd, m->kvm.vcpu[i].run);
-		if (cfg->irqchip == IRQCHIP_KERNEL)
-			vcpu_use_kernel_irqchip(&m->vcpu[i]);
-	}
 	/* Busy only when an incoming load builds the VM: migrate_dst.c
 	 * selects after the load. */
 	(void)units_select_irqchip(m);
@@ -522,9 +499,8 @@ int machine_build(struct machine *m, const struct machine_config *cfg)
 	 * else can fail before the loop runs. */
 	if (serial_backend_open(&m->backend, cfg->serial, cfg->serial_append))
 		return -1;
-	for (unsigned i = 0; i < m->cfg.ncpus; i++)
-		if (vcpu_start(&m->vcpu[i]))
-			return -1;
+	if (machine_vcpus_start_threads(m))
+		return -1;
 	m->built = true;
 	return 0;
 }
@@ -548,10 +524,7 @@ int machine_boot(struct machine *m)
 	machine_set_boot_facts(m, &f);
 	/* Only the BSP got the entry state; the APs wait for the guest's
 	 * INIT/SIPI. */
-	for (unsigned i = 1; i < m->cfg.ncpus; i++)
-		if (kvm_vcpu_wait_for_sipi(&m->kvm, i))
-			return -1;
-	return 0;
+	return machine_vcpus_await_sipi(m);
 }
 
 void machine_start(struct machine *m)
@@ -562,18 +535,12 @@ void machine_start(struct machine *m)
 	atomic_store(&m->started_once, true);
 	atomic_store(&m->vcpu_may_run, true);
 	machine_unlock(m);
-	for (unsigned i = 0; i < m->cfg.ncpus; i++)
-		vcpu_resume(&m->vcpu[i]);
+	machine_vcpus_resume(m);
 }
 
 void machine_pause(struct machine *m)
 {
-	/* Every vCPU is asked before any is waited for: they stop together,
-	 * and no state is read before the last one has. */
-	for (unsigned i = 0; i < m->cfg.ncpus; i++)
-		vcpu_request_pause(&m->vcpu[i]);
-	for (unsigned i = 0; i < m->cfg.ncpus; i++)
-		vcpu_wait_parked(&m->vcpu[i]);
+	machine_vcpus_pause(m);
 	atomic_store(&m->vcpu_may_run, false);
 	machine_lock(m);
 	vclock_stop(&m->clock);
@@ -792,8 +759,7 @@ int machine_run(struct machine *m)
 	}
 	/* The VM has ended: no vCPU runs guest code any more, whichever of
 	 * them (or which signal) ended it. */
-	for (unsigned i = 0; i < m->cfg.ncpus; i++)
-		vcpu_request_exit(&m->vcpu[i]);
+	machine_vcpus_end(m);
 	/* The guest may power off while a migration copies it. */
 	migrate_abort(m);
 	/* ... or while a snapshot of it is written: that file was asked for. */
@@ -804,12 +770,7 @@ int machine_run(struct machine *m)
 void machine_destroy(struct machine *m)
 {
 	bgsave_abandon(m);
-	/* All threads are joined before any vCPU's mutex goes: one may kick
-	 * another until it has left. */
-	for (unsigned i = 0; i < KVM_VCPUS_MAX; i++)
-		vcpu_stop(&m->vcpu[i]);
-	for (unsigned i = 0; i < KVM_VCPUS_MAX; i++)
-		vcpu_release(&m->vcpu[i]);
+	machine_vcpus_release(m);
 	if (m->vm_lock.ready) {
 		machine_lock(m);
 		serial_backend_close(&m->backend);

@@ -167,8 +167,24 @@ void machine_clock_restore(struct machine *m, uint64_t ns);
 int machine_run(struct machine *m);
 /* Stop the vCPUs and release everything. */
 void machine_destroy(struct machine *m);
+/* ---- vCPU group (machine_vcpus.c), for machine.c's lifecycle ---- */
+
 /* The machine's vCPU count (1 before it is built). */
 unsigned machine_ncpus(const struct machine *m);
+/* Refuse more than one vCPU without the kernel irqchip (one line), create
+ * the KVM VM with m->cfg's RAM and vCPUs, set each vcpu up (no thread). */
+int machine_vcpus_init(struct machine *m);
+/* One thread per vCPU, parked.  -1 on failure (printed). */
+int machine_vcpus_start_threads(struct machine *m);
+/* Every AP (vCPU 1 and up) waits for INIT/SIPI.  -1 on failure (printed). */
+int machine_vcpus_await_sipi(struct machine *m);
+/* Let every vCPU run / park every vCPU (all asked, then each waited for). */
+void machine_vcpus_resume(struct machine *m);
+void machine_vcpus_pause(struct machine *m);
+/* The VM ended: every vCPU thread leaves its loop (no join). */
+void machine_vcpus_end(struct machine *m);
+/* Join every vCPU thread, then release every vcpu. */
+void machine_vcpus_release(struct machine *m);
 
 /* ---- The VM lock and the machine's state, for the other modules ---- */
 
