@@ -287,6 +287,10 @@ int cpu_state_load(struct kvm_vm *vm, unsigned cpu, ssm_handle *h, uint32_t vers
 	/* Version 1 saved no CPUID: the vCPU keeps the host's, as it did. */
 	if (!rc && version < 2)
 		rc = copy_cpuid(vm, cpu, &s);
+	/* A file from before vCPU counts (one vCPU) may hold any APIC ID in
+	 * its CPUID; the vCPU gets its own, so a re-save passes the check. */
+	if (!rc && !apic_ids)
+		smp_cpuid_set_apic_id(s.cpuid, s.ncpuid, cpu);
 	if (!rc)
 		rc = check(vm, cpu, h, &s, apic_ids && version >= 2, &plan);
 	if (!rc)

@@ -147,7 +147,7 @@ int irqchip_units_capture(struct machine *m, char *err, size_t errlen)
 
 	if (!m->kvm.kernel_irqchip)
 		return SSM_OK;
-	for (uint32_t i = 0; !rc && i < m->kirq.nlapic; i++)
+	for (uint32_t i = 0; !rc && i < machine_ncpus(m); i++)
 		rc = read_lapic(m, &m->kirq.lapic[i], err, errlen);
 	if (!rc)
 		rc = read_pic(m, err, errlen);
@@ -362,15 +362,13 @@ int irqchip_units_register_lapic(struct machine *m, ssm *reg, uint32_t index)
 	struct irqchip_lapic_unit *u;
 	int rc;
 
-	if (index >= IRQCHIP_MAX_VCPUS || index > m->kirq.nlapic)
+	if (index >= IRQCHIP_MAX_VCPUS)
 		return SSM_ERR_INVALID_ARG;
 	u = &m->kirq.lapic[index];
 	u->m = m;
 	u->index = index;
 	rc = ssm_register_external(reg, "lapic", index, KIRQ_LAPIC_VERSION, sizeof(u->st),
 				   index ? "kvm-pic" : NULL, 0, &cb, u);
-	if (!rc && index == m->kirq.nlapic)
-		m->kirq.nlapic++;
 	return rc;
 }
 
@@ -397,26 +395,65 @@ int irqchip_units_register_all_lapics(struct machine *m, ssm *reg)
 {
 	int rc = SSM_OK;
 
-	for (uint32_t i = m->kirq.nlapic; !rc && i < IRQCHIP_MAX_VCPUS; i++)
+	for (uint32_t i = 1; !rc && i < IRQCHIP_MAX_VCPUS; i++)
 		rc = irqchip_units_register_lapic(m, reg, i);
 	return rc;
 }
 
-void irqchip_units_fit(struct machine *m, ssm *reg, uint32_t n)
+void irqchip_units_fit(ssm *reg, uint32_t n)
 {
-	while (m->kirq.nlapic > n &&
-	       ssm_deregister_external(reg, "lapic", m->kirq.nlapic - 1) == SSM_OK)
-		m->kirq.nlapic--;
+	/* Instances reg never held, or dropped before, are no error. */
+	for (uint32_t i = n; i < IRQCHIP_MAX_VCPUS; i++)
+		(void)ssm_deregister_external(reg, "lapic", i);
 }
 
-int irqchip_units_deregister(struct machine *m, ssm *reg)
+int irqchip_units_deregister(ssm *reg)
 {
 	int rc = SSM_OK;
 
 	for (unsigned i = 0; !rc && i < IRQCHIP_VM_UNITS; i++)
 		rc = ssm_deregister_external(reg, vm_chips[i].u->name, 0);
-	for (uint32_t i = 0; !rc && i < m->kirq.nlapic; i++)
-		rc = ssm_deregister_external(reg, "lapic", i);
+	if (!rc)
+		irqchip_units_fit(reg, 0);
+	return rc;
+}
+
+/* A record of the other mode's chips: the machine record, loaded first,
+ * chose this VM's chips, so the state is forged or mixed. */
+struct other_chip {
+	const char *name, *mode;        /* the unit, the mode it belongs to */
+	uint32_t version;
+};
+
+static int other_chip_load(void *ctx, ssm_handle *h, uint32_t version, uint32_t pass)
+{
+	const struct other_chip *c = ctx;
+
+	(void)version;
+	(void)pass;
+	return ssm_set_load_error(h, SSM_ERR_LOAD_VALUE, "%s: a unit of --irqchip %s, but the "
+				  "machine record's field irqchip chose the other mode for this VM",
+				  c->name, c->mode);
+}
+
+int irqchip_units_register_refusers(ssm *reg, enum irqchip_mode vm_mode)
+{
+	static const struct other_chip user_chips[] = {
+		{ "pic", "user", PIC_SSM_VERSION }, { "pit", "user", PIT_SSM_VERSION },
+	};
+	static const struct other_chip kernel_chips[] = {
+		{ "lapic", "kernel", KIRQ_LAPIC_VERSION }, { "kvm-pic", "kernel", KIRQ_PIC_VERSION },
+		{ "ioapic", "kernel", KIRQ_IOAPIC_VERSION }, { "kvm-pit", "kernel", KIRQ_PIT_VERSION },
+	};
+	/* Load only: with no save callback such a unit is never written. */
+	static const ssm_callbacks cb = { .load_exec = other_chip_load };
+	const struct other_chip *c = vm_mode == IRQCHIP_KERNEL ? user_chips : kernel_chips;
+	size_t n = vm_mode == IRQCHIP_KERNEL ? 2 : 4;
+	int rc = SSM_OK;
+
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = ssm_register_external(reg, c[i].name, 0, c[i].version, 0, NULL, 0, &cb,
+					   (void *)&c[i]);
 	return rc;
 }
 
@@ -424,7 +461,7 @@ bool irqchip_units_complete(struct machine *m, ssm *reg, const char **missing,
 			    uint32_t *instance)
 {
 	*instance = 0;
-	for (uint32_t i = 0; i < m->kirq.nlapic; i++)
+	for (uint32_t i = 0; i < machine_ncpus(m); i++)
 		if (!ssm_unit_final_loaded(reg, "lapic", i)) {
 			*missing = "lapic";
 			*instance = i;

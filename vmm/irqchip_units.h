@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "ssm/ssm.h"
+#include "vmm/irqchip.h"
 #include "vmm/irqchip_state.h"
 
 /* The most vCPUs (LAPIC instances) this state holds. */
@@ -46,26 +47,30 @@ struct irqchip_units {
 	struct kirq_ioapic ioapic;
 	struct kirq_pit pit;
 	struct irqchip_lapic_unit lapic[IRQCHIP_MAX_VCPUS];
-	uint32_t nlapic;                /* lapic units registered */
 	struct irqchip_vm_unit vm[IRQCHIP_VM_UNITS];
 };
 
 /* Register lapic instance 0 and the VM-wide chips with reg, after the cpu
  * unit (SSM_OK or the first error). */
 int irqchip_units_register(struct machine *m, ssm *reg);
-/* Register lapic instance index (index < IRQCHIP_MAX_VCPUS, at most one
- * above the highest so far) after the cpu unit of that vCPU, before the
- * VM-wide chips.  nlapic counts the vCPUs that have one. */
+/* Register lapic instance index (index < IRQCHIP_MAX_VCPUS) after the cpu
+ * unit of that vCPU, before the VM-wide chips.  The machine's vCPU count,
+ * not the registry, says which vCPUs have a LAPIC to save or check. */
 int irqchip_units_register_lapic(struct machine *m, ssm *reg, uint32_t index);
-/* Register lapic instances from the next one up to IRQCHIP_MAX_VCPUS - 1:
+/* Register lapic instances 1 to IRQCHIP_MAX_VCPUS - 1:
  * a VM's vCPU count is known only once it is built, maybe while a stream
  * is loaded (SSM_OK or the first error). */
 int irqchip_units_register_all_lapics(struct machine *m, ssm *reg);
-/* Drop the lapic instances n and above (outside any save or load). */
-void irqchip_units_fit(struct machine *m, ssm *reg, uint32_t n);
+/* Drop the lapic instances n and above from reg, those it holds (outside
+ * any save or load). */
+void irqchip_units_fit(ssm *reg, uint32_t n);
 /* Drop every unit irqchip_units_register*() added to reg (a user-irqchip
  * VM). */
-int irqchip_units_deregister(struct machine *m, ssm *reg);
+int irqchip_units_deregister(ssm *reg);
+/* After the other mode's units are dropped from reg: load-only units of
+ * their names (instance 0) that refuse a record, naming the machine
+ * record's irqchip field, rather than libssm's "unknown unit". */
+int irqchip_units_register_refusers(ssm *reg, enum irqchip_mode vm_mode);
 /* Read every chip of the parked VM from KVM now (a point-in-time save,
  * before the fork).  0 or an ssm_err with err set. */
 int irqchip_units_capture(struct machine *m, char *err, size_t errlen);

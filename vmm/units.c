@@ -636,12 +636,17 @@ int units_register(struct machine *m, ssm *reg)
 	return rc;
 }
 
-void units_fit_cpus(struct machine *m)
+void units_fit_cpus_in(struct machine *m, ssm *reg)
 {
 	for (uint32_t i = machine_ncpus(m); i < KVM_VCPUS_MAX; i++)
-		(void)ssm_deregister_internal(m->ssm, "cpu", i);
+		(void)ssm_deregister_internal(reg, "cpu", i);
 	/* And their LAPICs (none left in a user-irqchip VM). */
-	irqchip_units_fit(m, m->ssm, machine_ncpus(m));
+	irqchip_units_fit(reg, machine_ncpus(m));
+}
+
+void units_fit_cpus(struct machine *m)
+{
+	units_fit_cpus_in(m, m->ssm);
 }
 
 int units_select_irqchip_in(struct machine *m, ssm *reg)
@@ -652,9 +657,10 @@ int units_select_irqchip_in(struct machine *m, ssm *reg)
 		rc = ssm_deregister_device(reg, &m->pic, "pic", 0);
 		if (!rc)
 			rc = ssm_deregister_device(reg, &m->pit, "pit", 0);
-		return rc;
+	} else {
+		rc = irqchip_units_deregister(reg);
 	}
-	return irqchip_units_deregister(m, reg);
+	return rc ? rc : irqchip_units_register_refusers(reg, m->cfg.irqchip);
 }
 
 int units_select_irqchip(struct machine *m)

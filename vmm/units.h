@@ -98,6 +98,8 @@ int units_cpu_irq_state(ssm_handle *h, uint32_t i, bool *line, bool *deferred);
  * KVM_VCPUS_MAX are registered until the count is known); outside any
  * save or load. */
 void units_fit_cpus(struct machine *m);
+/* The same for a second registry of m's units (units_register(m, reg)). */
+void units_fit_cpus_in(struct machine *m, ssm *reg);
 
 /* Open the state file at path for reading (a regular file only); on
  * failure an ssm_err and one line in msg (errno's text where it has one). */

@@ -76,6 +76,7 @@ static void setup(void)
 		fprintf(stderr, "fuzz: cannot register the units a second time\n");
 		exit(1);
 	}
+	units_fit_cpus_in(&m, resave);
 }
 
 static int load(const void *file, size_t len)
