@@ -165,6 +165,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) asan
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) asan-vmm
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) fuzz FUZZ_SECONDS=8
+	@scripts/conformance.py --build-only
 	@scripts/run-e2e.sh $(BUILD)
 	@$(MAKE) --no-print-directory e2e-kernel-irqchip KIRQ_E2E=quick
 	@$(MAKE) --no-print-directory conformance-quick

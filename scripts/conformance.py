@@ -5,6 +5,7 @@ and under QEMU's microvm machine on this host, in one run; one table.
 
 Usage: scripts/conformance.py [--vmm BUILD/vmm] [--quick] [--expect-pass]
                               [--extra NAME:FILE[:ARGS]...]
+       scripts/conformance.py --build-only   (find or build the suite, run nothing)
 
 The suite is an external one (GPL-2.0, not part of the project), taken
 from KUT_DIR (a built or an unbuilt tree: it is configured and built in
@@ -439,7 +440,7 @@ def listening(port):
 
 def main(argv):
     vmm = os.path.join(ROOT, 'build', 'vmm')
-    quick = expect = False
+    quick = expect = build_only = False
     extra = []
     i = 0
     while i < len(argv):
@@ -450,6 +451,8 @@ def main(argv):
             quick = True
         elif argv[i] == '--expect-pass':
             expect = True
+        elif argv[i] == '--build-only':
+            build_only = True
         elif argv[i] == '--extra':
             name, file, *args = argv[i + 1].split(':', 2)
             extra.append({'name': name, 'path': os.path.abspath(file),
@@ -459,10 +462,16 @@ def main(argv):
             print(__doc__.split('\n\n')[1], file=sys.stderr)
             return 2
         i += 1
+    try:
+        tree = suite_dir()
+    except (OSError, subprocess.CalledProcessError) as e:
+        log('FAIL: cannot build kvm-unit-tests: %s' % e)
+        return 1
+    if build_only:      # make test: e2e's smptest needs the suite built
+        return 0
     if not os.access(vmm, os.X_OK):
         log('FAIL: %s is missing (make all)' % vmm)
         return 1
-    tree = suite_dir()
     if tree is None and not extra:
         return 0
     tests = parse_cfg(os.path.join(tree, 'x86', 'unittests.cfg')) if tree else []
