@@ -397,7 +397,8 @@ KIRQ_ALL_E2E := $(KIRQ_QUICK_E2E) test-migrate.sh test-migrate-fail.sh \
                 test-migrate-handoff.sh test-migrate-trace.sh test-dirty-log.sh \
                 test-incremental.sh test-stream.sh test-tls.sh test-bigmem.sh test-mapped.sh \
                 test-chain.sh test-signals.sh test-crash-save.sh test-save-errors.sh \
-                test-monitor.sh
+                test-monitor.sh test-zstd.sh test-cpu-state.sh test-trace.sh test-inspect.sh \
+                test-host-input.sh test-golden.sh
 KIRQ_E2E ?= quick
 .PHONY: e2e-kernel-irqchip
 e2e-kernel-irqchip: all unit-bins

@@ -49,9 +49,9 @@ t_trace() {
 	require flavours "device driver internal external" all.tr 3 || { show save.err; show restore.err; return 1; }
 	require callbacks "save_prep save_exec save_done load_prep load_exec load_done" all.tr 4 ||
 		{ show save.err; show restore.err; return 1; }
-	require "units on save" "machine ram cpu pic pit serial serial-backend" save.tr 1 ||
+	require "units on save" "machine ram cpu $CHIP_UNITS serial serial-backend" save.tr 1 ||
 		{ show save.err; return 1; }
-	require "units on restore" "machine ram cpu pic pit serial serial-backend" restore.tr 1 ||
+	require "units on restore" "machine ram cpu $CHIP_UNITS serial serial-backend" restore.tr 1 ||
 		{ show restore.err; return 1; }
 	if awk '$4 !~ /^save_/' save.tr | grep -q . || awk '$4 !~ /^load_/' restore.tr | grep -q .; then
 		fail "a save ran load callbacks or a restore ran save callbacks"
